@@ -1,0 +1,20 @@
+namespace TorchToNnef.Cli;
+
+/// <summary>One <c>t2n</c> sub-command.</summary>
+internal interface ICommand
+{
+    /// <summary>Name typed on the command line.</summary>
+    string Name { get; }
+
+    /// <summary>One-line description for <c>t2n --help</c>.</summary>
+    string Summary { get; }
+
+    /// <summary>Full usage text.</summary>
+    string Usage { get; }
+
+    /// <summary>Runs the command with the arguments after its name; returns the exit code.</summary>
+    int Execute(string[] args, TextWriter stdout, TextWriter stderr);
+}
+
+/// <summary>Bad command-line usage: reported with the command's usage text and exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

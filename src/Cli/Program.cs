@@ -1,0 +1,3 @@
+using TorchToNnef.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

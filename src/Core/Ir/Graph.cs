@@ -1,0 +1,172 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Ir;
+
+/// <summary>
+/// The graph IR that every loader produces and every writer and evaluator consumes. It follows NNEF closely:
+/// a body of <see cref="Node"/>s in definition order (inputs are <c>tract_core_external</c> nodes, constants are
+/// <c>variable</c> nodes backed by <see cref="Variables"/>), fragments defined by the document, graph-level
+/// extensions (registries, symbols, assertions), model properties and per-value quantization (<c>graph.quant</c>).
+/// Value names are unique.
+/// </summary>
+public sealed class Graph
+{
+    /// <summary>Operator name of graph inputs.</summary>
+    public const string ExternalOp = "tract_core_external";
+
+    /// <summary>Operator name of constants.</summary>
+    public const string VariableOp = "variable";
+
+    /// <summary>Graph name (<c>network</c> for torch_to_nnef exports).</summary>
+    public string Name { get; set; } = "network";
+
+    /// <summary>Identifiers listed in the graph signature as inputs.</summary>
+    public List<string> Inputs { get; } = [];
+
+    /// <summary>Identifiers listed in the graph signature as outputs, in order.</summary>
+    public List<string> Outputs { get; } = [];
+
+    /// <summary>Body nodes in definition order.</summary>
+    public List<Node> Nodes { get; } = [];
+
+    /// <summary>Variables keyed by the identifier of the value their <c>variable</c> node defines.</summary>
+    public Dictionary<string, Variable> Variables { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Fragments defined by the document (not including the properties fragment).</summary>
+    public List<Fragment> Fragments { get; } = [];
+
+    /// <summary>Activated operator registries (<c>extension tract_registry X</c>), in order.</summary>
+    public List<string> Registries { get; } = [];
+
+    /// <summary>Declared symbols (<c>extension tract_symbol S</c>), in order.</summary>
+    public List<string> Symbols { get; } = [];
+
+    /// <summary>Assertions on symbols (<c>extension tract_assert ...</c>), in order.</summary>
+    public List<Assertion> Assertions { get; } = [];
+
+    /// <summary>Other extension lines, verbatim without the <c>extension</c> keyword and the final semicolon.</summary>
+    public List<string> OtherExtensions { get; } = [];
+
+    /// <summary>Model properties (<c>tract_core_properties</c>), in order.</summary>
+    public List<KeyValuePair<string, Arg>> Properties { get; } = [];
+
+    /// <summary>Quantization entries (<c>graph.quant</c>) keyed by value identifier.</summary>
+    public Dictionary<string, QuantInfo> Quantization { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The node defining <paramref name="valueName"/>, or null.</summary>
+    public Node? FindProducer(string valueName) => Nodes.FirstOrDefault(n => n.Outputs.Contains(valueName));
+
+    /// <summary>The property value as a string, or null when absent or not a string.</summary>
+    public string? GetProperty(string key) =>
+        Properties.FirstOrDefault(p => p.Key == key).Value is StringLiteral s ? s.Value : null;
+
+    /// <summary>Sets (or appends) a string property.</summary>
+    public void SetProperty(string key, string value)
+    {
+        int i = Properties.FindIndex(p => p.Key == key);
+        var entry = new KeyValuePair<string, Arg>(key, Arg.String(value));
+        if (i >= 0)
+        {
+            Properties[i] = entry;
+        }
+        else
+        {
+            Properties.Add(entry);
+        }
+    }
+
+    /// <summary>
+    /// Appends a graph input <c>name = tract_core_external(shape = [...], datum_type = '...')</c> and lists it in
+    /// <see cref="Inputs"/>. Symbolic dimensions are declared in <see cref="Symbols"/> if not yet there.
+    /// </summary>
+    public Node AddInput(string name, DType dtype, IReadOnlyList<Dim> shape)
+    {
+        var node = new Node(ExternalOp, name)
+            .With("shape", Arg.Array(shape.Select(DimToArg)))
+            .With("datum_type", Arg.String(dtype.Name()));
+        foreach (string s in shape.SelectMany(d => d.Symbols))
+        {
+            if (!Symbols.Contains(s))
+            {
+                Symbols.Add(s);
+            }
+        }
+
+        Nodes.Add(node);
+        Inputs.Add(name);
+        return node;
+    }
+
+    /// <summary>
+    /// Appends <c>name = variable&lt;generic&gt;(label = '...', shape = [...])</c> backed by <paramref name="source"/>.
+    /// The generic follows torch_to_nnef: <c>scalar</c> for floats, <c>integer</c> for integers, <c>logical</c> for
+    /// bool, none for Q4_0.
+    /// </summary>
+    public Node AddVariable(string name, string label, TensorSource source)
+    {
+        var node = new Node(VariableOp, name)
+        {
+            Generic = source.DType switch
+            {
+                _ when source.DType.IsFloat() => "scalar",
+                _ when source.DType.IsInteger() => "integer",
+                DType.Bool => "logical",
+                _ => null,
+            },
+        };
+        node.With("label", Arg.String(label)).With("shape", Arg.Ints(source.Shape.Dims.ToArray()));
+        Nodes.Add(node);
+        Variables[name] = new Variable(label, source);
+        return node;
+    }
+
+    /// <summary>Shape of a graph input as declared by its external node.</summary>
+    /// <exception cref="InvalidGraphException">No such input, or the declaration is malformed.</exception>
+    public IReadOnlyList<Dim> GetInputShape(string name)
+    {
+        Node node = FindProducer(name) ?? throw new InvalidGraphException(name, "no such graph input");
+        if (node.GetAttribute("shape") is not ArrayArg dims)
+        {
+            throw new InvalidGraphException(name, "input has no shape array");
+        }
+
+        return [.. dims.Items.Select(ArgToDim)];
+    }
+
+    /// <summary>Data type of a graph input: <c>datum_type</c> of <c>tract_core_external</c>, else f32 as for NNEF <c>external</c>.</summary>
+    public DType GetInputDType(string name)
+    {
+        Node node = FindProducer(name) ?? throw new InvalidGraphException(name, "no such graph input");
+        if (node.GetAttribute("datum_type") is StringLiteral s)
+        {
+            return DTypeInfo.TryParseName(s.Value, out DType dt)
+                ? dt
+                : throw new InvalidGraphException(name, $"unknown datum_type '{s.Value}'");
+        }
+
+        return node.Generic switch
+        {
+            "integer" => DType.I64,
+            "logical" => DType.Bool,
+            _ => DType.F32,
+        };
+    }
+
+    /// <summary>Converts a dimension to an argument: a literal when known, else a reference or an expression string.</summary>
+    public static Arg DimToArg(Dim d) => d switch
+    {
+        ConstantDim c => Arg.Int(c.Value),
+        SymbolDim s => Arg.Ref(s.Name),
+        _ => Arg.String(d.ToString()),
+    };
+
+    /// <summary>Inverse of <see cref="DimToArg"/>.</summary>
+    public static Dim ArgToDim(Arg a) => a switch
+    {
+        IntLiteral i => Dim.Of(i.Value),
+        ValueRef r => Dim.Symbol(r.Name),
+        StringLiteral s => Dim.Parse(s.Value),
+        _ => throw new InvalidGraphException(null, $"'{a}' is not a dimension"),
+    };
+}

@@ -1,0 +1,140 @@
+using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
+
+namespace TorchToNnef.Tensors;
+
+/// <summary>
+/// A read-only memory mapping of a whole file. Mapping costs address space only; pages become resident when
+/// touched. <see cref="Slice"/> hands out zero-copy <see cref="TensorData"/> views; their <see cref="TensorData.Read"/>
+/// uses positional file reads so that streaming a large tensor does not keep its pages in the resident set.
+/// The mapping lives until this object is disposed; views must not be used afterwards.
+/// </summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly SafeFileHandle _handle;
+    private readonly MemoryMappedFile? _mmf;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _pointer;
+    private int _disposed;
+
+    private MappedFile(string path, SafeFileHandle handle, long length)
+    {
+        Path = path;
+        _handle = handle;
+        Length = length;
+        if (length > 0)
+        {
+            _mmf = MemoryMappedFile.CreateFromFile(
+                handle, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            _view = _mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            _pointer = p + _view.PointerOffset;
+        }
+    }
+
+    /// <summary>Opens and maps <paramref name="path"/> read-only.</summary>
+    public static MappedFile Open(string path)
+    {
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        try
+        {
+            return new MappedFile(path, handle, RandomAccess.GetLength(handle));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The path given to <see cref="Open"/>.</summary>
+    public string Path { get; }
+
+    /// <summary>File size in bytes.</summary>
+    public long Length { get; }
+
+    /// <summary>Zero-copy view of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    public ReadOnlySpan<byte> GetSpan(long offset, int length)
+    {
+        CheckRange(offset, length);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return length == 0 ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>(_pointer + offset, length);
+    }
+
+    /// <summary>Copies bytes at <paramref name="offset"/> with a positional read (no mapping involved).</summary>
+    public void Read(long offset, Span<byte> destination)
+    {
+        CheckRange(offset, destination.Length);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(_handle, destination, offset);
+            if (n <= 0)
+            {
+                throw new EndOfStreamException($"{Path}: file shrank while reading at offset {offset}.");
+            }
+
+            destination = destination[n..];
+            offset += n;
+        }
+    }
+
+    /// <summary>A <see cref="TensorData"/> over <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    public TensorData Slice(long offset, long length)
+    {
+        CheckRange(offset, length);
+        return new MappedTensorData(this, offset, length);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_view is not null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _pointer = null;
+            _view.Dispose();
+        }
+
+        _mmf?.Dispose();
+        _handle.Dispose();
+    }
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(offset), $"{Path}: range [{offset}, {offset}+{length}) is outside the {Length}-byte file.");
+        }
+    }
+
+    private sealed class MappedTensorData(MappedFile file, long offset, long length) : TensorData
+    {
+        public override long ByteLength => length;
+
+        public override void Read(long offset1, Span<byte> destination)
+        {
+            CheckRange(offset1, destination.Length);
+            file.Read(offset + offset1, destination);
+        }
+
+        public override bool TryGetSpan(out ReadOnlySpan<byte> bytes)
+        {
+            if (length > int.MaxValue)
+            {
+                bytes = default;
+                return false;
+            }
+
+            bytes = file.GetSpan(offset, (int)length);
+            return true;
+        }
+    }
+}
