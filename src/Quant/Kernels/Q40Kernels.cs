@@ -20,6 +20,7 @@ public static class Q40Kernels
     public static bool IsSupported(Q40KernelKind kind) => kind switch
     {
         Q40KernelKind.Scalar => Q40ScalarKernel.IsSupported,
+        Q40KernelKind.Vector512 => Q40Vector512Kernel.IsSupported,
         _ => false,
     };
 
@@ -53,6 +54,9 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Driver<Q40Vector512Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                break;
             default:
                 Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
                 break;
@@ -63,6 +67,9 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Driver<Q40Vector512Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                break;
             default:
                 Q40Driver<Q40ScalarKernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
                 break;
@@ -73,6 +80,9 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Vector512Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                break;
             default:
                 Q40ScalarKernel.DequantizeF32(blocks, destination, ggmlOrder);
                 break;
@@ -83,6 +93,9 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Vector512Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                break;
             default:
                 Q40ScalarKernel.DequantizeF16(blocks, destination, ggmlOrder);
                 break;
