@@ -135,6 +135,23 @@ public static class KernelChecks
             CompareFloats(failures, $"{k} WidenBFloat16 offset={offset}", Run<TKernel, Q40ScalarKernel>(src, static (s, d) => Q40ScalarKernel.WidenBFloat16(s, d)), Run<TKernel, TKernel>(src, static (s, d) => TKernel.WidenBFloat16(s, d)));
         }
 
+        // f16 arithmetic on every finite f16 input, for reciprocals across the whole f16 range.
+        ushort[] everyHalf = FiniteGroups([.. Enumerable.Range(0, 65536).Select(i => (ushort)i)], isHalf: true);
+        var rng0 = new Random(42);
+        for (int trial = 0; trial < 120; trial++)
+        {
+            float rr = trial < 8
+                ? new[] { -65504f, 65504f, -4.70703125f, -1f, -2.5e-3f, 6.1e-5f, -1e-7f, 0f }[trial]
+                : HalfBits.Round((float)(rng0.NextDouble() - 0.5) * MathF.ScaleB(1, rng0.Next(-24, 17)));
+            var sAll = new ushort[everyHalf.Length / 32];
+            var rAll = Enumerable.Repeat(rr, sAll.Length).ToArray();
+            var e0 = new byte[sAll.Length * 18];
+            var e1 = new byte[sAll.Length * 18];
+            Q40ScalarKernel.EncodeHalf(everyHalf, sAll, rAll, e0, true);
+            TKernel.EncodeHalf(everyHalf, sAll, rAll, e1, true);
+            Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", e0, e1);
+        }
+
         // Scales and reciprocals over a stride of all f32 values and the edges, at several lengths.
         float[] maxima = TestData.AbsMaxima();
         foreach (int n in new[] { maxima.Length, 1, 15, 17, 33 })
@@ -191,10 +208,21 @@ public static class KernelChecks
                     TKernel.EncodeF32(x, s, r, b1, ggml);
                     Compare(failures, $"{k} EncodeF32 groups={groups} ggml={ggml} seed={seed}", b0, b1);
 
-                    float[] xh = x.Select(v => HalfBits.Round(v)).ToArray();
-                    Q40ScalarKernel.EncodeF16(xh, s, r, b0, ggml);
-                    TKernel.EncodeF16(xh, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeF16 groups={groups} ggml={ggml} seed={seed}", b0, b1);
+                    ushort[] h = FiniteGroups(TestData.Halves(rng, groups), isHalf: true);
+                    Q40ScalarKernel.EncodeHalf(h, s, r, b0, ggml);
+                    TKernel.EncodeHalf(h, s, r, b1, ggml);
+                    Compare(failures, $"{k} EncodeHalf groups={groups} ggml={ggml} seed={seed}", b0, b1);
+
+                    ushort[] bf = FiniteGroups(TestData.BFloat16s(rng, groups), isHalf: false);
+                    Q40ScalarKernel.EncodeBFloat16(bf, s, r, b0, ggml);
+                    TKernel.EncodeBFloat16(bf, s, r, b1, ggml);
+                    Compare(failures, $"{k} EncodeBFloat16 groups={groups} ggml={ggml} seed={seed}", b0, b1);
+
+                    var m0 = new ushort[groups];
+                    var m1 = new ushort[groups];
+                    Q40ScalarKernel.AbsMaxBits(h, m0);
+                    TKernel.AbsMaxBits(h, m1);
+                    Compare(failures, $"{k} AbsMaxBits groups={groups} seed={seed}", MemoryMarshal.AsBytes(m0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(m1.AsSpan()).ToArray());
 
                     byte[] blocks = TestData.Blocks(rng, groups);
                     var d0 = new float[groups * 32];
@@ -212,6 +240,28 @@ public static class KernelChecks
         }
 
         return failures;
+    }
+
+    // Replaces every value of a group holding a NaN or an infinity by 0.25: the encode stage only sees finite groups.
+    private static ushort[] FiniteGroups(ushort[] bits, bool isHalf)
+    {
+        ushort quarter = isHalf ? (ushort)0x3400 : (ushort)0x3E80;
+        for (int g = 0; g < bits.Length / 32; g++)
+        {
+            Span<ushort> x = bits.AsSpan(g * 32, 32);
+            bool finite = true;
+            foreach (ushort v in x)
+            {
+                finite &= isHalf ? (v & 0x7C00) != 0x7C00 : (v & 0x7F80) != 0x7F80;
+            }
+
+            if (!finite)
+            {
+                x.Fill(quarter);
+            }
+        }
+
+        return bits;
     }
 
     private delegate void Widen(ReadOnlySpan<ushort> source, Span<float> destination);

@@ -61,47 +61,18 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void AbsMax(ReadOnlySpan<float> values, Span<float> absMax)
+    public static void AbsMax(ReadOnlySpan<float> values, Span<float> absMax) =>
+        ReduceGroups<F32Partial>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), absMax.Length, MemoryMarshal.Cast<float, uint>(absMax));
+
+    /// <inheritdoc />
+    [SkipLocalsInit]
+    public static void AbsMaxBits(ReadOnlySpan<ushort> values, Span<ushort> absMaxBits)
     {
-        ref uint x = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(values));
-        ref float dst = ref MemoryMarshal.GetReference(absMax);
-        int groups = absMax.Length;
-        int g = 0;
-        for (; g <= groups - L; g += L)
+        Span<uint> wide = stackalloc uint[absMaxBits.Length];
+        ReduceGroups<U16Partial>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), absMaxBits.Length, wide);
+        for (int g = 0; g < wide.Length; g++)
         {
-            ref uint p = ref Unsafe.Add(ref x, g * N);
-            Vector512<uint> m01 = Level1(GroupMax(ref p, 0), GroupMax(ref p, 1));
-            Vector512<uint> m23 = Level1(GroupMax(ref p, 2), GroupMax(ref p, 3));
-            Vector512<uint> m45 = Level1(GroupMax(ref p, 4), GroupMax(ref p, 5));
-            Vector512<uint> m67 = Level1(GroupMax(ref p, 6), GroupMax(ref p, 7));
-            Vector512<uint> m89 = Level1(GroupMax(ref p, 8), GroupMax(ref p, 9));
-            Vector512<uint> mAB = Level1(GroupMax(ref p, 10), GroupMax(ref p, 11));
-            Vector512<uint> mCD = Level1(GroupMax(ref p, 12), GroupMax(ref p, 13));
-            Vector512<uint> mEF = Level1(GroupMax(ref p, 14), GroupMax(ref p, 15));
-            Vector512<uint> q0 = Level2(m01, m23);
-            Vector512<uint> q1 = Level2(m45, m67);
-            Vector512<uint> q2 = Level2(m89, mAB);
-            Vector512<uint> q3 = Level2(mCD, mEF);
-
-            // Level 3 pairs groups {0-3} with {4-7} (each 128-bit lane then holds two halves of two groups), level 4
-            // takes the max of those halves; lane k ends with groups k, 4+k, 8+k, 12+k and one permute restores the order.
-            Vector512<uint> t0 = Vector512.Max(Avx512F.UnpackLow(q0.AsUInt64(), q1.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q0.AsUInt64(), q1.AsUInt64()).AsUInt32());
-            Vector512<uint> t1 = Vector512.Max(Avx512F.UnpackLow(q2.AsUInt64(), q3.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q2.AsUInt64(), q3.AsUInt64()).AsUInt32());
-            Vector512<uint> u = Vector512.Max(
-                Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b10_00_10_00).AsUInt32(),
-                Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b11_01_11_01).AsUInt32());
-            Vector512<uint> ordered = Avx512F.PermuteVar16x32(u, Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-            ordered.AsSingle().StoreUnsafe(ref dst, (nuint)g);
-        }
-
-        for (; g < groups; g++)
-        {
-            Vector512<uint> m = GroupMax(ref x, g);
-            Vector256<uint> m8 = Vector256.Max(m.GetLower(), m.GetUpper());
-            Vector128<uint> m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
-            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2u, 3, 0, 1)));
-            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1u, 0, 3, 2)));
-            Unsafe.Add(ref dst, g) = BitConverter.UInt32BitsToSingle(m4.ToScalar());
+            absMaxBits[g] = (ushort)wide[g];
         }
     }
 
@@ -148,19 +119,36 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF16(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
     {
-        ref float x = ref MemoryMarshal.GetReference(values);
+        ref short x = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(values));
         ref byte dst = ref MemoryMarshal.GetReference(blocks);
         for (int g = 0; g < scales.Length; g++)
         {
             Vector512<float> r = Vector512.Create(reciprocals[g]);
-            ref float p = ref Unsafe.Add(ref x, g * N);
-            Vector512<int> lo = CodesF16(Vector512.LoadUnsafe(ref p), r);
-            Vector512<int> hi = CodesF16(Vector512.LoadUnsafe(ref p, L), r);
+            ref short p = ref Unsafe.Add(ref x, g * N);
+            Vector512<int> lo = CodesF16(FiniteHalfToSingle(Vector256.LoadUnsafe(ref p)), r);
+            Vector512<int> hi = CodesF16(FiniteHalfToSingle(Vector256.LoadUnsafe(ref p, L)), r);
             ref byte block = ref Unsafe.Add(ref dst, g * B);
             Unsafe.WriteUnaligned(ref block, scales[g]);
             Pack(lo, hi, ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
+        }
+    }
+
+    /// <inheritdoc />
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    {
+        ref ushort x = ref MemoryMarshal.GetReference(values);
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        for (int g = 0; g < scales.Length; g++)
+        {
+            Vector512<float> r = Vector512.Create(reciprocals[g]);
+            ref ushort p = ref Unsafe.Add(ref x, g * N);
+            Vector512<float> xlo = (Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref p)) << 16).AsSingle();
+            Vector512<float> xhi = (Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref p, L)) << 16).AsSingle();
+            ref byte block = ref Unsafe.Add(ref dst, g * B);
+            Unsafe.WriteUnaligned(ref block, scales[g]);
+            Pack(CodesF32(xlo, r), CodesF32(xhi, r), ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
         }
     }
 
@@ -198,14 +186,48 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         }
     }
 
-    /// <summary>Sign-cleared bits of one group's two vectors, lane-wise maximum.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> GroupMax(ref uint groups, int g)
+    // Reduces groups to their maximum, 16 at a time through a transposing tree; the lane-wise partial maximum of one
+    // group (16 lanes) comes from TPartial.
+    private static void ReduceGroups<TPartial>(ref byte src, int groups, Span<uint> result)
+        where TPartial : IGroupPartial
     {
-        Vector512<uint> mask = Vector512.Create(0x7FFF_FFFFu);
-        Vector512<uint> a = Vector512.LoadUnsafe(ref groups, (nuint)(g * N)) & mask;
-        Vector512<uint> b = Vector512.LoadUnsafe(ref groups, (nuint)((g * N) + L)) & mask;
-        return Vector512.Max(a, b);
+        ref uint dst = ref MemoryMarshal.GetReference(result);
+        int g = 0;
+        for (; g <= groups - L; g += L)
+        {
+            ref byte p = ref Unsafe.Add(ref src, g * TPartial.GroupBytes);
+            Vector512<uint> m01 = Level1(TPartial.Max(ref p, 0), TPartial.Max(ref p, 1));
+            Vector512<uint> m23 = Level1(TPartial.Max(ref p, 2), TPartial.Max(ref p, 3));
+            Vector512<uint> m45 = Level1(TPartial.Max(ref p, 4), TPartial.Max(ref p, 5));
+            Vector512<uint> m67 = Level1(TPartial.Max(ref p, 6), TPartial.Max(ref p, 7));
+            Vector512<uint> m89 = Level1(TPartial.Max(ref p, 8), TPartial.Max(ref p, 9));
+            Vector512<uint> mAB = Level1(TPartial.Max(ref p, 10), TPartial.Max(ref p, 11));
+            Vector512<uint> mCD = Level1(TPartial.Max(ref p, 12), TPartial.Max(ref p, 13));
+            Vector512<uint> mEF = Level1(TPartial.Max(ref p, 14), TPartial.Max(ref p, 15));
+            Vector512<uint> q0 = Level2(m01, m23);
+            Vector512<uint> q1 = Level2(m45, m67);
+            Vector512<uint> q2 = Level2(m89, mAB);
+            Vector512<uint> q3 = Level2(mCD, mEF);
+
+            // Level 3 pairs groups {0-3} with {4-7} (each 128-bit lane then holds two halves of two groups), level 4
+            // takes the max of those halves; lane k ends with groups k, 4+k, 8+k, 12+k and one permute restores the order.
+            Vector512<uint> t0 = Vector512.Max(Avx512F.UnpackLow(q0.AsUInt64(), q1.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q0.AsUInt64(), q1.AsUInt64()).AsUInt32());
+            Vector512<uint> t1 = Vector512.Max(Avx512F.UnpackLow(q2.AsUInt64(), q3.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q2.AsUInt64(), q3.AsUInt64()).AsUInt32());
+            Vector512<uint> u = Vector512.Max(
+                Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b10_00_10_00).AsUInt32(),
+                Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b11_01_11_01).AsUInt32());
+            Avx512F.PermuteVar16x32(u, Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).StoreUnsafe(ref dst, (nuint)g);
+        }
+
+        for (; g < groups; g++)
+        {
+            Vector512<uint> m = TPartial.Max(ref src, g);
+            Vector256<uint> m8 = Vector256.Max(m.GetLower(), m.GetUpper());
+            Vector128<uint> m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
+            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2u, 3, 0, 1)));
+            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1u, 0, 3, 2)));
+            Unsafe.Add(ref dst, g) = m4.ToScalar();
+        }
     }
 
     // [a: 8 partial maxima | b: 8 partial maxima]
@@ -229,27 +251,34 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         return Vector512.ConvertToInt32Native(t);
     }
 
-    // As CodesF32 with x*r and +8.5 each rounded to f16. p is clamped to +-16 first: beyond that the code is 0 or 15
-    // whatever the rounding, and the magic-number rounding below stays in range.
+    // As CodesF32 with x*r and +8.5 each rounded to f16 (RoundToHalfPrecision). t is clamped at 0 first: below 0 the
+    // code is 0 whatever the rounding.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> CodesF16(Vector512<float> x, Vector512<float> r)
     {
-        Vector512<float> p = Vector512.MinNative(Vector512.MaxNative(x * r, Vector512.Create(-16f)), Vector512.Create(16f));
-        p = RoundToHalfPrecision(p);
-        Vector512<float> t = Vector512.MaxNative(p + Vector512.Create(8.5f), Vector512<float>.Zero);
-        t = RoundToHalfPrecision(t);
+        Vector512<float> p = RoundToHalfPrecision(x * r);
+        Vector512<float> t = RoundToHalfPrecision(Vector512.MaxNative(p + Vector512.Create(8.5f), Vector512<float>.Zero));
         return Vector512.ConvertToInt32Native(Vector512.MinNative(t, Vector512.Create(15f)));
     }
 
-    // Rounds finite |v| < 65504 to the nearest f16 value (ties to even), kept in f32: adding and removing
-    // 2^(e+13) (e = the exponent, at least -14 for f16 subnormals) leaves exactly the 11 bits f16 keeps.
+    // Rounds an f32 to 11 significant bits, ties to even: exactly f16 rounding for f16-normal magnitudes. Used on
+    // x*r and on t = p + 8.5, where it gives the same code as true f16 rounding: products below 2^-14 (f16
+    // subnormals) leave t at 8.5 either way, and values beyond the f16 range saturate the code either way.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> RoundToHalfPrecision(Vector512<float> v)
     {
         Vector512<uint> bits = v.AsUInt32();
-        Vector512<uint> e = Vector512.Max(bits & Vector512.Create(0x7F80_0000u), Vector512.Create(0x3880_0000u));
-        Vector512<float> magic = ((e + Vector512.Create(0x0680_0000u)) | (bits & Vector512.Create(0x8000_0000u))).AsSingle();
-        return (v + magic) - magic;
+        Vector512<uint> odd = (bits >> 13) & Vector512<uint>.One;
+        return ((bits + Vector512.Create(0xFFFu) + odd) & Vector512.Create(0xFFFF_E000u)).AsSingle();
+    }
+
+    // f16 values known to be finite (the driver checks), sign-extended to 32 bits: the shifted bits read as f32 are the
+    // value times 2^-112 (subnormals included), so one exact multiply gives the f32 value.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FiniteHalfToSingle(Vector256<short> h)
+    {
+        Vector512<int> bits = (Avx512F.ConvertToVector512Int32(h) << 13) & Vector512.Create(unchecked((int)0x8FFF_FFFF));
+        return bits.AsSingle() * Vector512.Create(HalfBits.TwoPow112);
     }
 
     // 32 codes to 16 bytes: GGML byte j = c[j] | c[j+16] << 4; legacy byte j = c[2j] | c[2j+1] << 4 (adjacent lanes
@@ -334,5 +363,41 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
 
         float magnitude = BitConverter.UInt32BitsToSingle(em << 13) * HalfBits.TwoPow112;
         return (h & 0x8000) != 0 ? -magnitude : magnitude;
+    }
+
+    /// <summary>Supplies the lane-wise partial maximum of one group's sign-cleared bits.</summary>
+    private interface IGroupPartial
+    {
+        static abstract int GroupBytes { get; }
+
+        static abstract Vector512<uint> Max(ref byte groups, int g);
+    }
+
+    /// <summary>f32 groups: two vectors, sign bits cleared, lane-wise max.</summary>
+    private readonly struct F32Partial : IGroupPartial
+    {
+        public static int GroupBytes => N * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> Max(ref byte groups, int g)
+        {
+            ref uint p = ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref groups, g * GroupBytes));
+            Vector512<uint> mask = Vector512.Create(0x7FFF_FFFFu);
+            return Vector512.Max(Vector512.LoadUnsafe(ref p) & mask, Vector512.LoadUnsafe(ref p, L) & mask);
+        }
+    }
+
+    /// <summary>f16/bf16 groups: one vector of 32 halves, folded to 16 lanes (each pair's maximum in the low half).</summary>
+    private readonly struct U16Partial : IGroupPartial
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> Max(ref byte groups, int g)
+        {
+            Vector512<ushort> v = Vector512.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref groups, g * GroupBytes))) & Vector512.Create((ushort)0x7FFF);
+            Vector512<ushort> folded = Vector512.Max(v, (v.AsUInt32() >> 16).AsUInt16());
+            return folded.AsUInt32() & Vector512.Create(0xFFFFu);
+        }
     }
 }
