@@ -26,6 +26,8 @@ public static class KernelChecks
     public static List<string> Stages(Q40KernelKind kind, int seeds) => kind switch
     {
         Q40KernelKind.Vector512 => StageChecks<Q40Vector512Kernel>(seeds),
+        Q40KernelKind.Vector256 => StageChecks<Q40Vector256Kernel>(seeds),
+        Q40KernelKind.Vector128 => StageChecks<Q40Vector128Kernel>(seeds),
         _ => StageChecks<Q40ScalarKernel>(seeds),
     };
 

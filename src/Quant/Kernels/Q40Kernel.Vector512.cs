@@ -125,10 +125,11 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         ref byte dst = ref MemoryMarshal.GetReference(blocks);
         for (int g = 0; g < scales.Length; g++)
         {
-            Vector512<float> r = Vector512.Create(reciprocals[g]);
+            // The shifted f16 bits are x * 2^-112; scaling r by 2^112 instead (exact: |r| <= 65504) saves a multiply.
+            Vector512<float> r = Vector512.Create(reciprocals[g] * HalfBits.TwoPow112);
             ref short p = ref Unsafe.Add(ref x, g * N);
-            Vector512<int> lo = CodesF16(FiniteHalfToSingle(Vector256.LoadUnsafe(ref p)), r);
-            Vector512<int> hi = CodesF16(FiniteHalfToSingle(Vector256.LoadUnsafe(ref p, L)), r);
+            Vector512<int> lo = CodesF16(ScaledHalf(Vector256.LoadUnsafe(ref p)), r);
+            Vector512<int> hi = CodesF16(ScaledHalf(Vector256.LoadUnsafe(ref p, L)), r);
             ref byte block = ref Unsafe.Add(ref dst, g * B);
             Unsafe.WriteUnaligned(ref block, scales[g]);
             Pack(lo, hi, ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
@@ -251,35 +252,33 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         return Vector512.ConvertToInt32Native(t);
     }
 
-    // As CodesF32 with x*r and +8.5 each rounded to f16 (RoundToHalfPrecision). t is clamped at 0 first: below 0 the
-    // code is 0 whatever the rounding.
+    // As CodesF32 with x*r and +8.5 each rounded to f16 (RoundToHalfPrecision); x arrives scaled by 2^-112 and r by
+    // 2^112, so their product is x*r exactly (both have 11 significant bits).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> CodesF16(Vector512<float> x, Vector512<float> r)
     {
         Vector512<float> p = RoundToHalfPrecision(x * r);
-        Vector512<float> t = RoundToHalfPrecision(Vector512.MaxNative(p + Vector512.Create(8.5f), Vector512<float>.Zero));
-        return Vector512.ConvertToInt32Native(Vector512.MinNative(t, Vector512.Create(15f)));
+        Vector512<float> t = RoundToHalfPrecision(p + Vector512.Create(8.5f));
+        t = Vector512.MinNative(Vector512.MaxNative(t, Vector512<float>.Zero), Vector512.Create(15f));
+        return Vector512.ConvertToInt32Native(t);
     }
 
-    // Rounds an f32 to 11 significant bits, ties to even: exactly f16 rounding for f16-normal magnitudes. Used on
-    // x*r and on t = p + 8.5, where it gives the same code as true f16 rounding: products below 2^-14 (f16
-    // subnormals) leave t at 8.5 either way, and values beyond the f16 range saturate the code either way.
+    // Rounds a finite f32 to 11 significant bits, ties to even, by adding and removing 2^(e+13) with the value's sign
+    // and exponent e. That is f16 rounding for f16-normal magnitudes, and gives the same code as true f16 rounding
+    // elsewhere: products below 2^-14 leave t = f16(p + 8.5) at 8.5 either way, and magnitudes beyond the f16 range
+    // (possible with a percentile scale) saturate the code either way.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> RoundToHalfPrecision(Vector512<float> v)
     {
-        Vector512<uint> bits = v.AsUInt32();
-        Vector512<uint> odd = (bits >> 13) & Vector512<uint>.One;
-        return ((bits + Vector512.Create(0xFFFu) + odd) & Vector512.Create(0xFFFF_E000u)).AsSingle();
+        Vector512<float> magic = ((v.AsUInt32() & Vector512.Create(0xFF80_0000u)) + Vector512.Create(0x0680_0000u)).AsSingle();
+        return (v + magic) - magic;
     }
 
-    // f16 values known to be finite (the driver checks), sign-extended to 32 bits: the shifted bits read as f32 are the
-    // value times 2^-112 (subnormals included), so one exact multiply gives the f32 value.
+    // f16 values known to be finite (the driver checks), sign-extended to 32 bits and shifted into f32 position:
+    // read as f32 they are the value times 2^-112 (f16 subnormals become f32 subnormals, still exact).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> FiniteHalfToSingle(Vector256<short> h)
-    {
-        Vector512<int> bits = (Avx512F.ConvertToVector512Int32(h) << 13) & Vector512.Create(unchecked((int)0x8FFF_FFFF));
-        return bits.AsSingle() * Vector512.Create(HalfBits.TwoPow112);
-    }
+    private static Vector512<float> ScaledHalf(Vector256<short> h) =>
+        ((Avx512F.ConvertToVector512Int32(h) << 13) & Vector512.Create(unchecked((int)0x8FFF_FFFF))).AsSingle();
 
     // 32 codes to 16 bytes: GGML byte j = c[j] | c[j+16] << 4; legacy byte j = c[2j] | c[2j+1] << 4 (adjacent lanes
     // of one 64-bit element, folded so that its low byte holds both nibbles).
@@ -295,7 +294,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         Vector512<ulong> b = hi.AsUInt64();
         Vector128<byte> pa = Avx512F.ConvertToVector128Byte(a | (a >> 28));
         Vector128<byte> pb = Avx512F.ConvertToVector128Byte(b | (b >> 28));
-        return Vector128.Create(pa.AsUInt64().ToScalar(), pb.AsUInt64().ToScalar()).AsByte();
+        return Sse2.UnpackLow(pa.AsUInt64(), pb.AsUInt64()).AsByte();
     }
 
     // The 32 values (code - 8) of a block as floats, in element order.
