@@ -18,6 +18,12 @@ public sealed class Graph
     /// <summary>Operator name of constants.</summary>
     public const string VariableOp = "variable";
 
+    /// <summary>
+    /// Pseudo-operator of a plain binding <c>y = x;</c> (or <c>y = [a, b];</c>, <c>y = 1.0;</c>): the node has one
+    /// positional argument and its output is that value. tract wires such a statement without an operator.
+    /// </summary>
+    public const string AliasOp = "=";
+
     /// <summary>Graph name (<c>network</c> for torch_to_nnef exports).</summary>
     public string Name { get; set; } = "network";
 

@@ -1,0 +1,96 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Formats.Nnef.Archive;
+using TorchToNnef.Formats.Nnef.Text;
+using TorchToNnef.Ir;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Formats.Nnef;
+
+/// <summary>
+/// Reads and writes NNEF archives as tract loads them: <c>graph.nnef</c>, one <c>.dat</c> per variable label,
+/// optional <c>graph.quant</c>, in a directory or a (gzip-compressed) tar.
+/// </summary>
+public static partial class NnefArchive
+{
+    /// <summary>
+    /// Loads an archive into the IR: a directory (or the path of its <c>graph.nnef</c>), or a <c>.nnef.tgz</c> /
+    /// <c>.nnef.tar</c> file. Variable data stays lazy: directory <c>.dat</c> files are memory-mapped when opened;
+    /// a tgz is streamed once and its members kept in memory, never extracted to disk.
+    /// </summary>
+    /// <exception cref="InvalidInputFileException">Malformed text, <c>.dat</c> or archive; a variable without data or with a mismatched shape.</exception>
+    /// <exception cref="UnsupportedFeatureException">Valid NNEF this reader does not support.</exception>
+    /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
+    public static Graph Read(string path) => Bind(ArchiveResources.Open(path));
+
+    /// <summary>Loads an archive from a tar or gzip-compressed tar stream (read sequentially, once).</summary>
+    /// <param name="stream">The archive bytes.</param>
+    /// <param name="name">Name used in error messages.</param>
+    public static Graph Read(Stream stream, string name) => Bind(ArchiveResources.FromStream(stream, name));
+
+    private static Graph Bind(ArchiveResources resources)
+    {
+        Graph graph = GraphText.Parse(resources.GraphText, resources.GraphLocation, out Dictionary<string, List<string>> bindings);
+        if (resources.QuantText is not null)
+        {
+            foreach ((string key, QuantInfo info) in GraphQuantText.Parse(resources.QuantText, resources.QuantLocation))
+            {
+                // An entry applies to every binding of its identifier, as tract looks entries up by name.
+                foreach (string name in bindings.TryGetValue(key, out List<string>? irNames) ? irNames : [key])
+                {
+                    graph.Quantization[name] = info;
+                }
+            }
+        }
+
+        foreach (Node node in graph.Nodes)
+        {
+            if (node.Op == Graph.VariableOp)
+            {
+                BindVariable(graph, node, resources);
+            }
+        }
+
+        return graph;
+    }
+
+    private static void BindVariable(Graph graph, Node node, ArchiveResources resources)
+    {
+        string where = resources.GraphLocation;
+        if (node.Outputs.Count != 1)
+        {
+            throw new InvalidInputFileException(where, node.Name, "a variable defines exactly one value");
+        }
+
+        if (node.GetArgument("label", 1) is not StringLiteral { Value: string label })
+        {
+            throw new InvalidInputFileException(where, node.Name, "variable has no string label");
+        }
+
+        if (node.GetArgument("shape", 0) is not ArrayArg shapeArg || shapeArg.Items.Any(i => i is not IntLiteral))
+        {
+            throw new InvalidInputFileException(where, node.Name, "variable shape must be a list of integers");
+        }
+
+        long[] dims = [.. shapeArg.Items.Cast<IntLiteral>().Select(i => i.Value)];
+        if (!resources.Dats.TryGetValue(label, out DatTensorSource? source)
+            && !(label.StartsWith('/') && resources.Dats.TryGetValue(label.TrimStart('/'), out source)))
+        {
+            throw new InvalidInputFileException(resources.Origin, label, $"no data file '{label}.dat' for variable '{node.Name}'");
+        }
+
+        if (!source.Shape.Dims.SequenceEqual(dims))
+        {
+            throw new InvalidInputFileException(
+                source.Location, label, $"shape {source.Shape} in the .dat file differs from [{string.Join(", ", dims)}] declared for '{node.Name}'");
+        }
+
+        if (graph.Quantization.TryGetValue(node.Name, out QuantInfo? q)
+            && (source.DType.IsBlockQuantized() || source.DType.ElementSize() * 8 != q.Bits))
+        {
+            throw new InvalidInputFileException(
+                source.Location, label, $"{source.DType.Name()} data cannot carry the {q.Bits}-bit quantization of graph.quant");
+        }
+
+        graph.Variables[node.Name] = new Variable(label, source);
+    }
+}

@@ -1,0 +1,163 @@
+using System.IO.Compression;
+using TorchToNnef.Errors;
+using TorchToNnef.IO;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Formats.Numpy;
+
+/// <summary>
+/// A <c>.npz</c> archive: a zip of <c>name.npy</c> entries, stored or deflated, read and written with
+/// System.IO.Compression only. Entries keep their stored order. Open one to read arrays one at a time; use
+/// <see cref="Read(string)"/> to load them all.
+/// </summary>
+public sealed class NpzArchive : IDisposable
+{
+    private const string Suffix = ".npy";
+
+    // Fixed timestamp (the zip epoch, as numpy's own writer effectively produces via zipfile defaults) so the
+    // same arrays always give the same bytes.
+    private static readonly DateTimeOffset ZipEpoch = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly ZipArchive _zip;
+    private readonly Dictionary<string, ZipArchiveEntry> _entries;
+
+    private NpzArchive(string path, ZipArchive zip, List<string> names, Dictionary<string, ZipArchiveEntry> entries)
+    {
+        Path = path;
+        _zip = zip;
+        Names = names;
+        _entries = entries;
+    }
+
+    /// <summary>The archive path.</summary>
+    public string Path { get; }
+
+    /// <summary>Array names (entry names without <c>.npy</c>) in stored order.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>Opens an archive and lists its arrays.</summary>
+    /// <exception cref="InvalidInputFileException">Not a zip, an entry not named <c>*.npy</c>, or a duplicate name.</exception>
+    public static NpzArchive Open(string path)
+    {
+        FileStream stream = File.OpenRead(path);
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
+        }
+        catch (InvalidDataException e)
+        {
+            stream.Dispose();
+            throw new InvalidInputFileException(path, null, $"not a valid zip archive: {e.Message}", e);
+        }
+
+        try
+        {
+            var names = new List<string>();
+            var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+            foreach (ZipArchiveEntry entry in zip.Entries)
+            {
+                if (!entry.FullName.EndsWith(Suffix, StringComparison.Ordinal))
+                {
+                    throw new InvalidInputFileException(path, null, $"entry '{entry.FullName}' is not a .npy array");
+                }
+
+                string name = entry.FullName[..^Suffix.Length];
+                if (!entries.TryAdd(name, entry))
+                {
+                    throw new InvalidInputFileException(path, name, "array stored twice");
+                }
+
+                names.Add(name);
+            }
+
+            return new NpzArchive(path, zip, names, entries);
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads array <paramref name="name"/> into an owned tensor.</summary>
+    /// <exception cref="InvalidInputFileException">No such array, or the entry is corrupt.</exception>
+    public Tensor ReadTensor(string name)
+    {
+        if (!_entries.TryGetValue(name, out ZipArchiveEntry? entry))
+        {
+            throw new InvalidInputFileException(Path, name, "no such array in the archive");
+        }
+
+        try
+        {
+            using Stream s = entry.Open();
+            return NpyFile.Read(s, Path, name);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidInputFileException(Path, name, $"corrupt zip entry: {e.Message}", e);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UnsupportedFeatureException(Path, name, $"zip entry cannot be read: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads every array, in stored order. The caller disposes the tensors.</summary>
+    public static IReadOnlyList<(string Name, Tensor Tensor)> Read(string path)
+    {
+        using NpzArchive archive = Open(path);
+        var result = new List<(string, Tensor)>(archive.Names.Count);
+        try
+        {
+            foreach (string name in archive.Names)
+            {
+                result.Add((name, archive.ReadTensor(name)));
+            }
+        }
+        catch
+        {
+            result.ForEach(r => r.Item2.Dispose());
+            throw;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Writes an archive atomically, entries in the given order, each deflated when <paramref name="compressed"/>
+    /// (like <c>numpy.savez_compressed</c>) or stored (like <c>numpy.savez</c>). Same inputs, same bytes.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is empty, repeated, or contains a path separator.</exception>
+    /// <exception cref="UnsupportedFeatureException">A tensor numpy cannot represent (bf16, Q4_0).</exception>
+    public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> entries, bool compressed)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            foreach ((string name, Tensor tensor) in entries)
+            {
+                // Array names come from models; they must not turn into directories when the archive is extracted.
+                if (name.Length == 0 || name.IndexOfAny(['/', '\\', '\0']) >= 0 || name is "." or "..")
+                {
+                    throw new ArgumentException($"Array name '{name}' cannot be an npz entry name.", nameof(entries));
+                }
+
+                if (!seen.Add(name))
+                {
+                    throw new ArgumentException($"Array name '{name}' is repeated.", nameof(entries));
+                }
+
+                ZipArchiveEntry entry = zip.CreateEntry(name + Suffix, compressed ? CompressionLevel.Optimal : CompressionLevel.NoCompression);
+                entry.LastWriteTime = ZipEpoch;
+                using Stream s = entry.Open();
+                NpyFile.Write(s, tensor);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _zip.Dispose();
+}

@@ -1,0 +1,62 @@
+using System.Runtime.InteropServices;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Quant.Calibration;
+
+/// <summary>
+/// A way of choosing each group's f16 scale and 4-bit codes. Implementations quantize whole groups of f32, f16 or
+/// bf16 values straight into tract Q4_0 blocks; the caller (<see cref="Q40Quantizer"/>) handles windows, threads
+/// and eligibility. Library users can derive their own and register it in a
+/// <see cref="Registry.CompressionRegistry"/>.
+/// </summary>
+public abstract class Q40Calibration
+{
+    /// <summary>Short name, e.g. <c>min_max</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>torch_to_nnef's min-max calibration (percentile 1).</summary>
+    public static Q40Calibration MinMax { get; } = new MinMaxCalibration();
+
+    /// <summary>
+    /// Quantizes whole groups: <paramref name="source"/> holds raw little-endian values of
+    /// <paramref name="sourceDType"/> (a multiple of 32 of them), <paramref name="blocks"/> receives 18 bytes per group
+    /// in the nibble order of <paramref name="layout"/> (<see cref="DType.Q40"/> or <see cref="DType.Q40Legacy"/>).
+    /// Results never depend on how a tensor is cut into calls, so callers may split work freely across threads.
+    /// </summary>
+    /// <exception cref="ArgumentException">Lengths that are not whole groups or do not match, or unsupported dtypes.</exception>
+    public void QuantizeGroups(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, DType layout)
+    {
+        if (sourceDType is not (DType.F32 or DType.F16 or DType.BF16))
+        {
+            throw new ArgumentException($"only f32, f16 and bf16 values can be quantized to Q4_0, got {sourceDType.Name()}", nameof(sourceDType));
+        }
+
+        bool ggmlOrder = Q40Format.GgmlOrderOf(layout);
+        int bytesPerGroup = Q40Format.GroupSize * sourceDType.ElementSize();
+        if (source.Length % bytesPerGroup != 0)
+        {
+            throw new ArgumentException($"{source.Length} bytes of {sourceDType.Name()} is not a whole number of {Q40Format.GroupSize}-value groups.", nameof(source));
+        }
+
+        int groups = source.Length / bytesPerGroup;
+        if (blocks.Length != groups * Q40Format.BlockBytes)
+        {
+            throw new ArgumentException($"{groups} groups need {groups * Q40Format.BlockBytes} bytes of blocks, got {blocks.Length}.", nameof(blocks));
+        }
+
+        QuantizeCore(sourceDType, source, blocks, ggmlOrder);
+    }
+
+    /// <summary>Convenience for f32 values.</summary>
+    public void QuantizeGroups(ReadOnlySpan<float> values, Span<byte> blocks, DType layout) =>
+        QuantizeGroups(DType.F32, MemoryMarshal.AsBytes(values), blocks, layout);
+
+    /// <summary>
+    /// Does the work of <see cref="QuantizeGroups(DType, ReadOnlySpan{byte}, Span{byte}, DType)"/> on validated
+    /// arguments: whole groups, matching lengths, f32/f16/bf16 source.
+    /// </summary>
+    protected abstract void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder);
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}

@@ -1,0 +1,148 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Quant.Kernels;
+
+/// <summary>
+/// Runs a kernel's stages over any number of whole groups, in batches that stay in L1 (the source is read from
+/// memory once), and sends the groups a vector kernel cannot encode (non-finite values, an f16 reciprocal that
+/// overflowed) to the scalar reference. One copy of this code is compiled per kernel.
+/// </summary>
+internal static class Q40Driver<TKernel>
+    where TKernel : struct, IQ40Kernel
+{
+    /// <summary>Groups per batch: 64 groups of f32 are 8 KiB, well inside L1.</summary>
+    internal const int BatchGroups = 64;
+
+    private const int N = Q40Format.GroupSize;
+    private const int B = Q40Format.BlockBytes;
+
+    /// <summary>
+    /// Min-max quantization of whole groups of <paramref name="sourceDType"/> values (raw little-endian bytes) into
+    /// blocks. With <paramref name="percentile"/> &lt; 1 the absolute maximum is replaced by torch's quantile of |x|.
+    /// </summary>
+    [SkipLocalsInit]
+    public static void QuantizeMinMax(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder, float percentile)
+    {
+        int groups = blocks.Length / B;
+        Span<float> widened = stackalloc float[BatchGroups * N];
+        Span<float> absMax = stackalloc float[BatchGroups];
+        Span<float> calibrated = stackalloc float[BatchGroups];
+        Span<ushort> scales = stackalloc ushort[BatchGroups];
+        Span<float> reciprocals = stackalloc float[BatchGroups];
+        bool usePercentile = percentile < 1f;
+        for (int g0 = 0; g0 < groups; g0 += BatchGroups)
+        {
+            int n = Math.Min(BatchGroups, groups - g0);
+            ReadOnlySpan<float> x = Widen(sourceDType, source, g0, n, widened);
+            Span<float> a = absMax[..n];
+            TKernel.AbsMax(x, a);
+            Span<float> c = a;
+            if (usePercentile)
+            {
+                c = calibrated[..n];
+                for (int g = 0; g < n; g++)
+                {
+                    c[g] = Percentile.OfAbs(x.Slice(g * N, N), percentile);
+                }
+            }
+
+            Span<ushort> s = scales[..n];
+            Span<float> r = reciprocals[..n];
+            TKernel.Scales(c, s, r);
+            Span<byte> dst = blocks.Slice(g0 * B, n * B);
+            Encode(sourceDType, x, s, r, dst, ggmlOrder);
+            FixUp(sourceDType, source, g0, a, s, r, dst, ggmlOrder);
+        }
+    }
+
+    /// <summary>Encodes pre-computed scales and reciprocals (used by calibrations that choose their own scales).</summary>
+    [SkipLocalsInit]
+    public static void EncodeWithScales(DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks, bool ggmlOrder)
+    {
+        int groups = blocks.Length / B;
+        Span<float> widened = stackalloc float[BatchGroups * N];
+        Span<float> absMax = stackalloc float[BatchGroups];
+        Span<float> reciprocals = stackalloc float[BatchGroups];
+        for (int g0 = 0; g0 < groups; g0 += BatchGroups)
+        {
+            int n = Math.Min(BatchGroups, groups - g0);
+            ReadOnlySpan<float> x = Widen(sourceDType, source, g0, n, widened);
+            Span<float> a = absMax[..n];
+            TKernel.AbsMax(x, a);
+            ReadOnlySpan<ushort> s = scales.Slice(g0, n);
+            Span<float> r = reciprocals[..n];
+            for (int g = 0; g < n; g++)
+            {
+                r[g] = Q40Reference.Reciprocal(s[g]);
+            }
+
+            Span<byte> dst = blocks.Slice(g0 * B, n * B);
+            Encode(sourceDType, x, s, r, dst, ggmlOrder);
+            FixUp(sourceDType, source, g0, a, s, r, dst, ggmlOrder);
+        }
+    }
+
+    /// <summary>f16, f32 or bf16 source groups as f32 values: a view for f32, a widened copy otherwise.</summary>
+    public static ReadOnlySpan<float> Widen(DType sourceDType, ReadOnlySpan<byte> source, int firstGroup, int groups, Span<float> buffer)
+    {
+        switch (sourceDType)
+        {
+            case DType.F32:
+                return MemoryMarshal.Cast<byte, float>(source).Slice(firstGroup * N, groups * N);
+            case DType.F16:
+                TKernel.WidenHalf(MemoryMarshal.Cast<byte, ushort>(source).Slice(firstGroup * N, groups * N), buffer);
+                return buffer[..(groups * N)];
+            case DType.BF16:
+                TKernel.WidenBFloat16(MemoryMarshal.Cast<byte, ushort>(source).Slice(firstGroup * N, groups * N), buffer);
+                return buffer[..(groups * N)];
+            default:
+                throw new ArgumentException($"{sourceDType.Name()} cannot be quantized to Q4_0.", nameof(sourceDType));
+        }
+    }
+
+    private static void Encode(DType sourceDType, ReadOnlySpan<float> x, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
+    {
+        if (sourceDType == DType.F16)
+        {
+            TKernel.EncodeF16(x, s, r, dst, ggmlOrder);
+        }
+        else
+        {
+            TKernel.EncodeF32(x, s, r, dst, ggmlOrder);
+        }
+    }
+
+    // Groups with a non-finite value or an infinite reciprocal are encoded again by the reference, from the raw source.
+    private static void FixUp(DType sourceDType, ReadOnlySpan<byte> source, int firstGroup, ReadOnlySpan<float> absMax, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
+    {
+        if (TKernel.Kind == Q40KernelKind.Scalar)
+        {
+            return;
+        }
+
+        for (int g = 0; g < absMax.Length; g++)
+        {
+            if (float.IsFinite(absMax[g]) && !float.IsInfinity(r[g]))
+            {
+                continue;
+            }
+
+            int first = (firstGroup + g) * N;
+            Span<byte> block = dst.Slice(g * B, B);
+            switch (sourceDType)
+            {
+                case DType.F32:
+                    Q40Reference.EncodeF32(MemoryMarshal.Cast<byte, float>(source).Slice(first, N), s[g], r[g], block, ggmlOrder);
+                    break;
+                case DType.F16:
+                    Q40Reference.EncodeF16(MemoryMarshal.Cast<byte, ushort>(source).Slice(first, N), s[g], r[g], block, ggmlOrder);
+                    break;
+                default:
+                    Q40Reference.EncodeBF16(MemoryMarshal.Cast<byte, ushort>(source).Slice(first, N), s[g], r[g], block, ggmlOrder);
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Quant.Kernels;
+
+/// <summary>
+/// Chooses the Q4_0 kernel once per process: the widest vector width the hardware accelerates, unless the
+/// environment variable <c>T2N_FORCE_KERNEL</c> (<c>scalar</c>, <c>v128</c>, <c>v256</c>, <c>v512</c>) asks for a
+/// narrower one (benchmarks and tests). A forced kernel the hardware cannot run falls back to the best supported one;
+/// <see cref="Active"/> always tells which kernel really runs.
+/// </summary>
+public static class Q40Kernels
+{
+    /// <summary>Name of the environment variable that forces a kernel.</summary>
+    public const string ForceVariable = "T2N_FORCE_KERNEL";
+
+    /// <summary>The kernel every Q4_0 operation of this process uses.</summary>
+    public static Q40KernelKind Active { get; } = Select(Environment.GetEnvironmentVariable(ForceVariable));
+
+    /// <summary>True when <paramref name="kind"/> can run on this machine (its vector width is hardware accelerated).</summary>
+    public static bool IsSupported(Q40KernelKind kind) => kind switch
+    {
+        Q40KernelKind.Scalar => Q40ScalarKernel.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Every kernel this machine can run, scalar first.</summary>
+    public static IReadOnlyList<Q40KernelKind> SupportedKinds =>
+        Enum.GetValues<Q40KernelKind>().Where(IsSupported).ToArray();
+
+    internal static Q40KernelKind Select(string? forced)
+    {
+        Q40KernelKind best = Q40KernelKind.Scalar;
+        foreach (Q40KernelKind k in Enum.GetValues<Q40KernelKind>())
+        {
+            if (IsSupported(k))
+            {
+                best = k;
+            }
+        }
+
+        Q40KernelKind? wanted = forced?.Trim().ToLowerInvariant() switch
+        {
+            "scalar" => Q40KernelKind.Scalar,
+            "v128" or "vector128" => Q40KernelKind.Vector128,
+            "v256" or "vector256" => Q40KernelKind.Vector256,
+            "v512" or "vector512" => Q40KernelKind.Vector512,
+            _ => null,
+        };
+        return wanted is { } w && w < best ? w : best;
+    }
+
+    internal static void QuantizeMinMax(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder, float percentile)
+    {
+        switch (kind)
+        {
+            default:
+                Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                break;
+        }
+    }
+
+    internal static void EncodeWithScales(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks, bool ggmlOrder)
+    {
+        switch (kind)
+        {
+            default:
+                Q40Driver<Q40ScalarKernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                break;
+        }
+    }
+
+    internal static void DequantizeF32(Q40KernelKind kind, ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    {
+        switch (kind)
+        {
+            default:
+                Q40ScalarKernel.DequantizeF32(blocks, destination, ggmlOrder);
+                break;
+        }
+    }
+
+    internal static void DequantizeF16(Q40KernelKind kind, ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    {
+        switch (kind)
+        {
+            default:
+                Q40ScalarKernel.DequantizeF16(blocks, destination, ggmlOrder);
+                break;
+        }
+    }
+}

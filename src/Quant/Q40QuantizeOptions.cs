@@ -1,0 +1,20 @@
+namespace TorchToNnef.Quant;
+
+/// <summary>How <see cref="Q40Quantizer"/> runs: threads, progress and error measurement.</summary>
+public sealed class Q40QuantizeOptions
+{
+    /// <summary>Default options: all cores, no progress, no error measurement.</summary>
+    public static Q40QuantizeOptions Default { get; } = new();
+
+    /// <summary>
+    /// Most threads used for one tensor (default: all cores). Results are identical for every value: the tensor is
+    /// cut into fixed chunks whatever the thread count.
+    /// </summary>
+    public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Receives the number of source values done so far, after each window.</summary>
+    public IProgress<long>? Progress { get; init; }
+
+    /// <summary>When set, the error of every quantized value is added to it.</summary>
+    public Q40ErrorStats? Errors { get; init; }
+}

@@ -1,0 +1,133 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Quant.Calibration;
+using TorchToNnef.Quant.Kernels;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Quant.Tests;
+
+/// <summary>Tensor-level quantization: threads, streaming, options and validation.</summary>
+public class QuantizerTests
+{
+    internal static Tensor RandomTensor(DType dtype, Shape shape, int seed, double scale = 1.0)
+    {
+        var rng = new Random(seed);
+        float[] values = new float[shape.ElementCount];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)(scale * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
+        }
+
+        var t = Tensor.Allocate(dtype, shape);
+        FloatConversions.FromSingle(dtype, values, ((OwnedTensorData)t.Data).Span);
+        return t;
+    }
+
+    [Theory]
+    [InlineData(DType.F32)]
+    [InlineData(DType.F16)]
+    [InlineData(DType.BF16)]
+    public void ThreadCountDoesNotChangeTheBytes(DType dtype)
+    {
+        // 3 chunks and a partial one: 4096*3 + 77 groups.
+        using Tensor t = RandomTensor(dtype, new Shape(((4096 * 3) + 77) * 2, 16 * 2), seed: 7);
+        using Tensor one = Q40Quantizer.Quantize(t, DType.Q40, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = 1 });
+        using Tensor many = Q40Quantizer.Quantize(t, DType.Q40, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = 4 });
+        Assert.True(one.Bytes.SequenceEqual(many.Bytes));
+    }
+
+    [Fact]
+    public void TensorQuantizationEqualsTheReferenceGroupByGroup()
+    {
+        using Tensor t = RandomTensor(DType.F32, new Shape(33, 64), seed: 3);
+        using Tensor q = Q40Quantizer.Quantize(t, TractVersion.Latest, "w");
+        byte[] expected = new byte[q.ByteLength];
+        ReadOnlySpan<float> x = t.AsSpan<float>();
+        for (int g = 0; g < x.Length / 32; g++)
+        {
+            Q40Reference.QuantizeF32(x.Slice(g * 32, 32), expected.AsSpan(g * 18, 18), ggmlOrder: true);
+        }
+
+        Assert.Equal(expected, q.Bytes.ToArray());
+    }
+
+    [Fact]
+    public void StreamingWritesTheSameBlocksAndReportsProgress()
+    {
+        using Tensor t = RandomTensor(DType.F16, new Shape(4096 * 9, 32), seed: 11);
+        using Tensor q = Q40Quantizer.Quantize(t, DType.Q40Legacy, "w");
+        var progress = new List<long>();
+        using var ms = new MemoryStream();
+        Q40Quantizer.WriteBlocks(t, ms, DType.Q40Legacy, "w", null, new Q40QuantizeOptions { Progress = new SyncProgress(progress) });
+        Assert.Equal(q.Bytes.ToArray(), ms.ToArray());
+        Assert.Equal(t.ElementCount, progress[^1]);
+        Assert.Equal(progress.Order().ToList(), progress);
+    }
+
+    [Fact]
+    public void ErrorStatsMatchADirectComputation()
+    {
+        using Tensor t = RandomTensor(DType.F32, new Shape(100, 96), seed: 5, scale: 0.02);
+        var stats = new Q40ErrorStats();
+        using Tensor q = Q40Quantizer.Quantize(t, DType.Q40, "w", null, new Q40QuantizeOptions { Errors = stats });
+        using Tensor d = Q40Dequantizer.Dequantize(q);
+        double sse = 0, sig = 0, max = 0;
+        ReadOnlySpan<float> x = t.AsSpan<float>();
+        ReadOnlySpan<float> w = d.AsSpan<float>();
+        for (int i = 0; i < x.Length; i++)
+        {
+            double e = (double)x[i] - w[i];
+            sse += e * e;
+            sig += (double)x[i] * x[i];
+            max = Math.Max(max, Math.Abs(e));
+        }
+
+        Assert.Equal(x.Length, stats.Count);
+        Assert.Equal(Math.Sqrt(sse / x.Length), stats.Rmse, 12);
+        Assert.Equal(max, stats.MaxAbsError);
+        Assert.Equal(10 * Math.Log10(sig / sse), stats.SqnrDb, 9);
+    }
+
+    [Fact]
+    public void IneligibleTensorsNameTheTensorAndTheRule()
+    {
+        using Tensor ints = Tensor.Allocate(DType.I64, new Shape(2, 32));
+        var e1 = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Quantize(ints, TractVersion.Latest, "pos_ids"));
+        Assert.Contains("'pos_ids'", e1.Message, StringComparison.Ordinal);
+        Assert.Contains("i64", e1.Message, StringComparison.Ordinal);
+
+        using Tensor rows48 = Tensor.Allocate(DType.F32, new Shape(2, 48));
+        var e2 = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Lazy(rows48, TractVersion.Latest, "fc.weight"));
+        Assert.Contains("48", e2.Message, StringComparison.Ordinal);
+
+        // Groups never straddle dim 0, but they may span inner dims: [16, 8, 2, 2] has rows of 32.
+        Assert.True(Q40Format.IsEligible(DType.F32, new Shape(16, 8, 2, 2), out _));
+        Assert.False(Q40Format.IsEligible(DType.F32, new Shape(2, 2, 2, 2, 32), out string? why));
+        Assert.Contains("rank", why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LazySourceStreamsTheSameBytesAsOpen()
+    {
+        using Tensor t = RandomTensor(DType.BF16, new Shape(64, 96), seed: 9);
+        var lazy = Q40Quantizer.Lazy(t, new TractVersion(0, 21, 10), "w", new MinMaxCalibration(0.99));
+        Assert.Equal(DType.Q40Legacy, lazy.DType);
+        using Tensor opened = lazy.Open();
+        using var ms = new MemoryStream();
+        lazy.WriteTo(ms);
+        Assert.Equal(opened.Bytes.ToArray(), ms.ToArray());
+    }
+
+    [Fact]
+    public void CalibrationRejectsPartialGroupsAndMismatchedLengths()
+    {
+        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[33], new byte[18], DType.Q40));
+        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[32], new byte[17], DType.Q40));
+        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[32], new byte[18], DType.F32));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MinMaxCalibration(1.5));
+    }
+
+    private sealed class SyncProgress(List<long> sink) : IProgress<long>
+    {
+        public void Report(long value) => sink.Add(value);
+    }
+}
