@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using TorchToNnef.Errors;
+using TorchToNnef.Quant;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Export.Evaluation;
@@ -38,76 +38,30 @@ public sealed class BlockQuantData
 
     /// <summary>
     /// Dequantizes values <c>[start, start + destination.Length)</c> to f32, exactly as tract does
-    /// (<c>(code - 8) * scale</c> is exact in f32). <paramref name="start"/> must be a multiple of 32.
+    /// (<c>(code - 8) * scale</c> is exact in f32). Both bounds must fall on 32-value block boundaries.
     /// </summary>
     public void DequantizeF32(int start, Span<float> destination)
     {
         CheckRange(start, destination.Length);
-        int block = start / DTypeInfo.Q40BlockElements;
-        Span<byte> codes = stackalloc byte[DTypeInfo.Q40BlockElements];
-        for (int done = 0; done < destination.Length; block++)
-        {
-            float scale = (float)ReadCodes(block, codes);
-            int n = Math.Min(DTypeInfo.Q40BlockElements, destination.Length - done);
-            for (int i = 0; i < n; i++)
-            {
-                destination[done + i] = (codes[i] - 8) * scale;
-            }
-
-            done += n;
-        }
+        Q40Dequantizer.ToSingle(BlocksOf(start, destination.Length), Format, destination);
     }
 
     /// <summary>
-    /// Dequantizes to f16 as tract's f16 kernels do: the exact product <c>(code - 8) * scale</c> rounded once to f16.
+    /// Dequantizes to f16 as tract's f16 kernels and <c>gather(datum_type = 'f16')</c> do: the exact product
+    /// <c>(code - 8) * scale</c> rounded once to f16.
     /// </summary>
     public void DequantizeF16(int start, Span<Half> destination)
     {
         CheckRange(start, destination.Length);
-        int block = start / DTypeInfo.Q40BlockElements;
-        Span<byte> codes = stackalloc byte[DTypeInfo.Q40BlockElements];
-        for (int done = 0; done < destination.Length; block++)
-        {
-            float scale = (float)ReadCodes(block, codes);
-            int n = Math.Min(DTypeInfo.Q40BlockElements, destination.Length - done);
-            for (int i = 0; i < n; i++)
-            {
-                destination[done + i] = (Half)((codes[i] - 8) * scale);
-            }
-
-            done += n;
-        }
+        Q40Dequantizer.ToHalf(BlocksOf(start, destination.Length), Format, destination);
     }
 
-    // Scalar reference of the two nibble orders (q40.md §1): new order byte j = code[j] | code[j+16] << 4,
-    // legacy byte j = code[2j] | code[2j+1] << 4. Returns the block's f16 scale.
-    private Half ReadCodes(int block, Span<byte> codes)
-    {
-        ReadOnlySpan<byte> b = Blocks.AsSpan(block * DTypeInfo.Q40BlockBytes, DTypeInfo.Q40BlockBytes);
-        Half scale = BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(b));
-        ReadOnlySpan<byte> nibbles = b[2..];
-        for (int j = 0; j < 16; j++)
-        {
-            int lo = nibbles[j] & 0xF;
-            int hi = nibbles[j] >> 4;
-            if (Format == DType.Q40)
-            {
-                codes[j] = (byte)lo;
-                codes[j + 16] = (byte)hi;
-            }
-            else
-            {
-                codes[2 * j] = (byte)lo;
-                codes[(2 * j) + 1] = (byte)hi;
-            }
-        }
-
-        return scale;
-    }
+    private ReadOnlySpan<byte> BlocksOf(int start, int count) =>
+        Blocks.AsSpan(start / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes, count / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes);
 
     private void CheckRange(int start, int count)
     {
-        if (start % DTypeInfo.Q40BlockElements != 0 || start < 0 || count < 0 || start > ElementCount - count)
+        if (start % DTypeInfo.Q40BlockElements != 0 || count % DTypeInfo.Q40BlockElements != 0 || start < 0 || count < 0 || start > ElementCount - count)
         {
             throw new InvalidGraphException(null, $"Q4_0 range [{start}, {start + count}) is not block-aligned inside the {ElementCount} values");
         }

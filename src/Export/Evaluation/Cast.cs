@@ -160,25 +160,28 @@ public static class Cast
     private static long SaturateToLong(float x) =>
         float.IsNaN(x) ? 0 : x >= 9.223372E+18f ? long.MaxValue : x <= -9.223372E+18f ? long.MinValue : (long)x;
 
-    internal static double[] ToDoubles(TensorValue value) => value.Data switch
+    // Dispatch on the kind, never on the array's runtime type: the CLR lets sbyte[] pass as byte[] (and int[] as
+    // uint[]), so a pattern match on array types can read signed data as unsigned.
+    internal static double[] ToDoubles(TensorValue value) => value.Type.Kind switch
     {
-        Half[] a => Array.ConvertAll(a, x => (double)x),
-        float[] a => Array.ConvertAll(a, x => (double)x),
-        double[] a => a,
-        _ => Array.ConvertAll(ToLongs(value), x => value.Type.Kind == DatumKind.U64 ? (double)(ulong)x : x),
+        DatumKind.F16 => Array.ConvertAll(value.Items<Half>(), x => (double)x),
+        DatumKind.F32 => Array.ConvertAll(value.Items<float>(), x => (double)x),
+        DatumKind.F64 => value.Items<double>(),
+        DatumKind.U64 => Array.ConvertAll(value.Items<ulong>(), x => (double)x),
+        _ => Array.ConvertAll(ToLongs(value), x => (double)x),
     };
 
-    internal static long[] ToLongs(TensorValue value) => value.Data switch
+    internal static long[] ToLongs(TensorValue value) => value.Type.Kind switch
     {
-        bool[] a => Array.ConvertAll(a, x => x ? 1L : 0L),
-        byte[] a => Array.ConvertAll(a, x => (long)x),
-        sbyte[] a => Array.ConvertAll(a, x => (long)x),
-        short[] a => Array.ConvertAll(a, x => (long)x),
-        ushort[] a => Array.ConvertAll(a, x => (long)x),
-        int[] a => Array.ConvertAll(a, x => (long)x),
-        uint[] a => Array.ConvertAll(a, x => (long)x),
-        long[] a => a,
-        ulong[] a => Array.ConvertAll(a, x => unchecked((long)x)),
+        DatumKind.Bool => Array.ConvertAll(value.Items<bool>(), x => x ? 1L : 0L),
+        DatumKind.U8 => Array.ConvertAll(value.Items<byte>(), x => (long)x),
+        DatumKind.I8 => Array.ConvertAll(value.Items<sbyte>(), x => (long)x),
+        DatumKind.I16 => Array.ConvertAll(value.Items<short>(), x => (long)x),
+        DatumKind.U16 => Array.ConvertAll(value.Items<ushort>(), x => (long)x),
+        DatumKind.I32 => Array.ConvertAll(value.Items<int>(), x => (long)x),
+        DatumKind.U32 => Array.ConvertAll(value.Items<uint>(), x => (long)x),
+        DatumKind.I64 or DatumKind.TDim => value.Items<long>(),
+        DatumKind.U64 => Array.ConvertAll(value.Items<ulong>(), x => unchecked((long)x)),
         _ => throw new InvalidOperationException($"{value.Type} is not an integer type."),
     };
 
@@ -262,10 +265,10 @@ public static class Cast
 
     private static TensorValue ToStrings(TensorValue value)
     {
-        string[] s = value.Data switch
+        string[] s = value.Type.Kind switch
         {
-            bool[] a => Array.ConvertAll(a, x => x ? "true" : "false"),
-            Half[] or float[] or double[] => Array.ConvertAll(ToDoubles(value), x => x.ToString("R", CultureInfo.InvariantCulture)),
+            DatumKind.Bool => Array.ConvertAll(value.Items<bool>(), x => x ? "true" : "false"),
+            DatumKind.F16 or DatumKind.F32 or DatumKind.F64 => Array.ConvertAll(ToDoubles(value), x => x.ToString("R", CultureInfo.InvariantCulture)),
             _ => Array.ConvertAll(ToLongs(value), x => x.ToString(CultureInfo.InvariantCulture)),
         };
         return TensorValue.Wrap(DatumType.String, value.ShapeArray, s);

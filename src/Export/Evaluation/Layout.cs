@@ -122,21 +122,21 @@ internal static class Layout
     /// <summary>A new value whose element i is <c>source[map[i]]</c>.</summary>
     public static TensorValue Take(TensorValue source, int[] shape, int[] map)
     {
-        Array data = source.Data switch
+        Array data = source.Type.Kind switch
         {
-            bool[] a => Take(a, map),
-            byte[] a => Take(a, map),
-            sbyte[] a => Take(a, map),
-            short[] a => Take(a, map),
-            ushort[] a => Take(a, map),
-            int[] a => Take(a, map),
-            uint[] a => Take(a, map),
-            long[] a => Take(a, map),
-            ulong[] a => Take(a, map),
-            Half[] a => Take(a, map),
-            float[] a => Take(a, map),
-            double[] a => Take(a, map),
-            string[] a => Take(a, map),
+            DatumKind.Bool => Take(source.Items<bool>(), map),
+            DatumKind.U8 => Take(source.Items<byte>(), map),
+            DatumKind.I8 => Take(source.Items<sbyte>(), map),
+            DatumKind.I16 => Take(source.Items<short>(), map),
+            DatumKind.U16 => Take(source.Items<ushort>(), map),
+            DatumKind.I32 => Take(source.Items<int>(), map),
+            DatumKind.U32 => Take(source.Items<uint>(), map),
+            DatumKind.I64 or DatumKind.TDim => Take(source.Items<long>(), map),
+            DatumKind.U64 => Take(source.Items<ulong>(), map),
+            DatumKind.F16 => Take(source.Items<Half>(), map),
+            DatumKind.F32 => Take(source.Items<float>(), map),
+            DatumKind.F64 => Take(source.Items<double>(), map),
+            DatumKind.String => Take(source.Items<string>(), map),
             _ => throw new UnsupportedFeatureException(null, null, $"cannot move the elements of a {source.Type} value"),
         };
         return TensorValue.Wrap(source.Type, shape, data);
