@@ -38,4 +38,13 @@ public sealed class Fragment
 
     /// <summary>Body nodes; null for a declaration without body.</summary>
     public List<Node>? Body { get; set; }
+
+    /// <summary>A copy whose lists and body nodes can be edited independently.</summary>
+    public Fragment Clone()
+    {
+        var copy = new Fragment(Name) { Generic = Generic, Body = Body?.Select(n => n.Clone()).ToList() };
+        copy.Parameters.AddRange(Parameters);
+        copy.Results.AddRange(Results);
+        return copy;
+    }
 }

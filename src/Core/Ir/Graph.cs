@@ -60,6 +60,35 @@ public sealed class Graph
     /// <summary>Quantization entries (<c>graph.quant</c>) keyed by value identifier.</summary>
     public Dictionary<string, QuantInfo> Quantization { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// A structural copy: new node, fragment, list and dictionary objects that can be edited without touching this
+    /// graph. Arguments (immutable records) and variable data sources are shared.
+    /// </summary>
+    public Graph Clone()
+    {
+        var copy = new Graph { Name = Name };
+        copy.Inputs.AddRange(Inputs);
+        copy.Outputs.AddRange(Outputs);
+        copy.Nodes.AddRange(Nodes.Select(n => n.Clone()));
+        foreach ((string name, Variable v) in Variables)
+        {
+            copy.Variables[name] = new Variable(v.Label, v.Source);
+        }
+
+        copy.Fragments.AddRange(Fragments.Select(f => f.Clone()));
+        copy.Registries.AddRange(Registries);
+        copy.Symbols.AddRange(Symbols);
+        copy.Assertions.AddRange(Assertions);
+        copy.OtherExtensions.AddRange(OtherExtensions);
+        copy.Properties.AddRange(Properties);
+        foreach ((string name, QuantInfo q) in Quantization)
+        {
+            copy.Quantization[name] = q;
+        }
+
+        return copy;
+    }
+
     /// <summary>The node defining <paramref name="valueName"/>, or null.</summary>
     public Node? FindProducer(string valueName) => Nodes.FirstOrDefault(n => n.Outputs.Contains(valueName));
 

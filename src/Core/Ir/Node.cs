@@ -74,6 +74,19 @@ public sealed class Node
     public Arg? GetArgument(string name, int position) =>
         Attributes.TryGetValue(name, out Arg? a) ? a : position < Inputs.Count ? Inputs[position] : null;
 
+    /// <summary>A copy with its own argument lists (arguments themselves are immutable and shared).</summary>
+    public Node Clone()
+    {
+        var copy = new Node(Op, Outputs) { Generic = Generic, OutputForm = OutputForm };
+        copy.Inputs.AddRange(Inputs);
+        foreach ((string name, Arg value) in Attributes)
+        {
+            copy.Attributes[name] = value;
+        }
+
+        return copy;
+    }
+
     /// <summary>Formats roughly as NNEF, for messages.</summary>
     public override string ToString()
     {

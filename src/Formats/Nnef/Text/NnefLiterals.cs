@@ -37,19 +37,25 @@ public static class NnefLiterals
         return Format(value, allowPositiveExponent);
     }
 
-    /// <summary>Quotes a string with <paramref name="quote"/>, escaping both quote kinds and the backslash as tract requires.</summary>
+    /// <summary>
+    /// Quotes a string with <paramref name="quote"/>, escaping both quote kinds and the backslash as tract requires,
+    /// and the character after a <c>{</c> when it would form a template delimiter (<c>{{</c>, <c>{%</c>, <c>{#</c>):
+    /// tract &gt;= 0.22 runs the text through a template engine before parsing, and un-escapes <c>\x</c> to <c>x</c>.
+    /// </summary>
     public static string QuoteString(string value, char quote = '\'')
     {
         var sb = new StringBuilder(value.Length + 2);
         sb.Append(quote);
+        char previous = '\0';
         foreach (char c in value)
         {
-            if (c is '\\' or '\'' or '"')
+            if (c is '\\' or '\'' or '"' || (previous == '{' && c is '{' or '%' or '#'))
             {
                 sb.Append('\\');
             }
 
             sb.Append(c);
+            previous = c;
         }
 
         return sb.Append(quote).ToString();

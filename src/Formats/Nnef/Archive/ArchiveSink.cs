@@ -1,0 +1,249 @@
+using System.IO.Compression;
+using System.Text;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Formats.Nnef.Archive;
+
+/// <summary>Where the members of an archive go: files of a directory, or members of a (compressed) tar stream.</summary>
+internal abstract class ArchiveSink : IDisposable
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Writes a text member.</summary>
+    public void WriteText(string path, string text)
+    {
+        byte[] bytes = Utf8.GetBytes(text);
+        using Stream s = Begin(path, bytes.Length);
+        s.Write(bytes);
+        End();
+    }
+
+    /// <summary>Writes a <c>.dat</c> member: header, then the payload streamed from its source (bounded memory).</summary>
+    public void WriteDat(DatMember dat)
+    {
+        long size = DatHeader.Size + dat.Header.DataSize;
+        using Stream s = Begin(dat.Path, size);
+        var counted = new CountingStream(s);
+        Span<byte> head = stackalloc byte[DatHeader.Size];
+        dat.Header.WriteTo(head);
+        counted.Write(head);
+        if (dat.Header.IsBitPackedBool)
+        {
+            using Tensor t = dat.Source.Open();
+            counted.Write(DatFile.PackBits(t.Bytes));
+        }
+        else if (dat.Source.DType != dat.Header.DType)
+        {
+            var convert = new Q40Layout(counted, dat.Source.DType, dat.Header.DType);
+            dat.Source.WriteTo(convert);
+            convert.Complete();
+        }
+        else
+        {
+            dat.Source.WriteTo(counted);
+        }
+
+        if (counted.Count != size)
+        {
+            throw new InvalidDataException($"{dat.Path}: the tensor source produced {counted.Count - DatHeader.Size} payload bytes, expected {dat.Header.DataSize}");
+        }
+
+        End();
+    }
+
+    /// <summary>Finishes the container (tar trailer, gzip footer) and flushes to disk.</summary>
+    public abstract void Complete();
+
+    /// <inheritdoc />
+    public abstract void Dispose();
+
+    /// <summary>Starts a member of <paramref name="size"/> bytes; returns the stream to write it to.</summary>
+    protected abstract Stream Begin(string path, long size);
+
+    /// <summary>Ends the current member.</summary>
+    protected abstract void End();
+
+    /// <summary>Counts bytes passed through to an inner stream.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long Count { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => Count;
+
+        public override long Position
+        {
+            get => Count;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            inner.Write(buffer);
+            Count += buffer.Length;
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>Writes members as files under a directory (creating sub-folders for labels with <c>/</c>).</summary>
+internal sealed class DirectorySink(string root) : ArchiveSink
+{
+    private FileStream? _current;
+
+    public override void Complete()
+    {
+    }
+
+    public override void Dispose() => _current?.Dispose();
+
+    protected override Stream Begin(string path, long size)
+    {
+        string full = Path.Combine(root, path.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _current = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        return new NonClosingWriteStream(_current);
+    }
+
+    protected override void End()
+    {
+        _current!.Flush(flushToDisk: true);
+        _current.Dispose();
+        _current = null;
+    }
+}
+
+/// <summary>Writes members into a tar stream, optionally gzip-compressed at a chosen level.</summary>
+internal sealed class TarSink : ArchiveSink
+{
+    /// <summary>gzip header byte 9 (OS): "unknown", as Python writes it, so the bytes do not depend on the platform.</summary>
+    private const byte GzipUnknownOs = 0xFF;
+
+    private readonly FileStream _file;
+    private readonly GZipStream? _gzip;
+    private readonly DeterministicTarWriter _tar;
+    private readonly TarMemberStream _member;
+
+    public TarSink(string path, bool gzip, int level)
+    {
+        _file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        Stream target = _file;
+        if (gzip)
+        {
+            _gzip = new GZipStream(_file, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true);
+            target = _gzip;
+        }
+
+        _tar = new DeterministicTarWriter(new BufferedStream(target, 1 << 16));
+        _member = new TarMemberStream(_tar);
+    }
+
+    public override void Complete()
+    {
+        _tar.Finish();
+        _tar.Flush();
+        if (_gzip is not null)
+        {
+            _gzip.Dispose();
+            _file.Position = 9;
+            _file.WriteByte(GzipUnknownOs);
+        }
+
+        _file.Flush(flushToDisk: true);
+    }
+
+    public override void Dispose()
+    {
+        _gzip?.Dispose();
+        _file.Dispose();
+    }
+
+    protected override Stream Begin(string path, long size)
+    {
+        _tar.BeginMember(path, size);
+        return _member;
+    }
+
+    protected override void End() => _tar.EndMember();
+
+    /// <summary>The data of the current tar member.</summary>
+    private sealed class TarMemberStream(DeterministicTarWriter tar) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => tar.Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer) => tar.Write(buffer);
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            // The member ends with End(); the tar stream stays open.
+        }
+    }
+}
+
+/// <summary>Forwards writes; disposing leaves the inner stream open (its owner closes it).</summary>
+internal sealed class NonClosingWriteStream(Stream inner) : Stream
+{
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+
+    public override void Flush() => inner.Flush();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

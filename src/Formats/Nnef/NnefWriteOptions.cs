@@ -1,0 +1,33 @@
+namespace TorchToNnef.Formats.Nnef;
+
+/// <summary>Container written by <see cref="NnefArchive.Write"/>.</summary>
+public enum NnefArchiveFormat
+{
+    /// <summary>From the destination name: <c>.tgz</c>/<c>.tar.gz</c> gives <see cref="Tgz"/>, <c>.tar</c> <see cref="Tar"/>, anything else a directory.</summary>
+    Auto,
+    /// <summary>A plain directory holding <c>graph.nnef</c>, <c>graph.quant</c> and the <c>.dat</c> files.</summary>
+    Directory,
+    /// <summary>A gzip-compressed tar (torch_to_nnef's <c>.nnef.tgz</c>).</summary>
+    Tgz,
+    /// <summary>An uncompressed tar.</summary>
+    Tar,
+}
+
+/// <summary>Options of <see cref="NnefArchive.Write"/>.</summary>
+public sealed record NnefWriteOptions
+{
+    /// <summary>
+    /// The tract release the archive is for; it decides the Q4_0 layout (and rank limit) and the literal syntax.
+    /// Null: the graph's <c>tract_target_version</c> property when it parses, else <see cref="TractVersion.Latest"/>.
+    /// </summary>
+    public TractVersion? TractVersion { get; init; }
+
+    /// <summary>Container; <see cref="NnefArchiveFormat.Auto"/> by default.</summary>
+    public NnefArchiveFormat Format { get; init; } = NnefArchiveFormat.Auto;
+
+    /// <summary>gzip level 0 (stored, as torch_to_nnef's default and its LLM export) to 9.</summary>
+    public int CompressionLevel { get; init; }
+
+    /// <summary>Replace an existing destination (atomically, once the new archive is complete). Off by default.</summary>
+    public bool Overwrite { get; init; }
+}
