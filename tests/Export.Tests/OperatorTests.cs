@@ -299,19 +299,5 @@ public class OperatorTests
     }
 
     [Fact]
-    public void GemmMatchesScalarReferenceForAllTailLengths()
-    {
-        var rng = new Random(20260101);
-        foreach (int k in new[] { 1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 65, 130 })
-        {
-            float[] a = Enumerable.Range(0, 2 * 3 * k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
-            float[] b = Enumerable.Range(0, 2 * 5 * k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
-            float[] fast = Gemm.DotRows(a, b, 2, 3, 5, k, new ParallelOptions());
-            float[] reference = Gemm.DotRowsReference(a, b, 2, 3, 5, k);
-            for (int i = 0; i < fast.Length; i++)
-            {
-                Assert.Equal(reference[i], fast[i], 1e-5f * k);
-            }
-        }
-    }
+    public void GemmIsBitIdenticalToTheScalarFmaReference() => Assert.Equal(0, GemmCheck.Run(Console.Out));
 }

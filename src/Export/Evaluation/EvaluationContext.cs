@@ -10,9 +10,6 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 internal sealed class EvaluationContext
 {
-    /// <summary>Pseudo-operator of a plain binding <c>y = x;</c> (the IR's <c>Graph.AliasOp</c>).</summary>
-    private const string AliasOp = "=";
-
     private readonly Dictionary<string, Fragment> _documentFragments;
     private readonly bool _coreActive;
     private int _depth;
@@ -72,7 +69,7 @@ internal sealed class EvaluationContext
     private void RunNode(Node node, Scope scope, string where)
     {
         DatumType?[] quant = node.Outputs.Select(QuantTypeOf).ToArray();
-        Operand result = node.Op == AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, where);
+        Operand result = node.Op == Graph.AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, where);
         List<TensorOperand> values;
         if (node.Outputs.Count == 1)
         {

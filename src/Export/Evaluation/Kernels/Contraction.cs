@@ -6,7 +6,7 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 /// A two-operand einsum reduced to batched dot products: axes are classified as batch (in both operands and the
 /// output), m (first operand and output), n (second operand and output) and k (both operands, summed); axes found in
 /// one operand only and not in the output are summed beforehand. Size-1 axes broadcast against the other operand.
-/// The operands are laid out as <c>[batch, m, k]</c> and <c>[batch, n, k]</c> (index maps), multiplied, and the
+/// The operands are laid out as <c>[batch, m, k]</c> and <c>[batch, k, n]</c> (index maps), multiplied, and the
 /// <c>[batch, m, n]</c> product is permuted to the output axis order.
 /// </summary>
 internal sealed class Contraction
@@ -29,7 +29,7 @@ internal sealed class Contraction
     /// <summary>For each element of the <c>[batch, m, k]</c> layout, the element of the first operand it reads.</summary>
     public int[] AMap { get; }
 
-    /// <summary>For each element of the <c>[batch, n, k]</c> layout, the element of the second operand it reads.</summary>
+    /// <summary>For each element of the <c>[batch, k, n]</c> layout, the element of the second operand it reads.</summary>
     public int[] BMap { get; }
 
     public int Batch { get; }
@@ -90,7 +90,7 @@ internal sealed class Contraction
 
         int Product(string letters) => letters.Aggregate(1, (p, c) => checked(p * size[c]));
         int[] aMap = Map(aAxes, aShape, batch + m + k, size);
-        int[] bMap = Map(bAxes, bShape, batch + n + k, size);
+        int[] bMap = Map(bAxes, bShape, batch + k + n, size);
         string productAxes = batch + m + n;
         int[] productShape = productAxes.Select(c => size[c]).ToArray();
         int[] perm = outAxes.Select(c => productAxes.IndexOf(c)).ToArray();
@@ -132,7 +132,7 @@ internal sealed class Contraction
     {
         float[] la = Gather(a, AMap);
         float[] lb = Gather(b, BMap);
-        float[] product = Gemm.DotRows(la, lb, Batch, M, N, K, parallel);
+        float[] product = Gemm.Multiply(la, lb, Batch, M, N, K, parallel);
         return Permute(product);
     }
 
@@ -149,10 +149,10 @@ internal sealed class Contraction
                 {
                     T s = T.Zero;
                     int ab = ((t * M) + i) * K;
-                    int bb = ((t * N) + j) * K;
+                    int bb = (t * K * N) + j;
                     for (int p = 0; p < K; p++)
                     {
-                        s += a[AMap[ab + p]] * b[BMap[bb + p]];
+                        s += a[AMap[ab + p]] * b[BMap[bb + (p * N)]];
                     }
 
                     product[(((t * M) + i) * N) + j] = s;

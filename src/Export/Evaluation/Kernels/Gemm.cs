@@ -1,19 +1,23 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace TorchToNnef.Export.Evaluation.Kernels;
 
 /// <summary>
-/// Batched f32 dot products, the core of matmul, einsum, linear and float convolution:
-/// <c>c[t, i, j] = Σ_k a[t, i, k] · b[t, j, k]</c> with both operands contiguous along k, so each output element is one
-/// <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> (vectorized, f32 accumulation).
-/// Rows are spread over threads when the product is large enough to pay for it.
+/// Batched f32 matrix product, the core of matmul, einsum, linear and float convolution:
+/// <c>c[t, i, j] = Σ_p a[t, i, p] · b[t, p, j]</c>, with <c>a</c> laid out <c>batch × m × k</c> and <c>b</c>
+/// <c>batch × k × n</c>. Every output element accumulates over <c>p</c> in order with a fused multiply-add, as tract's
+/// FMA matrix kernels do, so the result does not depend on the vector width: the Vector512/256/128 paths (vectorized
+/// across <c>j</c>) and the scalar reference give identical bits. Rows are spread over threads when the product is
+/// large enough to pay for it.
 /// </summary>
 internal static class Gemm
 {
     private const long ParallelThreshold = 1 << 18;
 
-    /// <summary>Computes <c>c</c> (<c>batch × m × n</c>) from <c>a</c> (<c>batch × m × k</c>) and <c>b</c> (<c>batch × n × k</c>).</summary>
-    public static float[] DotRows(float[] a, float[] b, int batch, int m, int n, int k, ParallelOptions parallel)
+    /// <summary>Computes <c>c</c> (<c>batch × m × n</c>).</summary>
+    public static float[] Multiply(float[] a, float[] b, int batch, int m, int n, int k, ParallelOptions parallel)
     {
         var c = new float[checked(batch * m * n)];
         int rows = batch * m;
@@ -33,8 +37,8 @@ internal static class Gemm
         return c;
     }
 
-    /// <summary>Scalar reference: a plain sequential f32 sum per output element.</summary>
-    public static float[] DotRowsReference(float[] a, float[] b, int batch, int m, int n, int k)
+    /// <summary>Scalar reference: each element a sequential chain of <see cref="MathF.FusedMultiplyAdd"/> over p.</summary>
+    public static float[] MultiplyReference(float[] a, float[] b, int batch, int m, int n, int k)
     {
         var c = new float[batch * m * n];
         for (int t = 0; t < batch; t++)
@@ -46,7 +50,7 @@ internal static class Gemm
                     float s = 0;
                     for (int p = 0; p < k; p++)
                     {
-                        s += a[(((t * m) + i) * k) + p] * b[(((t * n) + j) * k) + p];
+                        s = MathF.FusedMultiplyAdd(a[(((t * m) + i) * k) + p], b[(((t * k) + p) * n) + j], s);
                     }
 
                     c[(((t * m) + i) * n) + j] = s;
@@ -57,15 +61,56 @@ internal static class Gemm
         return c;
     }
 
+    // One output row: c_row += a[i, p] * b_row(p) for p in order (an AXPY per p), vectorized across the row.
     private static void Row(float[] a, float[] b, float[] c, int row, int m, int n, int k)
     {
         int t = row / m;
         ReadOnlySpan<float> x = a.AsSpan(row * k, k);
         Span<float> dst = c.AsSpan(row * n, n);
-        int bBase = t * n * k;
-        for (int j = 0; j < n; j++)
+        int bBase = t * k * n;
+        for (int p = 0; p < k; p++)
         {
-            dst[j] = TensorPrimitives.Dot(x, b.AsSpan(bBase + (j * k), k));
+            Axpy(x[p], b.AsSpan(bBase + (p * n), n), dst);
+        }
+    }
+
+    /// <summary><c>y[j] = fma(alpha, x[j], y[j])</c>; bounds: <paramref name="x"/> and <paramref name="y"/> have equal lengths.</summary>
+    internal static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = y.Length;
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            Vector512<float> va = Vector512.Create(alpha);
+            for (; j <= n - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                Vector512.FusedMultiplyAdd(va, Vector512.LoadUnsafe(ref xs, (nuint)j), Vector512.LoadUnsafe(ref ys, (nuint)j)).StoreUnsafe(ref ys, (nuint)j);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated && n - j >= Vector256<float>.Count)
+        {
+            Vector256<float> va = Vector256.Create(alpha);
+            for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
+            {
+                Vector256.FusedMultiplyAdd(va, Vector256.LoadUnsafe(ref xs, (nuint)j), Vector256.LoadUnsafe(ref ys, (nuint)j)).StoreUnsafe(ref ys, (nuint)j);
+            }
+        }
+
+        if (Vector128.IsHardwareAccelerated && n - j >= Vector128<float>.Count)
+        {
+            Vector128<float> va = Vector128.Create(alpha);
+            for (; j <= n - Vector128<float>.Count; j += Vector128<float>.Count)
+            {
+                Vector128.FusedMultiplyAdd(va, Vector128.LoadUnsafe(ref xs, (nuint)j), Vector128.LoadUnsafe(ref ys, (nuint)j)).StoreUnsafe(ref ys, (nuint)j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            Unsafe.Add(ref ys, j) = MathF.FusedMultiplyAdd(alpha, Unsafe.Add(ref xs, j), Unsafe.Add(ref ys, j));
         }
     }
 }

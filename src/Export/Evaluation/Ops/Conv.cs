@@ -82,8 +82,17 @@ internal static class Conv
         for (int group = 0; group < groups; group++)
         {
             float[] patches = g.Patches(input, group * cg, cg, 0f);
-            float[] rows = kernel.AsSpan(group * perGroupOut * patch, perGroupOut * patch).ToArray();
-            float[] product = Gemm.DotRows(patches, rows, 1, positions, perGroupOut, patch, parallel);
+            // Kernel rows of this group as [patch, out channel], the layout Gemm reads its right operand in.
+            var columns = new float[patch * perGroupOut];
+            for (int oc = 0; oc < perGroupOut; oc++)
+            {
+                for (int p = 0; p < patch; p++)
+                {
+                    columns[(p * perGroupOut) + oc] = kernel[(((group * perGroupOut) + oc) * patch) + p];
+                }
+            }
+
+            float[] product = Gemm.Multiply(patches, columns, 1, positions, perGroupOut, patch, parallel);
             for (int p = 0; p < positions; p++)
             {
                 int n = p / g.OutVolume;
