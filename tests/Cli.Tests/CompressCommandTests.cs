@@ -1,0 +1,87 @@
+using TorchToNnef.Formats.Nnef;
+using TorchToNnef.Ir;
+using TorchToNnef.Tensors;
+using TorchToNnef.TestSupport;
+
+namespace TorchToNnef.Cli.Tests;
+
+public class CompressCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void CompressingTheF32CnnReproducesTheReferenceQ40Archive()
+    {
+        using var tmp = new TempDir();
+        string output = tmp.File("cnn_q40.nnef.tgz");
+        (int code, string stdout, string stderr) = Run("compress", "-i", Golden.File("export_cnn_f32", "model.nnef.tgz"), "-o", output, "-c", "min_max_q4_0_all");
+        Assert.Equal(0, code);
+        Assert.Contains("3 weight(s) to Q4_0", stdout);
+        Assert.Contains("tract 0.21.13", stdout);
+        Assert.Contains("warning: 'conv1.weight' stays float", stderr);
+
+        Graph ours = NnefArchive.Read(output);
+        Graph reference = NnefArchive.Read(Golden.File("export_cnn_q40", "model.nnef.tgz"));
+        GraphAssert.Equal(reference, ours);
+    }
+
+    [Fact]
+    public void TheTargetVersionDecidesTheQ40LayoutAndIsRecorded()
+    {
+        using var tmp = new TempDir();
+        string output = tmp.File("out");
+        (int code, _, string stderr) = Run(
+            "compress", "-i", Golden.File("export_mlp_q40", "nnef"), "-o", output, "-c", "min_max_q4_0", "--tract-version", "0.21.10");
+        Assert.True(code == 0, stderr);
+        Graph g = NnefArchive.Read(output);
+        Assert.Equal("0.21.10", g.GetProperty("tract_target_version"));
+        // Already-Q4_0 weights are re-laid out for the older target.
+        Assert.Equal(DType.Q40Legacy, g.Variables["fc1_weight"].DType);
+    }
+
+    [Theory]
+    [InlineData(new[] { "compress", "-o", "x", "-c", "min_max_q4_0" }, "missing -i")]
+    [InlineData(new[] { "compress", "-i", "x", "-c", "min_max_q4_0" }, "missing -o")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "y" }, "missing -c")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "nope" }, "unknown compression method 'nope'")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "x", "-c", "min_max_q4_0" }, "must differ from the input")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--tract-version", "abc" }, "not a tract version")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--compression-level", "12" }, "0 to 9")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--bogus" }, "unknown option")]
+    public void BadUsageIsExitCode2WithTheReason(string[] args, string message)
+    {
+        (int code, _, string stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+    }
+
+    [Fact]
+    public void ABadInputIsExitCode1AndLeavesNoOutput()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.File("broken.nnef.tgz"), "not an archive");
+        (int code, _, string stderr) = Run("compress", "-i", tmp.File("broken.nnef.tgz"), "-o", tmp.File("o.nnef.tgz"), "-c", "min_max_q4_0");
+        Assert.Equal(1, code);
+        Assert.Contains("broken.nnef.tgz", stderr);
+        Assert.Equal(["broken.nnef.tgz"], Directory.EnumerateFileSystemEntries(tmp.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void AnExistingOutputIsKeptUnlessOverwriteIsGiven()
+    {
+        using var tmp = new TempDir();
+        string output = tmp.File("o.nnef.tgz");
+        File.WriteAllText(output, "keep me");
+        string input = Golden.File("export_cnn_f32", "model.nnef.tgz");
+        Assert.Equal(1, Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0").Code);
+        Assert.Equal("keep me", File.ReadAllText(output));
+        Assert.Equal(0, Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0", "--overwrite").Code);
+        Assert.Equal(DType.Q40, NnefArchive.Read(output).Variables["fc1_weight"].DType);
+    }
+}
