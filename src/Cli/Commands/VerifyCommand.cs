@@ -27,7 +27,7 @@ internal sealed class VerifyCommand : ICommand
         <archive|dir>        a .nnef.tgz / .nnef.tar archive or an extracted NNEF directory
         --io <npz>           inputs and expected outputs by name (torch_to_nnef's io.npz / tests/*_io.npz layout)
         --input n=f.npy      one input array (repeatable); --output n=f.npy one expected output (repeatable)
-        --inputs <npz>       inputs by name, for a plain run
+        --inputs <npz>       inputs by name, for a plain run (other arrays in it are ignored)
         --out <npz>          write the computed outputs (no check); written atomically
         --tolerance <level>  exact | close | approximate (default) | very | super | ultra, as tract's --approx
         --scenario <name>    also check the tract_assert lines of this scenario (e.g. tg, pp)
@@ -104,8 +104,12 @@ internal sealed class VerifyCommand : ICommand
 
     private static int Run(Graph graph, List<NamedTensor> inputs, string outPath, EvaluationOptions options, TextWriter stdout)
     {
+        var evaluator = new GraphEvaluator(graph, options);
+
+        // An io bundle also holds the reference outputs: feed only the arrays named like graph inputs.
+        List<NamedTensor> fed = inputs.Where(t => evaluator.Inputs.Any(i => i.Name == t.Name)).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        IReadOnlyList<NamedTensor> outputs = new GraphEvaluator(graph, options).Run(inputs);
+        IReadOnlyList<NamedTensor> outputs = evaluator.Run(fed.Count > 0 ? fed : inputs);
         clock.Stop();
         var tensors = outputs.Select(o => (o.Name, o.Value.ToTensor())).ToList();
         try

@@ -123,8 +123,8 @@ public sealed class TensorValue
     {
         DType dtype = Type.ToStorageDType();
         var shape = new Shape(Array.ConvertAll(ShapeArray, d => (long)d));
-        Tensor result = Tensor.Allocate(dtype, shape);
-        Span<byte> dst = result.AsWritableSpan<byte>();
+        OwnedTensorData owned = OwnedTensorData.Allocate(dtype.ByteSize(shape.ElementCount));
+        Span<byte> dst = owned.Span;
         if (Data is bool[] flags)
         {
             for (int i = 0; i < flags.Length; i++)
@@ -137,7 +137,7 @@ public sealed class TensorValue
             AsBytes(Data!).CopyTo(dst);
         }
 
-        return result;
+        return new Tensor(dtype, shape, owned);
     }
 
     /// <summary>The elements as <typeparamref name="T"/> (the storage type of <see cref="Type"/>).</summary>
