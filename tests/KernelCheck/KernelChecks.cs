@@ -117,6 +117,53 @@ public static class KernelChecks
         return failures;
     }
 
+    /// <summary>
+    /// Core's f16 conversions (<see cref="FloatConversions"/>, vectorized by TensorPrimitives) against the BCL scalar
+    /// casts: every f16 bit pattern widened, random f32 bit patterns narrowed (round-to-nearest-even) on all lengths.
+    /// </summary>
+    public static List<string> HalfConversions(int seeds)
+    {
+        var failures = new List<string>();
+        ushort[] all = [.. Enumerable.Range(0, 65536).Select(i => (ushort)i)];
+        var widened = new float[all.Length];
+        FloatConversions.ToSingle(DType.F16, MemoryMarshal.AsBytes(all.AsSpan()), widened);
+        for (int i = 0; i < all.Length; i++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf(all[i]);
+            if (BitConverter.SingleToUInt32Bits(widened[i]) != BitConverter.SingleToUInt32Bits(expected) && !(float.IsNaN(expected) && float.IsNaN(widened[i])))
+            {
+                failures.Add($"f16 widen of {i:X4}");
+            }
+        }
+
+        for (int seed = 0; seed < seeds; seed++)
+        {
+            var rng = new Random(91 + seed);
+            for (int n = 0; n <= 300; n++)
+            {
+                var f = new float[n];
+                for (int i = 0; i < n; i++)
+                {
+                    f[i] = BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(0, 1L << 32));
+                }
+
+                var narrowed = new byte[2 * n];
+                FloatConversions.FromSingle(DType.F16, f, narrowed);
+                ReadOnlySpan<Half> halves = MemoryMarshal.Cast<byte, Half>(narrowed);
+                for (int i = 0; i < n; i++)
+                {
+                    Half expected = (Half)f[i];
+                    if (BitConverter.HalfToUInt16Bits(halves[i]) != BitConverter.HalfToUInt16Bits(expected) && !(Half.IsNaN(expected) && Half.IsNaN(halves[i])))
+                    {
+                        failures.Add($"f16 narrow of {BitConverter.SingleToUInt32Bits(f[i]):X8} at {i}/{n}");
+                    }
+                }
+            }
+        }
+
+        return failures;
+    }
+
     private static List<string> StageChecks<TKernel>(int seeds)
         where TKernel : struct, IQ40Kernel
     {
