@@ -5,8 +5,7 @@ namespace TorchToNnef.Cli;
 /// <summary>The list of commands, in the order <c>t2n --help</c> shows them.</summary>
 internal static class CommandCatalog
 {
-    public static ICommand[] All => [new CompressCommand()];
+    public static ICommand[] All => [new InspectCommand(), new CompressCommand()];
 
-    // Commands register here, e.g. new InspectCommand(). ArgList is their shared option parser.
     internal static ArgList Parse(string[] args, string[] values, string[] flags) => new(args, values, flags);
 }

@@ -1,0 +1,113 @@
+using System.Globalization;
+using TorchToNnef.Formats.HuggingFace;
+
+namespace TorchToNnef.Cli.Inspect;
+
+/// <summary>Human-readable rendering of an <see cref="InspectReport"/>: files, a tensor table, totals, config.</summary>
+internal static class InspectTextFormatter
+{
+    public static void Write(InspectReport report, TextWriter w)
+    {
+        w.WriteLine($"{report.Path}: {report.Kind}, {Plural(report.Files.Count, "file")}");
+        foreach (InspectFile f in report.Files)
+        {
+            string meta = f.Metadata.Count == 0 ? string.Empty : ", metadata " + string.Join(" ", f.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+            w.WriteLine($"  {Path.GetFileName(f.Path)}: {Plural(f.Tensors, "tensor")}, {Bytes(f.Bytes)}{meta}");
+        }
+
+        w.WriteLine();
+        WriteTable(report.Tensors, w);
+        w.WriteLine();
+        InspectTotals t = report.Totals;
+        w.WriteLine($"total: {Plural(t.Tensors, "tensor")}, {Count(t.Parameters)} parameters, {Bytes(t.Bytes)}");
+        foreach (InspectDTypeTotal d in t.ByDtype)
+        {
+            w.WriteLine($"  {d.Dtype}: {Plural(d.Tensors, "tensor")}, {Count(d.Parameters)} parameters, {Bytes(d.Bytes)}");
+        }
+
+        if (report.Properties is { Count: > 0 })
+        {
+            w.WriteLine();
+            w.WriteLine("properties:");
+            foreach ((string key, string value) in report.Properties)
+            {
+                w.WriteLine($"  {key}: {value}");
+            }
+        }
+
+        if (report.Config is not null)
+        {
+            w.WriteLine();
+            WriteConfig(report.Config, w);
+        }
+    }
+
+    private static void WriteTable(IReadOnlyList<InspectTensor> tensors, TextWriter w)
+    {
+        bool withFile = tensors.Any(x => x.File is not null);
+        int nameWidth = Math.Max(6, tensors.Count == 0 ? 0 : tensors.Max(x => x.Name.Length));
+        int dtypeWidth = Math.Max(5, tensors.Count == 0 ? 0 : tensors.Max(x => x.Dtype.Length));
+        string[] shapes = tensors.Select(x => "[" + string.Join(", ", x.Shape) + "]").ToArray();
+        int shapeWidth = Math.Max(5, shapes.Length == 0 ? 0 : shapes.Max(s => s.Length));
+        string fileHeader = withFile ? "  file" : string.Empty;
+        w.WriteLine($"{"tensor".PadRight(nameWidth)}  {"dtype".PadRight(dtypeWidth)}  {"shape".PadRight(shapeWidth)}  {"bytes",14}{fileHeader}");
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            InspectTensor x = tensors[i];
+            string file = withFile ? "  " + x.File : string.Empty;
+            w.WriteLine($"{x.Name.PadRight(nameWidth)}  {x.Dtype.PadRight(dtypeWidth)}  {shapes[i].PadRight(shapeWidth)}  {x.Bytes,14}{file}");
+        }
+    }
+
+    private static void WriteConfig(ModelConfigSummary c, TextWriter w)
+    {
+        w.WriteLine("config.json:");
+        Line(w, "model_type", c.ModelType);
+        Line(w, "architectures", c.Architectures.Count == 0 ? null : string.Join(", ", c.Architectures));
+        Line(w, "hidden_size", c.HiddenSize);
+        Line(w, "intermediate_size", c.IntermediateSize);
+        Line(w, "layers", c.NumHiddenLayers);
+        Line(w, "attention_heads", c.NumAttentionHeads);
+        Line(w, "kv_heads", c.NumKeyValueHeads);
+        Line(w, "head_dim", c.HeadDim);
+        Line(w, "vocab_size", c.VocabSize);
+        Line(w, "max_position_embeddings", c.MaxPositionEmbeddings);
+        Line(w, "tie_word_embeddings", c.TieWordEmbeddings is null ? null : c.TieWordEmbeddings.Value ? "true" : "false");
+        Line(w, "rms_norm_eps", c.RmsNormEps?.ToString("R", CultureInfo.InvariantCulture).ToLowerInvariant());
+        Line(w, "dtype", c.Dtype);
+        if (c.Rope.Count > 0)
+        {
+            Line(w, "rope", string.Join(" ", c.Rope.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")));
+        }
+    }
+
+    private static void Line(TextWriter w, string key, long? value) => Line(w, key, value?.ToString(CultureInfo.InvariantCulture));
+
+    private static void Line(TextWriter w, string key, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteLine($"  {key}: {value}");
+        }
+    }
+
+    private static string Plural(long n, string noun) => $"{Count(n)} {noun}{(n == 1 ? string.Empty : "s")}";
+
+    private static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>Exact byte count, plus a binary-unit size when that reads better.</summary>
+    internal static string Bytes(long n)
+    {
+        string exact = Count(n) + " bytes";
+        string[] units = ["KiB", "MiB", "GiB", "TiB"];
+        double v = n;
+        int unit = -1;
+        while (v >= 1024 && unit < units.Length - 1)
+        {
+            v /= 1024;
+            unit++;
+        }
+
+        return unit < 0 ? exact : $"{exact} ({v.ToString("0.0", CultureInfo.InvariantCulture)} {units[unit]})";
+    }
+}
