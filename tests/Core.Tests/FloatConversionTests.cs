@@ -1,14 +1,10 @@
 using System.Runtime.InteropServices;
 using TorchToNnef.Tensors;
-using TorchToNnef.TestSupport;
 
 namespace TorchToNnef.Core.Tests;
 
 public class FloatConversionTests
 {
-    [Fact]
-    public void SwitchedOffHardwarePathsAreReallyOff() => IsaMatrix.AssertSwitchesHonoured();
-
     [Fact]
     public void HalfToSingleIsExactForEveryBitPattern()
     {

@@ -8,6 +8,7 @@ internal sealed class ArgList
 {
     private readonly List<string> _positionals = [];
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 
     /// <summary>Parses <paramref name="args"/>; <paramref name="valueOptions"/> take a value, <paramref name="flagOptions"/> do not.
@@ -35,7 +36,14 @@ internal sealed class ArgList
                     throw new UsageException($"option {key} needs a value");
                 }
 
-                _options[canonical] = inlineValue ?? args[++i];
+                string value = inlineValue ?? args[++i];
+                _options[canonical] = value;
+                if (!_repeated.TryGetValue(canonical, out List<string>? all))
+                {
+                    _repeated[canonical] = all = [];
+                }
+
+                all.Add(value);
             }
             else if (flagAlias.TryGetValue(a, out string? flag))
             {
@@ -57,6 +65,9 @@ internal sealed class ArgList
 
     /// <summary>Value of an option (by its first spelling), or null.</summary>
     public string? Get(string option) => _options.GetValueOrDefault(option);
+
+    /// <summary>Every value given for a repeatable option, in order (empty when absent).</summary>
+    public IReadOnlyList<string> GetAll(string option) => _repeated.TryGetValue(option, out List<string>? all) ? all : [];
 
     /// <summary>True when a flag (by its first spelling) was given.</summary>
     public bool Has(string flag) => _flags.Contains(flag);

@@ -12,6 +12,9 @@ internal static class HalfBits
     /// <summary>Quiet NaN with a zero payload (what x86 torch produces for an f32 NaN cast to f16).</summary>
     public const ushort CanonicalNaN = 0x7E00;
 
+    /// <summary>2^112: f16 bits shifted into f32 position (<c>bits &lt;&lt; 13</c>) read as f32 are the value times 2^-112.</summary>
+    public const float TwoPow112 = 5.192296858534828E+33f;
+
     /// <summary>f32 to f16 bits, round-to-nearest-even, overflow to infinity, NaN canonical.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort FromSingle(float value) =>

@@ -23,9 +23,10 @@ public enum Q40KernelKind
 /// The members are the stages of min-max quantization and of dequantization:
 /// <list type="number">
 /// <item>input conversion (<see cref="WidenHalf"/>, <see cref="WidenBFloat16"/>): f16/bf16 to f32, exact;</item>
-/// <item>per-group absolute maximum (<see cref="AbsMax"/>);</item>
+/// <item>per-group absolute maximum (<see cref="AbsMax"/>, and <see cref="AbsMaxBits"/> on raw f16/bf16 bits);</item>
 /// <item>scale and reciprocal (<see cref="Scales"/>);</item>
-/// <item>codes and nibble packing (<see cref="EncodeF32"/>, <see cref="EncodeF16"/>), which write whole 18-byte blocks;</item>
+/// <item>codes and nibble packing (<see cref="EncodeF32"/>, <see cref="EncodeHalf"/>, <see cref="EncodeBFloat16"/>),
+/// which write whole 18-byte blocks straight from the source values;</item>
 /// <item>dequantization (<see cref="DequantizeF32"/>, <see cref="DequantizeF16"/>).</item>
 /// </list>
 /// </summary>
@@ -47,6 +48,12 @@ internal interface IQ40Kernel
     static abstract void AbsMax(ReadOnlySpan<float> values, Span<float> absMax);
 
     /// <summary>
+    /// Per group of raw f16 or bf16 values: the largest sign-cleared bit pattern (both formats order magnitudes like
+    /// integers, NaN above infinity), i.e. the bits of the absolute maximum.
+    /// </summary>
+    static abstract void AbsMaxBits(ReadOnlySpan<ushort> values, Span<ushort> absMaxBits);
+
+    /// <summary>
     /// Per group: <c>scale = f16(a / -8)</c> (f16 bits, NaN canonical) and <c>r = f16(1 / scale)</c> as f32
     /// (<c>r = scale</c> when the scale is ±0). Exact for every input including NaN, infinities and subnormals.
     /// </summary>
@@ -59,8 +66,11 @@ internal interface IQ40Kernel
     /// </summary>
     static abstract void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
 
-    /// <summary>As <see cref="EncodeF32"/> with f16 arithmetic: <c>x*r</c> and <c>+ 8.5</c> each rounded to f16.</summary>
-    static abstract void EncodeF16(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
+    /// <summary>As <see cref="EncodeF32"/> for raw f16 values, with f16 arithmetic: <c>x*r</c> and <c>+ 8.5</c> each rounded to f16.</summary>
+    static abstract void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
+
+    /// <summary>As <see cref="EncodeF32"/> for raw bf16 values (bf16 x f16 promotes to f32, so f32 arithmetic).</summary>
+    static abstract void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
 
     /// <summary>tract's f32 dequantization: <c>(code - 8) * scale</c>, exact.</summary>
     static abstract void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder);

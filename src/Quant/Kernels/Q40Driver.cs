@@ -6,8 +6,8 @@ namespace TorchToNnef.Quant.Kernels;
 
 /// <summary>
 /// Runs a kernel's stages over any number of whole groups, in batches that stay in L1 (the source is read from
-/// memory once), and sends the groups a vector kernel cannot encode (non-finite values, an f16 reciprocal that
-/// overflowed) to the scalar reference. One copy of this code is compiled per kernel.
+/// memory once, then again from L1), and sends the groups a vector kernel cannot encode (non-finite values, an f16
+/// reciprocal that overflowed) to the scalar reference. One copy of this code is compiled per kernel.
 /// </summary>
 internal static class Q40Driver<TKernel>
     where TKernel : struct, IQ40Kernel
@@ -26,25 +26,24 @@ internal static class Q40Driver<TKernel>
     public static void QuantizeMinMax(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder, float percentile)
     {
         int groups = blocks.Length / B;
-        Span<float> widened = stackalloc float[BatchGroups * N];
         Span<float> absMax = stackalloc float[BatchGroups];
         Span<float> calibrated = stackalloc float[BatchGroups];
         Span<ushort> scales = stackalloc ushort[BatchGroups];
         Span<float> reciprocals = stackalloc float[BatchGroups];
+        Span<float> group = stackalloc float[N];
         bool usePercentile = percentile < 1f;
         for (int g0 = 0; g0 < groups; g0 += BatchGroups)
         {
             int n = Math.Min(BatchGroups, groups - g0);
-            ReadOnlySpan<float> x = Widen(sourceDType, source, g0, n, widened);
             Span<float> a = absMax[..n];
-            TKernel.AbsMax(x, a);
+            GroupAbsMax(sourceDType, source, g0, a);
             Span<float> c = a;
             if (usePercentile)
             {
                 c = calibrated[..n];
                 for (int g = 0; g < n; g++)
                 {
-                    c[g] = Percentile.OfAbs(x.Slice(g * N, N), percentile);
+                    c[g] = Percentile.OfAbs(WidenGroup(sourceDType, source, g0 + g, group), percentile);
                 }
             }
 
@@ -52,25 +51,23 @@ internal static class Q40Driver<TKernel>
             Span<float> r = reciprocals[..n];
             TKernel.Scales(c, s, r);
             Span<byte> dst = blocks.Slice(g0 * B, n * B);
-            Encode(sourceDType, x, s, r, dst, ggmlOrder);
+            Encode(sourceDType, source, g0, s, r, dst, ggmlOrder);
             FixUp(sourceDType, source, g0, a, s, r, dst, ggmlOrder);
         }
     }
 
-    /// <summary>Encodes pre-computed scales and reciprocals (used by calibrations that choose their own scales).</summary>
+    /// <summary>Encodes pre-computed scales (used by calibrations that choose their own scales).</summary>
     [SkipLocalsInit]
     public static void EncodeWithScales(DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks, bool ggmlOrder)
     {
         int groups = blocks.Length / B;
-        Span<float> widened = stackalloc float[BatchGroups * N];
         Span<float> absMax = stackalloc float[BatchGroups];
         Span<float> reciprocals = stackalloc float[BatchGroups];
         for (int g0 = 0; g0 < groups; g0 += BatchGroups)
         {
             int n = Math.Min(BatchGroups, groups - g0);
-            ReadOnlySpan<float> x = Widen(sourceDType, source, g0, n, widened);
             Span<float> a = absMax[..n];
-            TKernel.AbsMax(x, a);
+            GroupAbsMax(sourceDType, source, g0, a);
             ReadOnlySpan<ushort> s = scales.Slice(g0, n);
             Span<float> r = reciprocals[..n];
             for (int g = 0; g < n; g++)
@@ -79,38 +76,63 @@ internal static class Q40Driver<TKernel>
             }
 
             Span<byte> dst = blocks.Slice(g0 * B, n * B);
-            Encode(sourceDType, x, s, r, dst, ggmlOrder);
+            Encode(sourceDType, source, g0, s, r, dst, ggmlOrder);
             FixUp(sourceDType, source, g0, a, s, r, dst, ggmlOrder);
         }
     }
 
-    /// <summary>f16, f32 or bf16 source groups as f32 values: a view for f32, a widened copy otherwise.</summary>
-    public static ReadOnlySpan<float> Widen(DType sourceDType, ReadOnlySpan<byte> source, int firstGroup, int groups, Span<float> buffer)
+    // Absolute maxima of groups [g0, g0 + a.Length) as f32 (exact; NaN when a group holds one).
+    [SkipLocalsInit]
+    private static void GroupAbsMax(DType sourceDType, ReadOnlySpan<byte> source, int g0, Span<float> a)
+    {
+        if (sourceDType == DType.F32)
+        {
+            TKernel.AbsMax(MemoryMarshal.Cast<byte, float>(source).Slice(g0 * N, a.Length * N), a);
+            return;
+        }
+
+        Span<ushort> bits = stackalloc ushort[BatchGroups];
+        bits = bits[..a.Length];
+        TKernel.AbsMaxBits(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, a.Length * N), bits);
+        if (sourceDType == DType.F16)
+        {
+            TKernel.WidenHalf(bits, a);
+        }
+        else
+        {
+            TKernel.WidenBFloat16(bits, a);
+        }
+    }
+
+    private static ReadOnlySpan<float> WidenGroup(DType sourceDType, ReadOnlySpan<byte> source, int g, Span<float> buffer)
     {
         switch (sourceDType)
         {
             case DType.F32:
-                return MemoryMarshal.Cast<byte, float>(source).Slice(firstGroup * N, groups * N);
+                return MemoryMarshal.Cast<byte, float>(source).Slice(g * N, N);
             case DType.F16:
-                TKernel.WidenHalf(MemoryMarshal.Cast<byte, ushort>(source).Slice(firstGroup * N, groups * N), buffer);
-                return buffer[..(groups * N)];
-            case DType.BF16:
-                TKernel.WidenBFloat16(MemoryMarshal.Cast<byte, ushort>(source).Slice(firstGroup * N, groups * N), buffer);
-                return buffer[..(groups * N)];
+                TKernel.WidenHalf(MemoryMarshal.Cast<byte, ushort>(source).Slice(g * N, N), buffer);
+                return buffer;
             default:
-                throw new ArgumentException($"{sourceDType.Name()} cannot be quantized to Q4_0.", nameof(sourceDType));
+                TKernel.WidenBFloat16(MemoryMarshal.Cast<byte, ushort>(source).Slice(g * N, N), buffer);
+                return buffer;
         }
     }
 
-    private static void Encode(DType sourceDType, ReadOnlySpan<float> x, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
+    private static void Encode(DType sourceDType, ReadOnlySpan<byte> source, int g0, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
     {
-        if (sourceDType == DType.F16)
+        int n = s.Length;
+        switch (sourceDType)
         {
-            TKernel.EncodeF16(x, s, r, dst, ggmlOrder);
-        }
-        else
-        {
-            TKernel.EncodeF32(x, s, r, dst, ggmlOrder);
+            case DType.F32:
+                TKernel.EncodeF32(MemoryMarshal.Cast<byte, float>(source).Slice(g0 * N, n * N), s, r, dst, ggmlOrder);
+                break;
+            case DType.F16:
+                TKernel.EncodeHalf(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, n * N), s, r, dst, ggmlOrder);
+                break;
+            default:
+                TKernel.EncodeBFloat16(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, n * N), s, r, dst, ggmlOrder);
+                break;
         }
     }
 

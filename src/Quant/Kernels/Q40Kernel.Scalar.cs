@@ -42,6 +42,15 @@ internal readonly struct Q40ScalarKernel : IQ40Kernel
     }
 
     /// <inheritdoc />
+    public static void AbsMaxBits(ReadOnlySpan<ushort> values, Span<ushort> absMaxBits)
+    {
+        for (int g = 0; g < absMaxBits.Length; g++)
+        {
+            absMaxBits[g] = Q40Reference.AbsMaxBits(values.Slice(g * N, N));
+        }
+    }
+
+    /// <inheritdoc />
     public static void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals)
     {
         for (int g = 0; g < absMax.Length; g++)
@@ -62,18 +71,20 @@ internal readonly struct Q40ScalarKernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF16(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
     {
-        Span<byte> codes = stackalloc byte[N];
         for (int g = 0; g < scales.Length; g++)
         {
-            ReadOnlySpan<float> x = values.Slice(g * N, N);
-            for (int i = 0; i < N; i++)
-            {
-                codes[i] = Q40Reference.CodeF16(x[i], reciprocals[g]);
-            }
+            Q40Reference.EncodeF16(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B), ggmlOrder);
+        }
+    }
 
-            Q40Reference.WriteBlock(scales[g], codes, blocks.Slice(g * B, B), ggmlOrder);
+    /// <inheritdoc />
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    {
+        for (int g = 0; g < scales.Length; g++)
+        {
+            Q40Reference.EncodeBF16(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B), ggmlOrder);
         }
     }
 

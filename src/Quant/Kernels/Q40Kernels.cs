@@ -20,6 +20,9 @@ public static class Q40Kernels
     public static bool IsSupported(Q40KernelKind kind) => kind switch
     {
         Q40KernelKind.Scalar => Q40ScalarKernel.IsSupported,
+        Q40KernelKind.Vector128 => Q40Vector128Kernel.IsSupported,
+        Q40KernelKind.Vector256 => Q40Vector256Kernel.IsSupported,
+        Q40KernelKind.Vector512 => Q40Vector512Kernel.IsSupported,
         _ => false,
     };
 
@@ -53,6 +56,15 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Driver<Q40Vector512Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                break;
+            case Q40KernelKind.Vector256:
+                Q40Driver<Q40Vector256Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                break;
+            case Q40KernelKind.Vector128:
+                Q40Driver<Q40Vector128Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                break;
             default:
                 Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
                 break;
@@ -63,6 +75,15 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Driver<Q40Vector512Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                break;
+            case Q40KernelKind.Vector256:
+                Q40Driver<Q40Vector256Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                break;
+            case Q40KernelKind.Vector128:
+                Q40Driver<Q40Vector128Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                break;
             default:
                 Q40Driver<Q40ScalarKernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
                 break;
@@ -73,6 +94,15 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Vector512Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                break;
+            case Q40KernelKind.Vector256:
+                Q40Vector256Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                break;
+            case Q40KernelKind.Vector128:
+                Q40Vector128Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                break;
             default:
                 Q40ScalarKernel.DequantizeF32(blocks, destination, ggmlOrder);
                 break;
@@ -83,6 +113,15 @@ public static class Q40Kernels
     {
         switch (kind)
         {
+            case Q40KernelKind.Vector512:
+                Q40Vector512Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                break;
+            case Q40KernelKind.Vector256:
+                Q40Vector256Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                break;
+            case Q40KernelKind.Vector128:
+                Q40Vector128Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                break;
             default:
                 Q40ScalarKernel.DequantizeF16(blocks, destination, ggmlOrder);
                 break;

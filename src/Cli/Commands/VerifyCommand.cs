@@ -1,0 +1,189 @@
+using System.Globalization;
+using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation;
+using TorchToNnef.Export.Verification;
+using TorchToNnef.Formats.Nnef;
+using TorchToNnef.Formats.Numpy;
+using TorchToNnef.Ir;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Cli.Commands;
+
+/// <summary>
+/// <c>t2n verify</c>: runs an NNEF export with the managed evaluator (what tract would compute) and checks its outputs
+/// against a reference bundle as tract's <c>--assert-output-bundle --approx</c> does, or writes the outputs.
+/// </summary>
+internal sealed class VerifyCommand : ICommand
+{
+    public string Name => "verify";
+
+    public string Summary => "Run an NNEF export as tract would and check its outputs against a reference";
+
+    public string Usage => """
+        Usage: t2n verify <archive|dir> --io <bundle.npz> [--tolerance <level>]
+               t2n verify <archive|dir> --input <name>=<file.npy> ... --output <name>=<file.npy> ... [--tolerance <level>]
+               t2n verify <archive|dir> --inputs <inputs.npz> [--input <name>=<file.npy> ...] --out <outputs.npz>
+
+        <archive|dir>        a .nnef.tgz / .nnef.tar archive or an extracted NNEF directory
+        --io <npz>           inputs and expected outputs by name (torch_to_nnef's io.npz / tests/*_io.npz layout)
+        --input n=f.npy      one input array (repeatable); --output n=f.npy one expected output (repeatable)
+        --inputs <npz>       inputs by name, for a plain run (other arrays in it are ignored)
+        --out <npz>          write the computed outputs (no check); written atomically
+        --tolerance <level>  exact | close | approximate (default) | very | super | ultra, as tract's --approx
+        --scenario <name>    also check the tract_assert lines of this scenario (e.g. tg, pp)
+        --threads <n>        worker threads for matrix products (default: all cores)
+
+        Inputs are matched by name; f32 arrays feed f16 inputs (cast as tract's --allow-float-casts). Each output
+        prints its max absolute and relative error and outlier count; the exit code is 0 only when all pass.
+        For export folders with separate .npy files (io.json), pass each as --input / --output.
+        """;
+
+    public int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var parsed = new ArgList(args, ["--io", "--input", "--output", "--inputs", "--out", "--tolerance|-t", "--scenario", "--threads"], []);
+        string archive = parsed.SinglePositional("archive path");
+        Approximation level = Approximation.Approximate;
+        if (parsed.Get("--tolerance") is string t && !Tolerance.TryParseLevel(t, out level))
+        {
+            throw new UsageException($"unknown tolerance '{t}' (expected exact, close, approximate, very, super or ultra)");
+        }
+
+        int threads = 0;
+        if (parsed.Get("--threads") is string th && (!int.TryParse(th, NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1))
+        {
+            throw new UsageException($"--threads expects a positive integer, got '{th}'");
+        }
+
+        var options = new EvaluationOptions { Scenario = parsed.Get("--scenario"), MaxDegreeOfParallelism = threads };
+        string? io = parsed.Get("--io");
+        string? outPath = parsed.Get("--out");
+        if (io is not null && (outPath is not null || parsed.Get("--inputs") is not null))
+        {
+            throw new UsageException("--io checks a bundle; use --inputs with --out for a plain run");
+        }
+
+        List<NamedTensor> arrays = [];
+        if (io is not null)
+        {
+            arrays.AddRange(ReadNpz(io));
+        }
+
+        if (parsed.Get("--inputs") is string inputs)
+        {
+            arrays.AddRange(ReadNpz(inputs));
+        }
+
+        arrays.AddRange(parsed.GetAll("--input").Select(ReadNamedNpy));
+        List<NamedTensor> expected = parsed.GetAll("--output").Select(ReadNamedNpy).ToList();
+        Graph graph = NnefArchive.Read(archive);
+        if (outPath is not null)
+        {
+            if (expected.Count > 0)
+            {
+                throw new UsageException("--out writes outputs; expected outputs (--output) are not checked in that mode");
+            }
+
+            return Run(graph, arrays, outPath, options, stdout);
+        }
+
+        if (io is null && expected.Count == 0)
+        {
+            throw new UsageException("give --io, --output, or --out");
+        }
+
+        VerificationReport report = GraphVerifier.Verify(graph, [.. arrays, .. expected], level, options);
+        Print(report, level, stdout);
+        if (!report.Passed)
+        {
+            stderr.WriteLine($"t2n verify: {report.Outputs.Count(o => !o.Passed)} of {report.Outputs.Count} output(s) outside '{LevelName(level)}'");
+            return CliApp.Failure;
+        }
+
+        return 0;
+    }
+
+    private static int Run(Graph graph, List<NamedTensor> inputs, string outPath, EvaluationOptions options, TextWriter stdout)
+    {
+        var evaluator = new GraphEvaluator(graph, options);
+
+        // An io bundle also holds the reference outputs: feed only the arrays named like graph inputs.
+        List<NamedTensor> fed = inputs.Where(t => evaluator.Inputs.Any(i => i.Name == t.Name)).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        IReadOnlyList<NamedTensor> outputs = evaluator.Run(fed.Count > 0 ? fed : inputs);
+        clock.Stop();
+        var tensors = outputs.Select(o => (o.Name, o.Value.ToTensor())).ToList();
+        try
+        {
+            NpzArchive.Write(outPath, tensors, compressed: false);
+        }
+        finally
+        {
+            tensors.ForEach(t => t.Item2.Dispose());
+        }
+
+        foreach (NamedTensor o in outputs)
+        {
+            stdout.WriteLine($"{o.Name}: {o.Value}");
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"evaluated in {clock.Elapsed.TotalMilliseconds:F1} ms; wrote {outPath}"));
+        return 0;
+    }
+
+    private static void Print(VerificationReport report, Approximation level, TextWriter stdout)
+    {
+        stdout.WriteLine($"tolerance: {LevelName(level)}");
+        foreach (OutputComparison o in report.Outputs)
+        {
+            string status = o.Passed ? "ok" : "FAIL";
+            stdout.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{status,-4} {o.Name}: max abs error {o.MaxAbsError:G4}, max rel error {o.MaxRelError:G4}, outliers {o.Outliers}/{o.Count} (compared as {o.ComparedAs}, atol {o.Tolerance.Atol:G4}, rtol {o.Tolerance.Rtol:G4})"));
+            if (!o.Passed && o.Detail is not null)
+            {
+                stdout.WriteLine($"     {o.Detail}");
+            }
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"evaluated in {report.Elapsed.TotalMilliseconds:F1} ms"));
+    }
+
+    private static string LevelName(Approximation level) => level switch
+    {
+        Approximation.Exact => "exact",
+        Approximation.Close => "close",
+        Approximation.Approximate => "approximate",
+        Approximation.VeryApproximate => "very",
+        Approximation.SuperApproximate => "super",
+        _ => "ultra",
+    };
+
+    private static List<NamedTensor> ReadNpz(string path)
+    {
+        IReadOnlyList<(string Name, Tensor Tensor)> entries = NpzArchive.Read(path);
+        try
+        {
+            return entries.Select(e => new NamedTensor(e.Name, TensorValue.FromTensor(e.Tensor, e.Name))).ToList();
+        }
+        finally
+        {
+            foreach ((_, Tensor tensor) in entries)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    private static NamedTensor ReadNamedNpy(string spec)
+    {
+        int eq = spec.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || eq == spec.Length - 1)
+        {
+            throw new UsageException($"expected <name>=<file.npy>, got '{spec}'");
+        }
+
+        string name = spec[..eq];
+        using Tensor tensor = NpyFile.Read(spec[(eq + 1)..]);
+        return new NamedTensor(name, TensorValue.FromTensor(tensor, name));
+    }
+}

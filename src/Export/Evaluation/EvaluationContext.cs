@@ -1,0 +1,234 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Ir;
+
+namespace TorchToNnef.Export.Evaluation;
+
+/// <summary>
+/// State of one run: the graph, bound symbols, fed inputs, and the resolution of operator names (tract's
+/// <c>wire_invocation</c>: a document fragment with a body wins, then the activated registries, <c>tract_core</c>
+/// before <c>tract_nnef</c>).
+/// </summary>
+internal sealed class EvaluationContext
+{
+    private readonly Dictionary<string, Fragment> _documentFragments;
+    private readonly bool _coreActive;
+    private int _depth;
+
+    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs)
+    {
+        Graph = graph;
+        Options = options;
+        Symbols = symbols;
+        Inputs = inputs;
+        _documentFragments = graph.Fragments.Where(f => f.Body is not null).GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        _coreActive = graph.Registries.Contains(Registries.Core.Name);
+        ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1 };
+    }
+
+    public Graph Graph { get; }
+
+    public EvaluationOptions Options { get; }
+
+    public Dictionary<string, long> Symbols { get; }
+
+    /// <summary>Fed inputs keyed by the identifier their external statement defines.</summary>
+    public Dictionary<string, TensorValue> Inputs { get; }
+
+    public ParallelOptions ParallelOptions { get; }
+
+    /// <summary>Runs <paramref name="body"/> in <paramref name="scope"/>; <paramref name="release"/> drops values after their last use.</summary>
+    public void RunBody(IReadOnlyList<Node> body, Scope scope, string path, IReadOnlyDictionary<int, List<string>>? release = null)
+    {
+        for (int i = 0; i < body.Count; i++)
+        {
+            Node node = body[i];
+            string where = path.Length == 0 ? node.Name : $"{path} > {node.Name}";
+            try
+            {
+                RunNode(node, scope, where);
+            }
+            catch (TorchToNnefException e) when (e.TensorName is null || !e.TensorName.StartsWith(where, StringComparison.Ordinal))
+            {
+                throw Located(e, where, node);
+            }
+            catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or InvalidCastException)
+            {
+                throw new InvalidGraphException(where, $"{node.Op}: {e.Message}");
+            }
+
+            if (release is not null && release.TryGetValue(i, out List<string>? dead))
+            {
+                foreach (string name in dead)
+                {
+                    scope.Remove(name);
+                }
+            }
+        }
+    }
+
+    private void RunNode(Node node, Scope scope, string where)
+    {
+        DatumType?[] quant = node.Outputs.Select(QuantTypeOf).ToArray();
+        Operand result = node.Op == Graph.AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, where);
+        List<TensorOperand> values;
+        if (node.Outputs.Count == 1)
+        {
+            values = [Coerce.ToTensor(result, node.Name)];
+        }
+        else
+        {
+            values = Coerce.ToTensors(result, node.Name);
+            if (values.Count != node.Outputs.Count)
+            {
+                throw new InvalidGraphException(null, $"assignment of {node.Outputs.Count} identifiers received {values.Count} value(s)");
+            }
+        }
+
+        for (int k = 0; k < values.Count; k++)
+        {
+            // wire_body: a graph.quant type on an assigned identifier adds a final cast (TDim through f32).
+            if (quant[k] is DatumType q && values[k].Value.Type != q)
+            {
+                TensorValue v = values[k].Value;
+                if (v.Type.Kind == DatumKind.TDim)
+                {
+                    v = Cast.To(v, DatumType.F32);
+                }
+
+                values[k] = new TensorOperand(Cast.To(v, q), values[k].IsConst && v.ElementCount < 16);
+            }
+
+            scope[node.Outputs[k]] = values[k];
+        }
+    }
+
+    private Operand Alias(Node node, Scope scope, DatumType?[] quant)
+    {
+        if (node.Inputs.Count != 1)
+        {
+            throw new InvalidGraphException(null, "a plain assignment takes exactly one value");
+        }
+
+        Operand value = scope.Resolve(node.Inputs[0]);
+        if (node.Inputs[0] is ValueRef && value is TensorOperand t && quant.Length > 0 && quant[0] is DatumType q && t.Value.Type != q)
+        {
+            if (t.Value.Type.Unquantized != q.Unquantized)
+            {
+                throw new InvalidGraphException(null, $"mismatched types: graph.quant expects {q}, got {t.Value.Type}");
+            }
+
+            return new TensorOperand(Cast.To(t.Value, q), t.IsConst);
+        }
+
+        return value;
+    }
+
+    /// <summary>Evaluates one invocation in <paramref name="scope"/>.</summary>
+    public Operand Invoke(Node node, Scope scope, DatumType?[] quant, string where)
+    {
+        if (_documentFragments.TryGetValue(node.Op, out Fragment? fragment))
+        {
+            return InvokeFragment(node, fragment, scope, quant, where);
+        }
+
+        if (node.Op.StartsWith("tract_core_", StringComparison.Ordinal) && Registries.Core.TryGet(node.Op, out _) && !_coreActive)
+        {
+            throw new InvalidGraphException(null, $"operator '{node.Op}' needs 'extension tract_registry tract_core;'");
+        }
+
+        OpDefinition? def = null;
+        if (_coreActive && Registries.Core.TryGet(node.Op, out OpDefinition core))
+        {
+            def = core;
+        }
+        else if (Registries.Nnef.TryGet(node.Op, out OpDefinition nnef))
+        {
+            def = nnef;
+        }
+
+        if (def is null)
+        {
+            throw new UnsupportedFeatureException(null, null, $"unknown operator '{node.Op}'");
+        }
+
+        if (def.Body is not null)
+        {
+            return InvokeFragment(node, def.Body, scope, quant, where);
+        }
+
+        var invocation = new Invocation(this, node, def.Parameters, scope, quant);
+        return def.Impl!(invocation);
+    }
+
+    private TupleOperand InvokeFragment(Node node, Fragment fragment, Scope callerScope, DatumType?[] quant, string where)
+    {
+        if (_depth >= Options.MaxFragmentDepth)
+        {
+            throw new InvalidGraphException(null, $"fragments nest deeper than {Options.MaxFragmentDepth} levels (recursive fragment '{fragment.Name}'?)");
+        }
+
+        var call = new Invocation(this, node, fragment.Parameters, callerScope, quant);
+        var inner = new Scope(this);
+        foreach (FragmentParameter p in fragment.Parameters)
+        {
+            inner[p.Name] = call.Find(p.Name) ?? throw new InvalidGraphException(null, $"fragment '{fragment.Name}' expects argument '{p.Name}'");
+        }
+
+        _depth++;
+        try
+        {
+            RunBody(fragment.Body!, inner, $"{where} ({fragment.Name})");
+        }
+        finally
+        {
+            _depth--;
+        }
+
+        return new TupleOperand(fragment.Results.Select(r => inner.Contains(r.Name)
+            ? inner[r.Name]
+            : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'")).ToList());
+    }
+
+    private DatumType? QuantTypeOf(string identifier)
+    {
+        if (!Graph.Quantization.TryGetValue(identifier, out QuantInfo? q))
+        {
+            return null;
+        }
+
+        var p = new QuantParams(checked((int)q.ZeroPoint), (float)q.Scale);
+        return (q.Bits, q.Signed) switch
+        {
+            (8, true) => new DatumType(DatumKind.I8, p),
+            (8, false) => new DatumType(DatumKind.U8, p),
+            (32, true) => new DatumType(DatumKind.I32, p),
+            (32, false) => new DatumType(DatumKind.U32),
+            _ => throw new UnsupportedFeatureException(null, identifier, $"graph.quant entry with {q.Bits} bits is not supported"),
+        };
+    }
+
+    private static TorchToNnefException Located(TorchToNnefException e, string where, Node node)
+    {
+        string what = e is InvalidGraphException && e.TensorName is not null ? $"'{e.TensorName}': {Strip(e)}" : Strip(e);
+        return e switch
+        {
+            UnsupportedFeatureException => new UnsupportedFeatureException(null, where, $"{node.Op}: {what}"),
+            VerificationFailedException => e,
+            InvalidInputFileException f => new InvalidInputFileException(f.FilePath, where, $"{node.Op}: {f.Reason}", f),
+            _ => new InvalidGraphException(where, $"{node.Op}: {what}"),
+        };
+    }
+
+    private static string Strip(TorchToNnefException e)
+    {
+        string m = e.Message;
+        string prefix = e.TensorName is null ? string.Empty : $"node '{e.TensorName}': ";
+        if (prefix.Length > 0 && m.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return m[prefix.Length..];
+        }
+
+        string tensorPrefix = e.TensorName is null ? string.Empty : $"tensor '{e.TensorName}': ";
+        return tensorPrefix.Length > 0 && m.StartsWith(tensorPrefix, StringComparison.Ordinal) ? m[tensorPrefix.Length..] : m;
+    }
+}

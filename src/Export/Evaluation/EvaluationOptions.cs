@@ -1,0 +1,23 @@
+namespace TorchToNnef.Export.Evaluation;
+
+/// <summary>Knobs of a graph evaluation.</summary>
+public sealed record EvaluationOptions
+{
+    /// <summary>
+    /// Accept f32 values for f16 inputs and cast them (tract's <c>--allow-float-casts</c>; the check-io bundles store
+    /// f16 tensors as f32). Default true.
+    /// </summary>
+    public bool AllowFloatCasts { get; init; } = true;
+
+    /// <summary>
+    /// A <c>tract_assert</c> scenario (e.g. <c>tg</c>) whose assertions must also hold; null checks only the
+    /// unconditional assertions, as a plain tract run does.
+    /// </summary>
+    public string? Scenario { get; init; }
+
+    /// <summary>Maximum nesting of fragment invocations before the graph is rejected as recursive.</summary>
+    public int MaxFragmentDepth { get; init; } = 64;
+
+    /// <summary>Worker threads for matrix products and convolutions; 0 uses every core.</summary>
+    public int MaxDegreeOfParallelism { get; init; }
+}

@@ -1,0 +1,270 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Ir;
+
+namespace TorchToNnef.Export.Evaluation;
+
+/// <summary>A named tensor: a graph input fed by name, or an output labelled with its graph name.</summary>
+/// <param name="Name">Identifier in the graph.</param>
+/// <param name="Value">The tensor.</param>
+public sealed record NamedTensor(string Name, TensorValue Value);
+
+/// <summary>A graph input as declared: its identifier, type and shape (dimensions may be symbols).</summary>
+/// <param name="Name">Identifier defined by the external statement.</param>
+/// <param name="Type">Declared type (a <c>graph.quant</c> entry overrides <c>datum_type</c>).</param>
+/// <param name="Shape">Declared dimensions.</param>
+public sealed record GraphInput(string Name, DatumType Type, IReadOnlyList<Dim> Shape);
+
+/// <summary>
+/// Runs an IR graph on the CPU as tract would: every statement in order with tract's operand typing, broadcasting,
+/// constant folding and f16 rounding; document fragments from their bodies and tract's stdlib fragments (linear,
+/// relu, batch_normalization, ...) with the same operation order; symbols bound from the fed inputs and the graph's
+/// <c>tract_assert</c>s checked. Values are released after their last use, so a run holds the live activations and one
+/// weight at a time rather than the whole model.
+/// </summary>
+public sealed class GraphEvaluator
+{
+    private readonly Graph _graph;
+    private readonly EvaluationOptions _options;
+    private readonly List<Node> _externals;
+    private readonly Dictionary<int, List<string>> _release;
+
+    /// <summary>Prepares the evaluation of <paramref name="graph"/>.</summary>
+    /// <exception cref="InvalidGraphException">An input declaration is malformed or a graph output is never assigned.</exception>
+    public GraphEvaluator(Graph graph, EvaluationOptions? options = null)
+    {
+        _graph = graph;
+        _options = options ?? new EvaluationOptions();
+        _externals = graph.Nodes.Where(n => n.Op is Graph.ExternalOp or "external").ToList();
+        Inputs = _externals.Select(DescribeInput).ToList();
+        _release = LastUses(graph);
+    }
+
+    /// <summary>Graph inputs in feeding order (the order of their external statements, as tract's).</summary>
+    public IReadOnlyList<GraphInput> Inputs { get; }
+
+    /// <summary>Graph output identifiers, in order.</summary>
+    public IReadOnlyList<string> Outputs => _graph.Outputs;
+
+    /// <summary>
+    /// Evaluates the graph. Each input is matched by name, else by position; an f32 value for an f16 input is cast when
+    /// <see cref="EvaluationOptions.AllowFloatCasts"/> is set, an integer value for a quantized input is re-typed, and a
+    /// missing input whose declared shape has no elements is fed zeros.
+    /// </summary>
+    /// <exception cref="InvalidGraphException">Bad input, failed assertion, unknown value or a shape mismatch, naming the node.</exception>
+    /// <exception cref="UnsupportedFeatureException">An operator the evaluator does not know, naming the node.</exception>
+    public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs)
+    {
+        var symbols = new Dictionary<string, long>(StringComparer.Ordinal);
+        var fed = new Dictionary<string, TensorValue>(StringComparer.Ordinal);
+        bool byName = inputs.Any(t => Inputs.Any(d => d.Name == t.Name));
+        if (byName)
+        {
+            NamedTensor? stray = inputs.FirstOrDefault(t => Inputs.All(d => d.Name != t.Name));
+            if (stray is not null)
+            {
+                throw new InvalidGraphException(stray.Name, $"fed value matches no graph input (inputs: {string.Join(", ", Inputs.Select(d => d.Name))})");
+            }
+        }
+        else if (inputs.Count > Inputs.Count)
+        {
+            throw new InvalidGraphException(null, $"{inputs.Count} values fed to a graph with {Inputs.Count} inputs");
+        }
+
+        for (int i = 0; i < Inputs.Count; i++)
+        {
+            GraphInput declared = Inputs[i];
+            NamedTensor? given = byName ? inputs.FirstOrDefault(t => t.Name == declared.Name) : i < inputs.Count ? inputs[i] : null;
+            fed[declared.Name] = Feed(declared, given?.Value, symbols);
+        }
+
+        CheckShapes(fed, symbols);
+        CheckAssertions(symbols);
+
+        var context = new EvaluationContext(_graph, _options, symbols, fed);
+        var scope = new Scope(context);
+        context.RunBody(_graph.Nodes, scope, string.Empty, _release);
+        return _graph.Outputs.Select(name =>
+        {
+            if (!scope.Contains(name))
+            {
+                throw new InvalidGraphException(name, "graph output is never assigned");
+            }
+
+            return new NamedTensor(name, Coerce.ToTensor(scope[name], name).Value);
+        }).ToList();
+    }
+
+    private GraphInput DescribeInput(Node node)
+    {
+        string name = node.Name;
+        DatumType type;
+        if (node.Op == Graph.ExternalOp)
+        {
+            string dt = node.GetAttribute("datum_type") is StringLiteral s ? s.Value : throw new InvalidGraphException(name, "tract_core_external without datum_type");
+            type = DatumType.TryParse(dt, out DatumType parsed) ? parsed : throw new InvalidGraphException(name, $"unknown datum_type '{dt}'");
+        }
+        else
+        {
+            type = node.Generic switch { "integer" => DatumType.I64, "logical" => DatumType.Bool, _ => DatumType.F32 };
+        }
+
+        if (_graph.Quantization.TryGetValue(name, out QuantInfo? q))
+        {
+            var p = new QuantParams(checked((int)q.ZeroPoint), (float)q.Scale);
+            type = q.Bits == 32 ? new DatumType(DatumKind.I32, p) : new DatumType(q.Signed ? DatumKind.I8 : DatumKind.U8, p);
+        }
+
+        Arg shapeArg = node.GetArgument("shape", 0) ?? throw new InvalidGraphException(name, "input declares no shape");
+        if (shapeArg is not ArrayArg items)
+        {
+            throw new InvalidGraphException(name, $"input shape '{shapeArg}' is not a list");
+        }
+
+        var dims = new List<Dim>();
+        foreach (Arg item in items.Items)
+        {
+            dims.Add(item switch
+            {
+                IntLiteral { Value: >= 0 } i => Dim.Of(i.Value),
+                ValueRef r => Dim.Symbol(r.Name),
+                StringLiteral s => Dim.Parse(s.Value),
+                _ => throw new InvalidGraphException(name, $"bad dimension '{item}' in the input shape"),
+            });
+        }
+
+        return new GraphInput(name, type, dims);
+    }
+
+    private TensorValue Feed(GraphInput declared, TensorValue? value, Dictionary<string, long> symbols)
+    {
+        if (value is null)
+        {
+            if (declared.Shape.All(d => d.IsConstant) && declared.Shape.Any(d => d.TryGetConstant(out long v) && v == 0))
+            {
+                return TensorValue.Zeros(declared.Type, declared.Shape.Select(d => (int)((ConstantDim)d).Value).ToArray());
+            }
+
+            throw new InvalidGraphException(declared.Name, "no value fed for this graph input");
+        }
+
+        if (declared.Type.IsQuantized && !value.Type.IsQuantized && value.Type == declared.Type.Unquantized)
+        {
+            value = value.WithType(declared.Type);
+        }
+        else if (value.Type != declared.Type)
+        {
+            value = declared.Type.Kind == DatumKind.F16 && value.Type == DatumType.F32 && _options.AllowFloatCasts
+                ? Cast.To(value, DatumType.F16)
+                : throw new InvalidGraphException(declared.Name, $"input declared {declared.Type}, fed {value.Type}");
+        }
+
+        if (value.Rank != declared.Shape.Count)
+        {
+            throw new InvalidGraphException(declared.Name, $"input declared with rank {declared.Shape.Count}, fed {value}");
+        }
+
+        for (int i = 0; i < value.Rank; i++)
+        {
+            if (declared.Shape[i] is SymbolDim s)
+            {
+                if (symbols.TryGetValue(s.Name, out long bound) && bound != value.Shape[i])
+                {
+                    throw new InvalidGraphException(declared.Name, $"symbol {s.Name} is {bound} from an earlier input but {value.Shape[i]} here");
+                }
+
+                symbols[s.Name] = value.Shape[i];
+            }
+        }
+
+        return value;
+    }
+
+    private void CheckShapes(Dictionary<string, TensorValue> fed, Dictionary<string, long> symbols)
+    {
+        foreach (GraphInput declared in Inputs)
+        {
+            TensorValue value = fed[declared.Name];
+            for (int i = 0; i < declared.Shape.Count; i++)
+            {
+                long expected;
+                try
+                {
+                    expected = declared.Shape[i].Evaluate(symbols);
+                }
+                catch (KeyNotFoundException e)
+                {
+                    throw new InvalidGraphException(declared.Name, $"dimension {declared.Shape[i]} cannot be bound from the inputs: {e.Message}");
+                }
+
+                if (expected != value.Shape[i])
+                {
+                    throw new InvalidGraphException(declared.Name, $"input declared as [{string.Join(", ", declared.Shape)}] (axis {i} = {expected}), fed {value}");
+                }
+            }
+        }
+    }
+
+    private void CheckAssertions(Dictionary<string, long> symbols)
+    {
+        foreach (Assertion a in _graph.Assertions)
+        {
+            if (a.Scenario is not null && a.Scenario != _options.Scenario)
+            {
+                continue;
+            }
+
+            bool holds;
+            try
+            {
+                holds = a.Holds(symbols);
+            }
+            catch (KeyNotFoundException e)
+            {
+                throw new InvalidGraphException(null, $"assertion '{a}' uses a symbol no input binds: {e.Message}");
+            }
+
+            if (!holds)
+            {
+                string values = string.Join(", ", symbols.Select(kv => $"{kv.Key}={kv.Value}"));
+                throw new InvalidGraphException(null, $"assertion '{a}' does not hold with {values}");
+            }
+        }
+    }
+
+    // For the graph body: after which statement each identifier is last read, so its value can be dropped.
+    private static Dictionary<int, List<string>> LastUses(Graph graph)
+    {
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Nodes.Count; i++)
+        {
+            foreach (string r in graph.Nodes[i].References)
+            {
+                last[r] = i;
+            }
+
+            foreach (string o in graph.Nodes[i].Outputs)
+            {
+                last.TryAdd(o, i);
+            }
+        }
+
+        var keep = new HashSet<string>(graph.Outputs, StringComparer.Ordinal);
+        var release = new Dictionary<int, List<string>>();
+        foreach ((string name, int index) in last)
+        {
+            if (keep.Contains(name))
+            {
+                continue;
+            }
+
+            if (!release.TryGetValue(index, out List<string>? list))
+            {
+                release[index] = list = [];
+            }
+
+            list.Add(name);
+        }
+
+        return release;
+    }
+}

@@ -1,0 +1,217 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
+
+namespace TorchToNnef.Export.Evaluation.Ops;
+
+/// <summary>
+/// NNEF <c>matmul</c> and <c>tract_core_einsum</c>. matmul: equal ranks (a Q4_0 operand counts with its logical shape),
+/// last two axes multiplied, leading axes broadcast; the operating and output type is the plain operand's (A's when
+/// both are plain; B is converted to it). einsum: every input converted to <c>acc</c> (Q4_0 dequantized into it), the
+/// output in <c>acc</c>. f32 products accumulate in f32; f16 products are computed from exactly widened f16 values,
+/// accumulated in f32 and rounded once to f16 (tract's f16 kernels may accumulate in f32, ops-in-goldens.md §5).
+/// Quantized operands accumulate <c>Σ (a − za)(b − zb)</c> exactly in i32 and are requantized to the output type.
+/// </summary>
+internal static class MatMul
+{
+    private const string BatchLetters = "ABCDEFGHIJ";
+
+    public static void Register(OpRegistry nnef, OpRegistry core)
+    {
+        nnef.Primitive("matmul", "A, B, transposeA = false, transposeB = false", MatMulOp);
+        core.Primitive("tract_core_einsum", "inputs, expr, acc, output = ''", Einsum);
+    }
+
+    /// <summary>Values of <paramref name="v"/> as f32 after conversion to the operating type <paramref name="operating"/>.</summary>
+    public static float[] OperandAsF32(TensorValue v, DatumType operating)
+    {
+        if (v.BlockQuant is BlockQuantData bq)
+        {
+            var f = new float[v.ElementCount];
+            if (operating.Kind == DatumKind.F16)
+            {
+                var h = new Half[f.Length];
+                bq.DequantizeF16(0, h);
+                for (int i = 0; i < h.Length; i++)
+                {
+                    f[i] = (float)h[i];
+                }
+            }
+            else
+            {
+                bq.DequantizeF32(0, f);
+            }
+
+            return f;
+        }
+
+        TensorValue converted = Cast.To(v, operating);
+        return converted.Type.Kind == DatumKind.F32 ? converted.Items<float>() : Cast.To(converted, DatumType.F32).Items<float>();
+    }
+
+    /// <summary>Contracts two operands of <paramref name="operating"/> type (float or plain integer) and returns the result in that type.</summary>
+    public static TensorValue Contract(string aAxes, TensorValue a, string bAxes, TensorValue b, string outAxes, DatumType operating, ParallelOptions parallel)
+    {
+        if (operating.IsFloat && operating.Kind != DatumKind.F64)
+        {
+            var (da, sa, la) = Contraction.ReduceLonely(OperandAsF32(a, operating), a.ShapeArray, aAxes, bAxes, outAxes);
+            var (db, sb, lb) = Contraction.ReduceLonely(OperandAsF32(b, operating), b.ShapeArray, bAxes, la, outAxes);
+            Contraction plan = Contraction.Plan(la, sa, lb, sb, outAxes);
+            float[] r = plan.RunF32(da, db, parallel);
+            return Cast.To(TensorValue.Wrap(DatumType.F32, plan.OutShape, r), operating);
+        }
+
+        if (operating.Kind == DatumKind.F64)
+        {
+            CheckNoLonely(aAxes, bAxes, outAxes);
+            Contraction plan = Contraction.Plan(aAxes, a.ShapeArray, bAxes, b.ShapeArray, outAxes);
+            double[] r = plan.RunSequential(Cast.ToDoubles(Cast.To(a, operating)), Cast.ToDoubles(Cast.To(b, operating)));
+            return TensorValue.Wrap(DatumType.F64, plan.OutShape, r);
+        }
+
+        if (operating.IsInteger || operating.Kind == DatumKind.TDim)
+        {
+            CheckNoLonely(aAxes, bAxes, outAxes);
+            Contraction plan = Contraction.Plan(aAxes, a.ShapeArray, bAxes, b.ShapeArray, outAxes);
+            long[] r = plan.RunSequential(Cast.ToLongs(Cast.To(a, operating)), Cast.ToLongs(Cast.To(b, operating)));
+            return Cast.To(TensorValue.Wrap(DatumType.I64, plan.OutShape, r), operating.Kind == DatumKind.TDim ? DatumType.TDim : operating);
+        }
+
+        throw new UnsupportedFeatureException(null, null, $"products of {operating} values");
+    }
+
+    private static TensorOperand MatMulOp(Invocation inv)
+    {
+        TensorValue a = inv.Tensor("A");
+        TensorValue b = inv.Tensor("B");
+        bool ta = inv.Bool("transposeA");
+        bool tb = inv.Bool("transposeB");
+        if (a.BlockQuant is not null && b.BlockQuant is not null)
+        {
+            throw new UnsupportedFeatureException(null, null, "matmul of two Q4_0 operands");
+        }
+
+        if (a.Rank != b.Rank)
+        {
+            throw new InvalidGraphException(null, $"matmul operands must have the same rank, got {a} and {b}");
+        }
+
+        if (a.Rank < 2)
+        {
+            throw new InvalidGraphException(null, $"matmul needs rank >= 2, got {a} and {b}");
+        }
+
+        string batch = BatchLetters[..(a.Rank - 2)];
+        string aAxes = batch + (ta ? "km" : "mk");
+        string bAxes = batch + (tb ? "nk" : "kn");
+        string outAxes = batch + "mn";
+        if (a.Type.IsQuantized || b.Type.IsQuantized)
+        {
+            return inv.Result(Quantized(aAxes, a, bAxes, b, outAxes, inv.OutputQuant));
+        }
+
+        DatumType operating = a.BlockQuant is not null ? b.Type : a.Type;
+        return inv.Result(Contract(aAxes, a, bAxes, b, outAxes, operating, inv.Context.ParallelOptions));
+    }
+
+    // tract: accumulator QI32(sa * sb, 0); the output is the graph.quant type when given, else that accumulator.
+    private static TensorValue Quantized(string aAxes, TensorValue a, string bAxes, TensorValue b, string outAxes, DatumType? outputQuant)
+    {
+        QuantParams qa = a.Type.ZpScale;
+        QuantParams qb = b.Type.ZpScale;
+        DatumType accum = DatumType.QI32(0, qa.Scale * qb.Scale);
+        DatumType output = outputQuant ?? accum;
+        long[] x = Array.ConvertAll(Cast.ToLongs(a), v => v - qa.ZeroPoint);
+        long[] y = Array.ConvertAll(Cast.ToLongs(b), v => v - qb.ZeroPoint);
+        CheckNoLonely(aAxes, bAxes, outAxes);
+        Contraction plan = Contraction.Plan(aAxes, a.ShapeArray, bAxes, b.ShapeArray, outAxes);
+        long[] acc = plan.RunSequential(x, y);
+        return Requantize(acc, plan.OutShape, qa.Scale * qb.Scale, output);
+    }
+
+    /// <summary>
+    /// i32 accumulator to the output type: raw for QI32/i32 outputs with the accumulator's scale, else
+    /// <c>zy + sign(acc) · round_half_even(|acc| · (s_acc / sy))</c> saturated (tract's <c>scale_by</c>).
+    /// </summary>
+    public static TensorValue Requantize(long[] acc, int[] shape, float accScale, DatumType output)
+    {
+        if (!output.IsQuantized)
+        {
+            return Cast.To(TensorValue.Wrap(DatumType.I64, shape, acc), output);
+        }
+
+        QuantParams q = output.Quant!.Value;
+        long[] values = output.Kind == DatumKind.I32 && q.ZeroPoint == 0 && q.Scale == accScale
+            ? acc
+            : Array.ConvertAll(acc, v => q.ZeroPoint + (long)Cast.ScaleBy(checked((int)v), accScale / q.Scale));
+        (long lo, long hi) = output.Kind switch
+        {
+            DatumKind.U8 => (0L, 255L),
+            DatumKind.I8 => (-128L, 127L),
+            DatumKind.U32 => (0L, (long)uint.MaxValue),
+            _ => ((long)int.MinValue, (long)int.MaxValue),
+        };
+        long[] clamped = Array.ConvertAll(values, v => Math.Clamp(v, lo, hi));
+        return Cast.To(TensorValue.Wrap(DatumType.I64, shape, clamped), output.Unquantized).WithType(output);
+    }
+
+    private static TensorOperand Einsum(Invocation inv)
+    {
+        List<TensorValue> inputs = inv.Tensors("inputs");
+        string expr = inv.String("expr");
+        string accName = inv.String("acc");
+        DatumType acc = DatumType.TryParse(accName, out DatumType t) ? t : throw new InvalidGraphException(null, $"unknown accumulator type '{accName}'");
+        (string[] operandAxes, string outAxes) = ParseExpression(expr, inputs.Count);
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (operandAxes[i].Length != inputs[i].Rank)
+            {
+                throw new InvalidGraphException(null, $"einsum '{expr}': operand {i} is {inputs[i]}, expected rank {operandAxes[i].Length}");
+            }
+        }
+
+        if (inputs.Count == 1)
+        {
+            TensorValue one = Cast.To(TensorValue.ScalarF32(1f), acc.IsFloat ? acc : DatumType.F32);
+            return inv.Result(Contract(operandAxes[0], inputs[0], string.Empty, one, outAxes, acc, inv.Context.ParallelOptions));
+        }
+
+        TensorValue current = inputs[0];
+        string currentAxes = operandAxes[0];
+        for (int i = 1; i < inputs.Count; i++)
+        {
+            string later = string.Concat(operandAxes.Skip(i + 1)) + outAxes;
+            string target = i == inputs.Count - 1
+                ? outAxes
+                : new string((currentAxes + operandAxes[i]).Distinct().Where(c => later.Contains(c)).ToArray());
+            current = Contract(currentAxes, current, operandAxes[i], inputs[i], target, acc, inv.Context.ParallelOptions);
+            currentAxes = target;
+        }
+
+        return inv.Result(current);
+    }
+
+    private static (string[] Operands, string Output) ParseExpression(string expr, int inputCount)
+    {
+        string compact = new(expr.Where(c => !char.IsWhiteSpace(c)).ToArray());
+        int arrow = compact.IndexOf("->", StringComparison.Ordinal);
+        string left = arrow >= 0 ? compact[..arrow] : compact;
+        string[] operands = left.Split(',');
+        string output = arrow >= 0
+            ? compact[(arrow + 2)..]
+            : new string(operands.SelectMany(o => o).GroupBy(c => c).Where(g => g.Count() == 1).Select(g => g.Key).Order().ToArray());
+        if (operands.Length != inputCount || operands.Concat([output]).Any(o => o.Any(c => !char.IsAsciiLetter(c))))
+        {
+            throw new InvalidGraphException(null, $"einsum expression '{expr}' does not describe {inputCount} operand(s)");
+        }
+
+        return (operands, output);
+    }
+
+    private static void CheckNoLonely(string aAxes, string bAxes, string outAxes)
+    {
+        if (aAxes.Any(c => !bAxes.Contains(c) && !outAxes.Contains(c)) || bAxes.Any(c => !aAxes.Contains(c) && !outAxes.Contains(c)))
+        {
+            throw new UnsupportedFeatureException(null, null, $"einsum '{aAxes},{bAxes}->{outAxes}' sums an axis of one operand on integer or f64 data");
+        }
+    }
+}

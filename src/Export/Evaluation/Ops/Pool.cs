@@ -1,0 +1,141 @@
+using TorchToNnef.Errors;
+
+namespace TorchToNnef.Export.Evaluation.Ops;
+
+/// <summary>
+/// Pooling primitives (<c>deser.rs</c> <c>max_pool_with_index</c>, <c>sum_pool</c>): <c>size</c>, <c>stride</c> and
+/// <c>dilation</c> list every axis and must be 1 on N and C; <c>padding</c> lists every axis (only the spatial pairs
+/// are used) or is empty for same-upper; border <c>'constant'</c> or <c>'ignore'</c>, padded cells excluded either way.
+/// <c>max_pool_with_index</c> returns the maximum and the flat input index of the first maximal cell; <c>box</c> sums
+/// (divided by the count of cells inside the input when <c>normalize</c>).
+/// </summary>
+internal static class Pool
+{
+    public static void Register(OpRegistry nnef)
+    {
+        const string Spec = "input, size, border = 'constant', padding = [], stride = [], dilation = []";
+        nnef.Primitive("max_pool_with_index", Spec, MaxPool);
+        nnef.Primitive("box", Spec + ", normalize = false", Box);
+    }
+
+    private static Window Geometry(Invocation inv, TensorValue x)
+    {
+        int[] size = inv.Ints("size");
+        if (x.Rank < 3 || size.Length != x.Rank)
+        {
+            throw new InvalidGraphException(null, $"pool input {x} must be NC+spatial and size [{string.Join(", ", size)}] must list every axis");
+        }
+
+        string border = inv.String("border");
+        if (border is not ("constant" or "ignore"))
+        {
+            throw new UnsupportedFeatureException(null, null, $"pool border '{border}' (tract accepts 'constant' and 'ignore')");
+        }
+
+        int spatial = x.Rank - 2;
+        int[] stride = AllAxes(inv.Ints("stride"), x.Rank, "stride");
+        int[] dilation = AllAxes(inv.Ints("dilation"), x.Rank, "dilation");
+        if (size[0] != 1 || size[1] != 1)
+        {
+            throw new InvalidGraphException(null, "pool size must be 1 on the N and C axes");
+        }
+
+        int[] kernel = size[2..];
+        int[] input = x.ShapeArray[2..];
+        (int[] before, int[] output) = Window.Padding(inv.Pairs("padding"), input, kernel, stride, dilation, 2);
+        _ = spatial;
+        return new Window(x.Shape[0], x.Shape[1], input, kernel, stride, dilation, before, output);
+    }
+
+    private static int[] AllAxes(int[] values, int rank, string what)
+    {
+        if (values.Length == 0)
+        {
+            return Enumerable.Repeat(1, rank - 2).ToArray();
+        }
+
+        if (values.Length != rank || values[0] != 1 || values[1] != 1 || values.Any(v => v <= 0))
+        {
+            throw new InvalidGraphException(null, $"pool {what} [{string.Join(", ", values)}] must list every axis with 1 on N and C");
+        }
+
+        return values[2..];
+    }
+
+    private static TupleOperand MaxPool(Invocation inv)
+    {
+        TensorValue x = inv.Tensor("input");
+        Window g = Geometry(inv, x);
+        double[] values = Cast.ToDoubles(x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x);
+        int planes = g.Batch * g.Channels;
+        var best = new int[planes * g.OutVolume];
+        var index = new long[best.Length];
+        for (int plane = 0; plane < planes; plane++)
+        {
+            int inBase = plane * g.InVolume;
+            for (int o = 0; o < g.OutVolume; o++)
+            {
+                int[] origin = g.Origin(o);
+                int found = -1;
+                for (int k = 0; k < g.KernelVolume; k++)
+                {
+                    int src = g.InputIndex(origin, k, out bool inside);
+                    if (inside && (found < 0 || values[inBase + src] > values[found] || (double.IsNaN(values[found]) && !double.IsNaN(values[inBase + src]))))
+                    {
+                        found = inBase + src;
+                    }
+                }
+
+                if (found < 0)
+                {
+                    throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
+                }
+
+                best[(plane * g.OutVolume) + o] = found;
+                index[(plane * g.OutVolume) + o] = found;
+            }
+        }
+
+        int[] shape = g.OutputShape(g.Channels);
+        TensorValue output = Layout.Take(x, shape, best);
+        return new TupleOperand([inv.Result(output), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
+    }
+
+    private static TensorOperand Box(Invocation inv)
+    {
+        TensorValue x = inv.Tensor("input");
+        Window g = Geometry(inv, x);
+        bool normalize = inv.Bool("normalize");
+        if (!x.Type.IsFloat)
+        {
+            throw new UnsupportedFeatureException(null, null, $"box on {x.Type}");
+        }
+
+        float[] values = Cast.To(x, DatumType.F32).Items<float>();
+        int planes = g.Batch * g.Channels;
+        var result = new float[planes * g.OutVolume];
+        for (int plane = 0; plane < planes; plane++)
+        {
+            int inBase = plane * g.InVolume;
+            for (int o = 0; o < g.OutVolume; o++)
+            {
+                int[] origin = g.Origin(o);
+                float sum = 0;
+                int count = 0;
+                for (int k = 0; k < g.KernelVolume; k++)
+                {
+                    int src = g.InputIndex(origin, k, out bool inside);
+                    if (inside)
+                    {
+                        sum += values[inBase + src];
+                        count++;
+                    }
+                }
+
+                result[(plane * g.OutVolume) + o] = normalize ? (count == 0 ? float.NaN : sum / count) : sum;
+            }
+        }
+
+        return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(g.Channels), result), x.Type));
+    }
+}

@@ -1,0 +1,46 @@
+using TorchToNnef.Errors;
+using TorchToNnef.Ir;
+
+namespace TorchToNnef.Export.Evaluation;
+
+/// <summary>
+/// The identifiers visible to one body: the graph's, or a fragment invocation's (which sees only its parameters).
+/// Identifiers that are not bound resolve to declared symbols, as in tract's <c>RValue::resolve</c>.
+/// </summary>
+internal sealed class Scope
+{
+    private readonly Dictionary<string, Operand> _values = new(StringComparer.Ordinal);
+    private readonly EvaluationContext _context;
+
+    public Scope(EvaluationContext context)
+    {
+        _context = context;
+    }
+
+    public Operand this[string name]
+    {
+        get => Resolve(Arg.Ref(name));
+        set => _values[name] = value;
+    }
+
+    public bool Contains(string name) => _values.ContainsKey(name);
+
+    public void Remove(string name) => _values.Remove(name);
+
+    /// <summary>Resolves an argument: identifiers to their value or symbol, literals with NNEF typing.</summary>
+    public Operand Resolve(Arg arg) => arg switch
+    {
+        ValueRef r => _values.TryGetValue(r.Name, out Operand? v)
+            ? v
+            : _context.Symbols.TryGetValue(r.Name, out long s)
+                ? new DimOperand(s)
+                : throw new InvalidGraphException(null, $"'{r.Name}' is neither a value in scope nor a bound symbol"),
+        IntLiteral i => new DimOperand(i.Value),
+        FloatLiteral f => new ScalarOperand((float)f.Value),
+        BoolLiteral b => new BoolOperand(b.Value),
+        StringLiteral s => new StringOperand(s.Value),
+        ArrayArg a => new ArrayOperand(a.Items.Select(Resolve).ToList()),
+        TupleArg t => new TupleOperand(t.Items.Select(Resolve).ToList()),
+        _ => throw new InvalidGraphException(null, $"unsupported argument '{arg}'"),
+    };
+}

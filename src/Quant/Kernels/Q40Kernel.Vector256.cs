@@ -1,0 +1,377 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace TorchToNnef.Quant.Kernels;
+
+/// <summary>
+/// AVX2 kernel: one group is four 8-lane vectors; absolute maxima of 8 groups are reduced together through a
+/// transposing tree, scales and reciprocals are computed 8 groups at a time. Bit-identical to
+/// <see cref="Q40Reference"/> (see <see cref="IQ40Kernel"/> for the groups it leaves to the reference).
+/// </summary>
+[SkipLocalsInit]
+internal readonly struct Q40Vector256Kernel : IQ40Kernel
+{
+    private const int N = Q40Format.GroupSize;
+    private const int B = Q40Format.BlockBytes;
+    private const int L = 8;
+
+    /// <inheritdoc />
+    public static Q40KernelKind Kind => Q40KernelKind.Vector256;
+
+    /// <inheritdoc />
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported;
+
+    /// <inheritdoc />
+    public static void WidenHalf(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        ref ushort src = ref MemoryMarshal.GetReference(source);
+        ref float dst = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        for (; i <= source.Length - L; i += L)
+        {
+            HalfToSingle(Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref src, (nuint)i)).AsUInt32()).StoreUnsafe(ref dst, (nuint)i);
+        }
+
+        for (; i < source.Length; i++)
+        {
+            Unsafe.Add(ref dst, i) = HalfBits.ToSingle(Unsafe.Add(ref src, i));
+        }
+    }
+
+    /// <inheritdoc />
+    public static void WidenBFloat16(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        ref ushort src = ref MemoryMarshal.GetReference(source);
+        ref float dst = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        for (; i <= source.Length - L; i += L)
+        {
+            (Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref src, (nuint)i)).AsUInt32() << 16).AsSingle().StoreUnsafe(ref dst, (nuint)i);
+        }
+
+        for (; i < source.Length; i++)
+        {
+            Unsafe.Add(ref dst, i) = BitConverter.UInt32BitsToSingle((uint)Unsafe.Add(ref src, i) << 16);
+        }
+    }
+
+    /// <inheritdoc />
+    public static void AbsMax(ReadOnlySpan<float> values, Span<float> absMax) =>
+        ReduceGroups<F32Partial>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), absMax.Length, MemoryMarshal.Cast<float, uint>(absMax));
+
+    /// <inheritdoc />
+    [SkipLocalsInit]
+    public static void AbsMaxBits(ReadOnlySpan<ushort> values, Span<ushort> absMaxBits)
+    {
+        Span<uint> wide = stackalloc uint[absMaxBits.Length];
+        ReduceGroups<U16Partial>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), absMaxBits.Length, wide);
+        for (int g = 0; g < wide.Length; g++)
+        {
+            absMaxBits[g] = (ushort)wide[g];
+        }
+    }
+
+    /// <inheritdoc />
+    public static void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals)
+    {
+        ref float a = ref MemoryMarshal.GetReference(absMax);
+        ref ushort s = ref MemoryMarshal.GetReference(scales);
+        ref float r = ref MemoryMarshal.GetReference(reciprocals);
+        int n = absMax.Length;
+        int g = 0;
+        for (; g <= n - L; g += L)
+        {
+            Vector256<uint> sh = SingleToHalf(Vector256.LoadUnsafe(ref a, (nuint)g) * Vector256.Create(-0.125f));
+            Vector256<float> sf = HalfToSingle(sh);
+            Vector256<float> rf = HalfToSingle(SingleToHalf(Vector256<float>.One / sf));
+            Vector256.ConditionalSelect(Vector256.Equals(sf, Vector256<float>.Zero), sf, rf).StoreUnsafe(ref r, (nuint)g);
+            Vector256.Narrow(sh, sh).GetLower().StoreUnsafe(ref s, (nuint)g);
+        }
+
+        for (; g < n; g++)
+        {
+            ushort sg = Q40Reference.ScaleF32(Unsafe.Add(ref a, g));
+            Unsafe.Add(ref s, g) = sg;
+            Unsafe.Add(ref r, g) = Q40Reference.Reciprocal(sg);
+        }
+    }
+
+    /// <inheritdoc />
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    {
+        ref float x = ref MemoryMarshal.GetReference(values);
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        for (int g = 0; g < scales.Length; g++)
+        {
+            Vector256<float> r = Vector256.Create(reciprocals[g]);
+            ref float p = ref Unsafe.Add(ref x, g * N);
+            Vector256<int> c0 = CodesF32(Vector256.LoadUnsafe(ref p), r);
+            Vector256<int> c1 = CodesF32(Vector256.LoadUnsafe(ref p, L), r);
+            Vector256<int> c2 = CodesF32(Vector256.LoadUnsafe(ref p, 2 * L), r);
+            Vector256<int> c3 = CodesF32(Vector256.LoadUnsafe(ref p, 3 * L), r);
+            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c0, c1, c2, c3, ggmlOrder);
+        }
+    }
+
+    /// <inheritdoc />
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    {
+        ref short x = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(values));
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        for (int g = 0; g < scales.Length; g++)
+        {
+            // Shifted f16 bits are x * 2^-112; r is scaled by 2^112 instead (exact, |r| <= 65504).
+            Vector256<float> r = Vector256.Create(reciprocals[g] * HalfBits.TwoPow112);
+            ref short p = ref Unsafe.Add(ref x, g * N);
+            Vector256<int> c0 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p)), r);
+            Vector256<int> c1 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p, L)), r);
+            Vector256<int> c2 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p, 2 * L)), r);
+            Vector256<int> c3 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p, 3 * L)), r);
+            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c0, c1, c2, c3, ggmlOrder);
+        }
+    }
+
+    /// <inheritdoc />
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    {
+        ref ushort x = ref MemoryMarshal.GetReference(values);
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        for (int g = 0; g < scales.Length; g++)
+        {
+            Vector256<float> r = Vector256.Create(reciprocals[g]);
+            ref ushort p = ref Unsafe.Add(ref x, g * N);
+            Vector256<int> c0 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p)), r);
+            Vector256<int> c1 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p, L)), r);
+            Vector256<int> c2 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p, 2 * L)), r);
+            Vector256<int> c3 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p, 3 * L)), r);
+            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c0, c1, c2, c3, ggmlOrder);
+        }
+    }
+
+    /// <inheritdoc />
+    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    {
+        ref byte src = ref MemoryMarshal.GetReference(blocks);
+        ref float dst = ref MemoryMarshal.GetReference(destination);
+        int groups = blocks.Length / B;
+        for (int g = 0; g < groups; g++)
+        {
+            ref byte block = ref Unsafe.Add(ref src, g * B);
+            Vector256<float> scale = Vector256.Create(Q40Vector512Kernel.ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            ref float d = ref Unsafe.Add(ref dst, g * N);
+            (Level(codes.GetLower()) * scale).StoreUnsafe(ref d);
+            (Level(Sse2.ShiftRightLogical128BitLane(codes.GetLower(), 8)) * scale).StoreUnsafe(ref d, L);
+            (Level(codes.GetUpper()) * scale).StoreUnsafe(ref d, 2 * L);
+            (Level(Sse2.ShiftRightLogical128BitLane(codes.GetUpper(), 8)) * scale).StoreUnsafe(ref d, 3 * L);
+        }
+    }
+
+    /// <inheritdoc />
+    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    {
+        ref byte src = ref MemoryMarshal.GetReference(blocks);
+        ref ushort dst = ref MemoryMarshal.GetReference(destination);
+        int groups = blocks.Length / B;
+        for (int g = 0; g < groups; g++)
+        {
+            ref byte block = ref Unsafe.Add(ref src, g * B);
+            Vector256<float> scale = Vector256.Create(Q40Vector512Kernel.ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            Vector256<uint> h0 = SingleToHalf(Level(codes.GetLower()) * scale);
+            Vector256<uint> h1 = SingleToHalf(Level(Sse2.ShiftRightLogical128BitLane(codes.GetLower(), 8)) * scale);
+            Vector256<uint> h2 = SingleToHalf(Level(codes.GetUpper()) * scale);
+            Vector256<uint> h3 = SingleToHalf(Level(Sse2.ShiftRightLogical128BitLane(codes.GetUpper(), 8)) * scale);
+            ref ushort d = ref Unsafe.Add(ref dst, g * N);
+            Vector256.Narrow(h0, h1).StoreUnsafe(ref d);
+            Vector256.Narrow(h2, h3).StoreUnsafe(ref d, 2 * L);
+        }
+    }
+
+    // Reduces groups to their maximum, 8 at a time through a transposing tree.
+    private static void ReduceGroups<TPartial>(ref byte src, int groups, Span<uint> result)
+        where TPartial : IGroupPartial
+    {
+        ref uint dst = ref MemoryMarshal.GetReference(result);
+        int g = 0;
+        for (; g <= groups - L; g += L)
+        {
+            ref byte p = ref Unsafe.Add(ref src, g * TPartial.GroupBytes);
+
+            // Level 1: [a: 4 | b: 4] per pair of groups.
+            Vector256<uint> ab = Level1(TPartial.Max(ref p, 0), TPartial.Max(ref p, 1));
+            Vector256<uint> cd = Level1(TPartial.Max(ref p, 2), TPartial.Max(ref p, 3));
+            Vector256<uint> ef = Level1(TPartial.Max(ref p, 4), TPartial.Max(ref p, 5));
+            Vector256<uint> gh = Level1(TPartial.Max(ref p, 6), TPartial.Max(ref p, 7));
+
+            // Level 2: per 128-bit lane, two halves of two groups (lane 0: a, c; lane 1: b, d).
+            Vector256<uint> abcd = Vector256.Max(Avx2.UnpackLow(ab.AsUInt64(), cd.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(ab.AsUInt64(), cd.AsUInt64()).AsUInt32());
+            Vector256<uint> efgh = Vector256.Max(Avx2.UnpackLow(ef.AsUInt64(), gh.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(ef.AsUInt64(), gh.AsUInt64()).AsUInt32());
+
+            // Level 3: lane 0 = a, c, e, g; lane 1 = b, d, f, h; one permute restores group order.
+            Vector256<uint> u = Vector256.Max(
+                Avx.Shuffle(abcd.AsSingle(), efgh.AsSingle(), 0b10_00_10_00).AsUInt32(),
+                Avx.Shuffle(abcd.AsSingle(), efgh.AsSingle(), 0b11_01_11_01).AsUInt32());
+            Avx2.PermuteVar8x32(u, Vector256.Create(0u, 4, 1, 5, 2, 6, 3, 7)).StoreUnsafe(ref dst, (nuint)g);
+        }
+
+        for (; g < groups; g++)
+        {
+            Vector256<uint> m = TPartial.Max(ref src, g);
+            Vector128<uint> m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2u, 3, 0, 1)));
+            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1u, 0, 3, 2)));
+            Unsafe.Add(ref dst, g) = m4.ToScalar();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Level1(Vector256<uint> a, Vector256<uint> b) =>
+        Vector256.Max(Avx2.Permute2x128(a, b, 0x20), Avx2.Permute2x128(a, b, 0x31));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> CodesF32(Vector256<float> x, Vector256<float> r)
+    {
+        Vector256<float> p = x * r;
+        Vector256<float> t = p + Vector256.Create(8.5f);
+        t = Vector256.MinNative(Vector256.MaxNative(t, Vector256<float>.Zero), Vector256.Create(15f));
+        return Vector256.ConvertToInt32Native(t);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> CodesF16(Vector256<float> x, Vector256<float> r)
+    {
+        Vector256<float> p = RoundToHalfPrecision(x * r);
+        Vector256<float> t = RoundToHalfPrecision(p + Vector256.Create(8.5f));
+        t = Vector256.MinNative(Vector256.MaxNative(t, Vector256<float>.Zero), Vector256.Create(15f));
+        return Vector256.ConvertToInt32Native(t);
+    }
+
+    // See Q40Vector512Kernel.RoundToHalfPrecision.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> RoundToHalfPrecision(Vector256<float> v)
+    {
+        Vector256<float> magic = ((v.AsUInt32() & Vector256.Create(0xFF80_0000u)) + Vector256.Create(0x0680_0000u)).AsSingle();
+        return (v + magic) - magic;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ScaledHalf(Vector128<short> h) =>
+        ((Avx2.ConvertToVector256Int32(h) << 13) & Vector256.Create(unchecked((int)0x8FFF_FFFF))).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> BFloat16(Vector128<ushort> h) => (Avx2.ConvertToVector256Int32(h).AsUInt32() << 16).AsSingle();
+
+    // Writes the scale and 16 packed bytes from four vectors of codes (elements 0-7, 8-15, 16-23, 24-31).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(ref byte block, ushort scale, Vector256<int> c0, Vector256<int> c1, Vector256<int> c2, Vector256<int> c3, bool ggmlOrder)
+    {
+        Vector128<byte> packed;
+        if (ggmlOrder)
+        {
+            Vector256<ushort> w = Vector256.Narrow((c0 | (c2 << 4)).AsUInt32(), (c1 | (c3 << 4)).AsUInt32());
+            packed = Vector256.Narrow(w, w).GetLower();
+        }
+        else
+        {
+            Vector256<uint> lo = Vector256.Narrow(Fold(c0), Fold(c1));
+            Vector256<uint> hi = Vector256.Narrow(Fold(c2), Fold(c3));
+            Vector256<ushort> w = Vector256.Narrow(lo, hi);
+            packed = Vector256.Narrow(w, w).GetLower();
+        }
+
+        Unsafe.WriteUnaligned(ref block, scale);
+        packed.StoreUnsafe(ref Unsafe.Add(ref block, 2));
+    }
+
+    // Legacy order: codes 2j and 2j+1 share a 64-bit element; fold them so its low byte holds both nibbles.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> Fold(Vector256<int> c)
+    {
+        Vector256<ulong> q = c.AsUInt64();
+        return q | (q >> 28);
+    }
+
+    // The 32 codes of a block as bytes in element order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Codes(Vector128<byte> packed, bool ggmlOrder)
+    {
+        Vector128<byte> lo = packed & Vector128.Create((byte)0x0F);
+        Vector128<byte> hi = (packed.AsUInt16() >> 4).AsByte() & Vector128.Create((byte)0x0F);
+        return ggmlOrder
+            ? Vector256.Create(lo, hi)
+            : Vector256.Create(Sse2.UnpackLow(lo, hi), Sse2.UnpackHigh(lo, hi));
+    }
+
+    // (code - 8) as floats for the first 8 code bytes.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Level(Vector128<byte> codes) =>
+        Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(codes) - Vector256.Create(8));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> HalfToSingle(Vector256<uint> h)
+    {
+        Vector256<uint> em = h & Vector256.Create(0x7FFFu);
+        Vector256<uint> sign = (h & Vector256.Create(0x8000u)) << 16;
+        Vector256<uint> finite = ((em << 13).AsSingle() * Vector256.Create(HalfBits.TwoPow112)).AsUInt32();
+        Vector256<uint> special = Vector256.Create(0x7F80_0000u) | ((em & Vector256.Create(0x3FFu)) << 13);
+        special |= Vector256.ConditionalSelect(Vector256.GreaterThan(em, Vector256.Create(0x7C00u)), Vector256.Create(0x0040_0000u), Vector256<uint>.Zero);
+        Vector256<uint> isSpecial = Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7C00u));
+        return (Vector256.ConditionalSelect(isSpecial, special, finite) | sign).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> SingleToHalf(Vector256<float> v)
+    {
+        Vector256<uint> bits = v.AsUInt32();
+        Vector256<uint> sign = (bits >> 16) & Vector256.Create(0x8000u);
+        Vector256<uint> f = bits & Vector256.Create(0x7FFF_FFFFu);
+        Vector256<uint> sub = (f.AsSingle() + Vector256.Create(0.5f)).AsUInt32() - Vector256.Create(0x3F00_0000u);
+        Vector256<uint> normal = (f + Vector256.Create(0xC800_0FFFu) + ((f >> 13) & Vector256<uint>.One)) >> 13;
+        Vector256<uint> result = Vector256.ConditionalSelect(Vector256.LessThan(f, Vector256.Create(0x3880_0000u)), sub, normal);
+        result = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(f, Vector256.Create(0x4780_0000u)), Vector256.Create(0x7C00u), result) | sign;
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(f, Vector256.Create(0x7F80_0000u)), Vector256.Create((uint)HalfBits.CanonicalNaN), result);
+    }
+
+    /// <summary>Supplies the lane-wise partial maximum of one group's sign-cleared bits.</summary>
+    private interface IGroupPartial
+    {
+        static abstract int GroupBytes { get; }
+
+        static abstract Vector256<uint> Max(ref byte groups, int g);
+    }
+
+    /// <summary>f32 groups: four vectors, sign bits cleared, lane-wise max.</summary>
+    private readonly struct F32Partial : IGroupPartial
+    {
+        public static int GroupBytes => N * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Max(ref byte groups, int g)
+        {
+            ref uint p = ref Unsafe.As<byte, uint>(ref Unsafe.Add(ref groups, g * GroupBytes));
+            Vector256<uint> mask = Vector256.Create(0x7FFF_FFFFu);
+            Vector256<uint> a = Vector256.Max(Vector256.LoadUnsafe(ref p) & mask, Vector256.LoadUnsafe(ref p, L) & mask);
+            Vector256<uint> b = Vector256.Max(Vector256.LoadUnsafe(ref p, 2 * L) & mask, Vector256.LoadUnsafe(ref p, 3 * L) & mask);
+            return Vector256.Max(a, b);
+        }
+    }
+
+    /// <summary>f16/bf16 groups: two vectors of 16 halves, folded to 8 lanes.</summary>
+    private readonly struct U16Partial : IGroupPartial
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Max(ref byte groups, int g)
+        {
+            ref ushort p = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref groups, g * GroupBytes));
+            Vector256<ushort> mask = Vector256.Create((ushort)0x7FFF);
+            Vector256<ushort> v = Vector256.Max(Vector256.LoadUnsafe(ref p) & mask, Vector256.LoadUnsafe(ref p, 16) & mask);
+            Vector256<ushort> folded = Vector256.Max(v, (v.AsUInt32() >> 16).AsUInt16());
+            return folded.AsUInt32() & Vector256.Create(0xFFFFu);
+        }
+    }
+}

@@ -1,0 +1,391 @@
+using System.Runtime.InteropServices;
+using TorchToNnef.Quant.Kernels;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.KernelCheck;
+
+/// <summary>
+/// Compares one Q4_0 kernel with the scalar reference, stage by stage and end to end, bit for bit, on group counts
+/// 1..130 (lengths 32..4160, odd counts included, so every batch tail is hit) and larger odd counts.
+/// Returns one message per mismatch (empty = all equal).
+/// </summary>
+public static class KernelChecks
+{
+    private static readonly int[] GroupCounts = [.. Enumerable.Range(1, 130), 257, 1001];
+
+    /// <summary>All checks of <paramref name="kind"/>, for <paramref name="seeds"/> random seeds.</summary>
+    public static List<string> Run(Q40KernelKind kind, int seeds = 3)
+    {
+        var failures = new List<string>();
+        failures.AddRange(Stages(kind, seeds));
+        failures.AddRange(EndToEnd(kind, seeds));
+        return failures;
+    }
+
+    /// <summary>Each stage of the kernel against the scalar kernel.</summary>
+    public static List<string> Stages(Q40KernelKind kind, int seeds) => kind switch
+    {
+        Q40KernelKind.Vector512 => StageChecks<Q40Vector512Kernel>(seeds),
+        Q40KernelKind.Vector256 => StageChecks<Q40Vector256Kernel>(seeds),
+        Q40KernelKind.Vector128 => StageChecks<Q40Vector128Kernel>(seeds),
+        _ => StageChecks<Q40ScalarKernel>(seeds),
+    };
+
+    /// <summary>Min-max quantization through the driver against the literal per-group reference, every dtype and order.</summary>
+    public static List<string> EndToEnd(Q40KernelKind kind, int seeds)
+    {
+        var failures = new List<string>();
+        for (int seed = 0; seed < seeds; seed++)
+        {
+            var rng = new Random(1000 + seed);
+            foreach (int groups in GroupCounts)
+            {
+                foreach (bool ggml in new[] { true, false })
+                {
+                    float[] f32 = TestData.Floats(rng, groups);
+                    ushort[] f16 = TestData.Halves(rng, groups);
+                    ushort[] bf16 = TestData.BFloat16s(rng, groups);
+                    Compare(failures, $"{kind} f32 min-max groups={groups} ggml={ggml} seed={seed}", Reference(f32, ggml), Quantize(kind, DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()), groups, ggml, 1f));
+                    Compare(failures, $"{kind} f16 min-max groups={groups} ggml={ggml} seed={seed}", ReferenceHalf(f16, ggml, bf16: false), Quantize(kind, DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()), groups, ggml, 1f));
+                    Compare(failures, $"{kind} bf16 min-max groups={groups} ggml={ggml} seed={seed}", ReferenceHalf(bf16, ggml, bf16: true), Quantize(kind, DType.BF16, MemoryMarshal.AsBytes(bf16.AsSpan()), groups, ggml, 1f));
+
+                    if (groups % 16 == 1)
+                    {
+                        // The percentile path shares the scale, encode and fix-up stages; compare with the scalar driver.
+                        Compare(failures, $"{kind} f32 p99 groups={groups}", Quantize(Q40KernelKind.Scalar, DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()), groups, ggml, 0.99f), Quantize(kind, DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()), groups, ggml, 0.99f));
+                        Compare(failures, $"{kind} f16 p99 groups={groups}", Quantize(Q40KernelKind.Scalar, DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()), groups, ggml, 0.99f), Quantize(kind, DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()), groups, ggml, 0.99f));
+
+                        // Arbitrary scales of either sign, as the search calibrations produce them.
+                        ushort[] scales = new ushort[groups];
+                        for (int g = 0; g < groups; g++)
+                        {
+                            scales[g] = HalfBits.FromSingle((float)(rng.NextDouble() - 0.5) * MathF.ScaleB(1, rng.Next(-20, 10)));
+                        }
+
+                        Compare(failures, $"{kind} f32 given scales groups={groups}", EncodeWithScales(Q40KernelKind.Scalar, f32, scales, ggml), EncodeWithScales(kind, f32, scales, ggml));
+                    }
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    /// <summary>Core's <see cref="BFloat16Conversions"/>: vector paths against the scalar reference.</summary>
+    public static List<string> BFloat16Conversions(int seeds)
+    {
+        var failures = new List<string>();
+        var all = new ushort[65536];
+        for (int i = 0; i < all.Length; i++)
+        {
+            all[i] = (ushort)i;
+        }
+
+        var widened = new float[all.Length];
+        Tensors.BFloat16Conversions.ToSingle(all, widened);
+        for (int i = 0; i < all.Length; i++)
+        {
+            if (BitConverter.SingleToUInt32Bits(widened[i]) != BitConverter.SingleToUInt32Bits(Tensors.BFloat16Conversions.ToSingle(all[i])))
+            {
+                failures.Add($"bf16 widen of {i:X4}");
+            }
+        }
+
+        for (int seed = 0; seed < seeds; seed++)
+        {
+            var rng = new Random(77 + seed);
+            for (int n = 0; n <= 300; n++)
+            {
+                var f = new float[n];
+                for (int i = 0; i < n; i++)
+                {
+                    f[i] = BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(0, 1L << 32));
+                }
+
+                var narrowed = new ushort[n];
+                Tensors.BFloat16Conversions.FromSingle(f, narrowed);
+                for (int i = 0; i < n; i++)
+                {
+                    if (narrowed[i] != Tensors.BFloat16Conversions.FromSingle(f[i]))
+                    {
+                        failures.Add($"bf16 narrow of {BitConverter.SingleToUInt32Bits(f[i]):X8} at {i}/{n}");
+                    }
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    /// <summary>
+    /// Core's f16 conversions (<see cref="FloatConversions"/>, vectorized by TensorPrimitives) against the BCL scalar
+    /// casts: every f16 bit pattern widened, random f32 bit patterns narrowed (round-to-nearest-even) on all lengths.
+    /// </summary>
+    public static List<string> HalfConversions(int seeds)
+    {
+        var failures = new List<string>();
+        ushort[] all = [.. Enumerable.Range(0, 65536).Select(i => (ushort)i)];
+        var widened = new float[all.Length];
+        FloatConversions.ToSingle(DType.F16, MemoryMarshal.AsBytes(all.AsSpan()), widened);
+        for (int i = 0; i < all.Length; i++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf(all[i]);
+            if (BitConverter.SingleToUInt32Bits(widened[i]) != BitConverter.SingleToUInt32Bits(expected) && !(float.IsNaN(expected) && float.IsNaN(widened[i])))
+            {
+                failures.Add($"f16 widen of {i:X4}");
+            }
+        }
+
+        for (int seed = 0; seed < seeds; seed++)
+        {
+            var rng = new Random(91 + seed);
+            for (int n = 0; n <= 300; n++)
+            {
+                var f = new float[n];
+                for (int i = 0; i < n; i++)
+                {
+                    f[i] = BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(0, 1L << 32));
+                }
+
+                var narrowed = new byte[2 * n];
+                FloatConversions.FromSingle(DType.F16, f, narrowed);
+                ReadOnlySpan<Half> halves = MemoryMarshal.Cast<byte, Half>(narrowed);
+                for (int i = 0; i < n; i++)
+                {
+                    Half expected = (Half)f[i];
+                    if (BitConverter.HalfToUInt16Bits(halves[i]) != BitConverter.HalfToUInt16Bits(expected) && !(Half.IsNaN(expected) && Half.IsNaN(halves[i])))
+                    {
+                        failures.Add($"f16 narrow of {BitConverter.SingleToUInt32Bits(f[i]):X8} at {i}/{n}");
+                    }
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    private static List<string> StageChecks<TKernel>(int seeds)
+        where TKernel : struct, IQ40Kernel
+    {
+        var failures = new List<string>();
+        string k = TKernel.Kind.ToString();
+
+        // Conversions: every f16 / bf16 bit pattern, at every offset modulo the vector width.
+        var all = new ushort[65536 + 17];
+        for (int i = 0; i < all.Length; i++)
+        {
+            all[i] = (ushort)i;
+        }
+
+        for (int offset = 0; offset < 17; offset++)
+        {
+            ReadOnlySpan<ushort> src = all.AsSpan(offset, 65536);
+            CompareFloats(failures, $"{k} WidenHalf offset={offset}", Run<TKernel, Q40ScalarKernel>(src, static (s, d) => Q40ScalarKernel.WidenHalf(s, d)), Run<TKernel, TKernel>(src, static (s, d) => TKernel.WidenHalf(s, d)));
+            CompareFloats(failures, $"{k} WidenBFloat16 offset={offset}", Run<TKernel, Q40ScalarKernel>(src, static (s, d) => Q40ScalarKernel.WidenBFloat16(s, d)), Run<TKernel, TKernel>(src, static (s, d) => TKernel.WidenBFloat16(s, d)));
+        }
+
+        // f16 arithmetic on every finite f16 input, for reciprocals across the whole f16 range.
+        ushort[] everyHalf = FiniteGroups([.. Enumerable.Range(0, 65536).Select(i => (ushort)i)], isHalf: true);
+        var rng0 = new Random(42);
+        for (int trial = 0; trial < 120; trial++)
+        {
+            float rr = trial < 8
+                ? new[] { -65504f, 65504f, -4.70703125f, -1f, -2.5e-3f, 6.1e-5f, -1e-7f, 0f }[trial]
+                : HalfBits.Round((float)(rng0.NextDouble() - 0.5) * MathF.ScaleB(1, rng0.Next(-24, 17)));
+            var sAll = new ushort[everyHalf.Length / 32];
+            var rAll = Enumerable.Repeat(rr, sAll.Length).ToArray();
+            var e0 = new byte[sAll.Length * 18];
+            var e1 = new byte[sAll.Length * 18];
+            Q40ScalarKernel.EncodeHalf(everyHalf, sAll, rAll, e0, true);
+            TKernel.EncodeHalf(everyHalf, sAll, rAll, e1, true);
+            Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", e0, e1);
+        }
+
+        // Scales and reciprocals over a stride of all f32 values and the edges, at several lengths.
+        float[] maxima = TestData.AbsMaxima();
+        foreach (int n in new[] { maxima.Length, 1, 15, 17, 33 })
+        {
+            ReadOnlySpan<float> a = maxima.AsSpan(0, n);
+            var s0 = new ushort[n];
+            var r0 = new float[n];
+            var s1 = new ushort[n];
+            var r1 = new float[n];
+            Q40ScalarKernel.Scales(a, s0, r0);
+            TKernel.Scales(a, s1, r1);
+            Compare(failures, $"{k} Scales n={n}", MemoryMarshal.AsBytes(s0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(s1.AsSpan()).ToArray());
+            CompareFloats(failures, $"{k} Reciprocals n={n}", r0, r1);
+        }
+
+        for (int seed = 0; seed < seeds; seed++)
+        {
+            var rng = new Random(seed);
+            foreach (int groups in GroupCounts)
+            {
+                float[] x = TestData.Floats(rng, groups);
+                var a0 = new float[groups];
+                var a1 = new float[groups];
+                Q40ScalarKernel.AbsMax(x, a0);
+                TKernel.AbsMax(x, a1);
+                CompareFloats(failures, $"{k} AbsMax groups={groups} seed={seed}", a0, a1);
+
+                // Encode on groups the vector path owns (finite values, finite reciprocal): both arithmetics.
+                for (int g = 0; g < groups; g++)
+                {
+                    if (!float.IsFinite(a0[g]))
+                    {
+                        x.AsSpan(g * 32, 32).Fill(0.25f);
+                        a0[g] = 0.25f;
+                    }
+                }
+
+                var s = new ushort[groups];
+                var r = new float[groups];
+                Q40ScalarKernel.Scales(a0, s, r);
+                for (int g = 0; g < groups; g++)
+                {
+                    if (float.IsInfinity(r[g]))
+                    {
+                        r[g] = 1f;
+                    }
+                }
+
+                foreach (bool ggml in new[] { true, false })
+                {
+                    var b0 = new byte[groups * 18];
+                    var b1 = new byte[groups * 18];
+                    Q40ScalarKernel.EncodeF32(x, s, r, b0, ggml);
+                    TKernel.EncodeF32(x, s, r, b1, ggml);
+                    Compare(failures, $"{k} EncodeF32 groups={groups} ggml={ggml} seed={seed}", b0, b1);
+
+                    ushort[] h = FiniteGroups(TestData.Halves(rng, groups), isHalf: true);
+                    Q40ScalarKernel.EncodeHalf(h, s, r, b0, ggml);
+                    TKernel.EncodeHalf(h, s, r, b1, ggml);
+                    Compare(failures, $"{k} EncodeHalf groups={groups} ggml={ggml} seed={seed}", b0, b1);
+
+                    ushort[] bf = FiniteGroups(TestData.BFloat16s(rng, groups), isHalf: false);
+                    Q40ScalarKernel.EncodeBFloat16(bf, s, r, b0, ggml);
+                    TKernel.EncodeBFloat16(bf, s, r, b1, ggml);
+                    Compare(failures, $"{k} EncodeBFloat16 groups={groups} ggml={ggml} seed={seed}", b0, b1);
+
+                    var m0 = new ushort[groups];
+                    var m1 = new ushort[groups];
+                    Q40ScalarKernel.AbsMaxBits(h, m0);
+                    TKernel.AbsMaxBits(h, m1);
+                    Compare(failures, $"{k} AbsMaxBits groups={groups} seed={seed}", MemoryMarshal.AsBytes(m0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(m1.AsSpan()).ToArray());
+
+                    byte[] blocks = TestData.Blocks(rng, groups);
+                    var d0 = new float[groups * 32];
+                    var d1 = new float[groups * 32];
+                    Q40ScalarKernel.DequantizeF32(blocks, d0, ggml);
+                    TKernel.DequantizeF32(blocks, d1, ggml);
+                    CompareFloats(failures, $"{k} DequantizeF32 groups={groups} ggml={ggml} seed={seed}", d0, d1);
+                    var h0 = new ushort[groups * 32];
+                    var h1 = new ushort[groups * 32];
+                    Q40ScalarKernel.DequantizeF16(blocks, h0, ggml);
+                    TKernel.DequantizeF16(blocks, h1, ggml);
+                    Compare(failures, $"{k} DequantizeF16 groups={groups} ggml={ggml} seed={seed}", MemoryMarshal.AsBytes(h0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(h1.AsSpan()).ToArray());
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    // Replaces every value of a group holding a NaN or an infinity by 0.25: the encode stage only sees finite groups.
+    private static ushort[] FiniteGroups(ushort[] bits, bool isHalf)
+    {
+        ushort quarter = isHalf ? (ushort)0x3400 : (ushort)0x3E80;
+        for (int g = 0; g < bits.Length / 32; g++)
+        {
+            Span<ushort> x = bits.AsSpan(g * 32, 32);
+            bool finite = true;
+            foreach (ushort v in x)
+            {
+                finite &= isHalf ? (v & 0x7C00) != 0x7C00 : (v & 0x7F80) != 0x7F80;
+            }
+
+            if (!finite)
+            {
+                x.Fill(quarter);
+            }
+        }
+
+        return bits;
+    }
+
+    private delegate void Widen(ReadOnlySpan<ushort> source, Span<float> destination);
+
+    // Generic parameters only pin the delegate's static context; the delegate does the work.
+    private static float[] Run<TKernel, TOther>(ReadOnlySpan<ushort> src, Widen widen)
+        where TKernel : struct, IQ40Kernel
+        where TOther : struct, IQ40Kernel
+    {
+        var dst = new float[src.Length];
+        widen(src, dst);
+        return dst;
+    }
+
+    private static byte[] Reference(float[] x, bool ggml)
+    {
+        var b = new byte[x.Length / 32 * 18];
+        for (int g = 0; g < x.Length / 32; g++)
+        {
+            Q40Reference.QuantizeF32(x.AsSpan(g * 32, 32), b.AsSpan(g * 18, 18), ggml);
+        }
+
+        return b;
+    }
+
+    private static byte[] ReferenceHalf(ushort[] x, bool ggml, bool bf16)
+    {
+        var b = new byte[x.Length / 32 * 18];
+        for (int g = 0; g < x.Length / 32; g++)
+        {
+            if (bf16)
+            {
+                Q40Reference.QuantizeBF16(x.AsSpan(g * 32, 32), b.AsSpan(g * 18, 18), ggml);
+            }
+            else
+            {
+                Q40Reference.QuantizeF16(x.AsSpan(g * 32, 32), b.AsSpan(g * 18, 18), ggml);
+            }
+        }
+
+        return b;
+    }
+
+    private static byte[] Quantize(Q40KernelKind kind, DType dtype, ReadOnlySpan<byte> source, int groups, bool ggml, float percentile)
+    {
+        var b = new byte[groups * 18];
+        Q40Kernels.QuantizeMinMax(kind, dtype, source, b, ggml, percentile);
+        return b;
+    }
+
+    private static byte[] EncodeWithScales(Q40KernelKind kind, float[] x, ushort[] scales, bool ggml)
+    {
+        var b = new byte[scales.Length * 18];
+        Q40Kernels.EncodeWithScales(kind, DType.F32, MemoryMarshal.AsBytes(x.AsSpan()), scales, b, ggml);
+        return b;
+    }
+
+    private static void Compare(List<string> failures, string what, byte[] expected, byte[] actual)
+    {
+        int i = expected.AsSpan().SequenceEqual(actual) ? -1 : expected.AsSpan().CommonPrefixLength(actual);
+        if (i >= 0)
+        {
+            failures.Add($"{what}: first difference at byte {i} (group {i / 18}): got {(i < actual.Length ? actual[i] : -1):X2}, expected {(i < expected.Length ? expected[i] : -1):X2}");
+        }
+    }
+
+    private static void CompareFloats(List<string> failures, string what, float[] expected, float[] actual)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToUInt32Bits(expected[i]) != BitConverter.SingleToUInt32Bits(actual[i]))
+            {
+                failures.Add($"{what}: index {i}: got {BitConverter.SingleToUInt32Bits(actual[i]):X8}, expected {BitConverter.SingleToUInt32Bits(expected[i]):X8}");
+                return;
+            }
+        }
+    }
+}
