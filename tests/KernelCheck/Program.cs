@@ -15,6 +15,7 @@ foreach (Q40KernelKind kind in Q40Kernels.SupportedKinds)
 
 failures.AddRange(KernelChecks.BFloat16Conversions(seeds));
 failures.AddRange(KernelChecks.HalfConversions(seeds));
+failures.AddRange(GemmChecks.Run(seeds));
 foreach (string f in failures.Take(50))
 {
     Console.WriteLine("FAIL " + f);
