@@ -67,9 +67,10 @@ public sealed class SafetensorsIndex
                 ReadWeightMap(ref reader, map, path);
             }
 
-            while (reader.Read())
+            // Only whitespace may follow the root object (checked by hand: the reader stops quietly at a NUL byte).
+            if (bytes.AsSpan((int)reader.BytesConsumed).IndexOfAnyExcept(" \t\r\n"u8) >= 0)
             {
-                // Drain: trailing content after the root object makes the reader throw.
+                throw new InvalidInputFileException(path, null, "index is not valid JSON: content after the root object");
             }
         }
         catch (JsonException e)

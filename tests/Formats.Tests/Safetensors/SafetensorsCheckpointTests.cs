@@ -114,6 +114,7 @@ public class SafetensorsCheckpointTests
     [InlineData("{\"weight_map\":{\"a\":\"x\",\"a\":\"x\"}}", "tensor listed twice in 'weight_map'", "a")]
     [InlineData("{\"weight_map\":{}} trailing", "index is not valid JSON", null)]
     [InlineData("[1]", "index is not a JSON object", null)]
+    [InlineData("{\"weight_map\":{}}\u0000", "content after the root object", null)]
     public void MalformedIndexIsReported(string json, string fault, string? tensor)
     {
         using var dir = new TempDir();
