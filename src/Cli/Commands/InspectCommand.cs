@@ -9,13 +9,16 @@ internal sealed class InspectCommand : ICommand
 {
     public string Name => "inspect";
 
-    public string Summary => "List the tensors, sizes and model config of a checkpoint";
+    public string Summary => "List the tensors, sizes and model config of a checkpoint or NNEF model";
 
     public string Usage => """
         Usage: t2n inspect <path> [--json]
 
         <path>   a .safetensors file, a *.safetensors.index.json, or a Hugging Face checkpoint
-                 directory (model.safetensors or sharded with model.safetensors.index.json)
+                 directory (model.safetensors or sharded with model.safetensors.index.json);
+                 or an NNEF model: a .nnef.tgz / .tar archive or a directory with graph.nnef
+                 (adds inputs/outputs with symbols, operator histogram, graph.quant entries,
+                 properties and bits per weight)
         --json   print the report as JSON instead of text
 
         Only headers are read, so inspecting a large checkpoint is fast and uses little memory.
@@ -27,7 +30,7 @@ internal sealed class InspectCommand : ICommand
         string path = parsed.SinglePositional("input path");
         IModelInspector inspector = Array.Find(InspectorCatalog.All, i => i.CanInspect(path))
             ?? throw new InvalidInputFileException(path, null, File.Exists(path) || Directory.Exists(path)
-                ? "not a recognized input (expected a .safetensors file or a checkpoint directory)"
+                ? "not a recognized input (expected a .safetensors file, a checkpoint directory or an NNEF archive)"
                 : "no such file or directory");
         InspectReport report = inspector.Inspect(path);
         if (parsed.Has("--json"))

@@ -14,6 +14,7 @@ namespace TorchToNnef.Cli.Inspect;
 /// <param name="Totals">Counts and sizes, overall and per dtype.</param>
 /// <param name="Config">Summary of <c>config.json</c>, when present.</param>
 /// <param name="Properties">Format-specific facts (for example an NNEF archive's tract properties).</param>
+/// <param name="Graph">The computation graph, for inputs that have one (NNEF).</param>
 internal sealed record InspectReport(
     string Kind,
     string Path,
@@ -21,7 +22,43 @@ internal sealed record InspectReport(
     IReadOnlyList<InspectTensor> Tensors,
     InspectTotals Totals,
     ModelConfigSummary? Config,
-    IReadOnlyDictionary<string, string>? Properties = null);
+    IReadOnlyDictionary<string, string>? Properties = null,
+    InspectGraph? Graph = null);
+
+/// <summary>
+/// The graph of an NNEF model: signature with symbolic shapes, extensions, operator histogram, fragments,
+/// <c>graph.quant</c> entries and the storage cost of its weights.
+/// </summary>
+/// <param name="Inputs">Graph inputs in order, with dtype and shape (symbols such as <c>S</c> kept).</param>
+/// <param name="Outputs">Graph outputs in order.</param>
+/// <param name="Registries">Activated tract operator registries.</param>
+/// <param name="Symbols">Declared symbols.</param>
+/// <param name="Assertions">Assertions on symbols, as tract writes them.</param>
+/// <param name="Operators">Statements per operator, most frequent first.</param>
+/// <param name="Fragments">Fragments defined by the document.</param>
+/// <param name="Quantization">8-bit (or 32-bit) quantization entries of graph.quant.</param>
+/// <param name="BitsPerWeight">Average stored bits per weight parameter over all variables.</param>
+/// <param name="Q40Parameters">Parameters stored as Q4_0.</param>
+internal sealed record InspectGraph(
+    IReadOnlyList<InspectValue> Inputs,
+    IReadOnlyList<string> Outputs,
+    IReadOnlyList<string> Registries,
+    IReadOnlyList<string> Symbols,
+    IReadOnlyList<string> Assertions,
+    IReadOnlyList<InspectOperatorCount> Operators,
+    IReadOnlyList<string> Fragments,
+    IReadOnlyList<InspectQuantization> Quantization,
+    double BitsPerWeight,
+    long Q40Parameters);
+
+/// <summary>A graph input: name, dtype and dimensions (integers or symbol expressions).</summary>
+internal sealed record InspectValue(string Name, string Dtype, IReadOnlyList<string> Shape);
+
+/// <summary>How many statements invoke an operator; <see cref="Fragment"/> when the document defines it.</summary>
+internal sealed record InspectOperatorCount(string Op, int Count, bool Fragment);
+
+/// <summary>One <c>graph.quant</c> entry: <c>real = (q - ZeroPoint) * Scale</c>.</summary>
+internal sealed record InspectQuantization(string Tensor, string Dtype, long ZeroPoint, double Scale, int Bits, bool Signed);
 
 /// <summary>One file of the input.</summary>
 internal sealed record InspectFile(string Path, int Tensors, long Bytes, IReadOnlyDictionary<string, string> Metadata);

@@ -25,6 +25,12 @@ internal static class InspectTextFormatter
             w.WriteLine($"  {d.Dtype}: {Plural(d.Tensors, "tensor")}, {Count(d.Parameters)} parameters, {Bytes(d.Bytes)}");
         }
 
+        if (report.Graph is not null)
+        {
+            w.WriteLine();
+            WriteGraph(report.Graph, w);
+        }
+
         if (report.Properties is { Count: > 0 })
         {
             w.WriteLine();
@@ -57,6 +63,41 @@ internal static class InspectTextFormatter
             string file = withFile ? "  " + x.File : string.Empty;
             w.WriteLine($"{x.Name.PadRight(nameWidth)}  {x.Dtype.PadRight(dtypeWidth)}  {shapes[i].PadRight(shapeWidth)}  {x.Bytes,14}{file}");
         }
+    }
+
+    private static void WriteGraph(InspectGraph g, TextWriter w)
+    {
+        w.WriteLine($"graph: {Plural(g.Inputs.Count, "input")}, {Plural(g.Outputs.Count, "output")}, {Plural(g.Operators.Sum(o => o.Count), "statement")}");
+        foreach (InspectValue i in g.Inputs)
+        {
+            w.WriteLine($"  input {i.Name}: {i.Dtype} [{string.Join(", ", i.Shape)}]");
+        }
+
+        w.WriteLine($"  outputs: {string.Join(", ", g.Outputs)}");
+        Line(w, "registries", g.Registries.Count == 0 ? null : string.Join(", ", g.Registries));
+        Line(w, "symbols", g.Symbols.Count == 0 ? null : string.Join(", ", g.Symbols));
+        foreach (string a in g.Assertions)
+        {
+            w.WriteLine($"  assert: {a}");
+        }
+
+        Line(w, "fragments", g.Fragments.Count == 0 ? null : string.Join(", ", g.Fragments));
+        w.WriteLine("  operators:");
+        foreach (InspectOperatorCount o in g.Operators)
+        {
+            w.WriteLine($"    {o.Op}{(o.Fragment ? " (fragment)" : string.Empty)}: {Count(o.Count)}");
+        }
+
+        if (g.Quantization.Count > 0)
+        {
+            w.WriteLine("  graph.quant:");
+            foreach (InspectQuantization q in g.Quantization)
+            {
+                w.WriteLine($"    {q.Tensor}: {q.Dtype} zero_point={q.ZeroPoint} scale={q.Scale.ToString("R", CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        w.WriteLine($"  weights: {g.BitsPerWeight.ToString("0.###", CultureInfo.InvariantCulture)} bits per parameter, {Count(g.Q40Parameters)} parameters in Q4_0");
     }
 
     private static void WriteConfig(ModelConfigSummary c, TextWriter w)
