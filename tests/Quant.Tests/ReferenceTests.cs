@@ -125,4 +125,36 @@ public class ReferenceTests
         g[9] = float.NaN;
         Assert.True(float.IsNaN(Percentile.OfAbs(g, q)));
     }
+
+    [Fact]
+    public void FastHalfConversionsMatchTheHalfCasts()
+    {
+        for (int h = 0; h <= 0xFFFF; h++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf((ushort)h);
+            Assert.Equal(BitConverter.SingleToUInt32Bits(expected), BitConverter.SingleToUInt32Bits(HalfBits.ToSingle((ushort)h)));
+        }
+
+        var edges = new List<uint>();
+        for (ulong bits = 0; bits <= uint.MaxValue; bits += 251)
+        {
+            edges.Add((uint)bits);
+        }
+
+        foreach (float e in new[] { 65504f, 65519.99f, 65520f, 65536f, MathF.ScaleB(1, -14), MathF.ScaleB(1, -24), MathF.ScaleB(1, -25), MathF.ScaleB(3, -26), float.PositiveInfinity, float.MaxValue })
+        {
+            for (int d = -4; d <= 4; d++)
+            {
+                edges.Add((uint)(BitConverter.SingleToUInt32Bits(e) + d));
+                edges.Add((uint)(BitConverter.SingleToUInt32Bits(-e) + d));
+            }
+        }
+
+        foreach (uint bits in edges)
+        {
+            float f = BitConverter.UInt32BitsToSingle(bits);
+            ushort expected = float.IsNaN(f) ? HalfBits.CanonicalNaN : BitConverter.HalfToUInt16Bits((Half)f);
+            Assert.True(expected == HalfBits.FromSingle(f), $"{bits:X8}: {HalfBits.FromSingle(f):X4}, expected {expected:X4}");
+        }
+    }
 }

@@ -17,12 +17,19 @@ public sealed class GgmlCalibration : Q40Calibration
     /// <inheritdoc />
     protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder)
     {
-        float[] x = GroupBlocks.ToSingle(sourceDType, source);
-        Span<byte> codes = stackalloc byte[Q40Format.GroupSize];
-        for (int g = 0; g < x.Length / Q40Format.GroupSize; g++)
+        ReadOnlySpan<float> x = GroupBlocks.AsSingle(sourceDType, source, out float[]? rented);
+        try
         {
-            ushort scale = QuantizeGroup(x.AsSpan(g * Q40Format.GroupSize, Q40Format.GroupSize), codes);
-            Q40Reference.WriteBlock(scale, codes, blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes), ggmlOrder);
+            Span<byte> codes = stackalloc byte[Q40Format.GroupSize];
+            for (int g = 0; g < x.Length / Q40Format.GroupSize; g++)
+            {
+                ushort scale = QuantizeGroup(x.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), codes);
+                Q40Reference.WriteBlock(scale, codes, blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes), ggmlOrder);
+            }
+        }
+        finally
+        {
+            GroupBlocks.Return(rented);
         }
     }
 

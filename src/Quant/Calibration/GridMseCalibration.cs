@@ -39,27 +39,71 @@ public sealed class GridMseCalibration : Q40Calibration
     /// <inheritdoc />
     public override string Name => string.Create(CultureInfo.InvariantCulture, $"grid_mse_{GridSize}_{MaxShrink}");
 
+    // The candidate scales depend only on the min-max scale: computed once per distinct scale (a sequential chain of
+    // f16 roundings) and shared by all groups and threads. Indexed by the scale's f16 bits.
+    private readonly float[]?[] _candidates = new float[]?[65536];
+
     /// <inheritdoc />
     protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder)
     {
         Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, ggmlOrder, 1f);
-        float[] x = GroupBlocks.ToSingle(sourceDType, source);
-        Span<byte> codes = stackalloc byte[Q40Format.GroupSize];
-        for (int g = 0; g < x.Length / Q40Format.GroupSize; g++)
+        ReadOnlySpan<float> x = GroupBlocks.AsSingle(sourceDType, source, out float[]? rented);
+        try
         {
-            Span<byte> block = blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes);
-            GroupBlocks.Codes(block, codes, ggmlOrder);
-            ushort best = BestScale(x.AsSpan(g * Q40Format.GroupSize, Q40Format.GroupSize), codes, Q40Reference.ScaleOf(block), GridSize, (float)MaxShrink);
-            GroupBlocks.SetScale(block, best);
+            Span<byte> codes = stackalloc byte[Q40Format.GroupSize];
+            for (int g = 0; g < x.Length / Q40Format.GroupSize; g++)
+            {
+                Span<byte> block = blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes);
+                GroupBlocks.Codes(block, codes, ggmlOrder);
+                ushort s0 = Q40Reference.ScaleOf(block);
+                ushort best = BestScale(x.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), codes, s0, CandidatesFor(s0));
+                GroupBlocks.SetScale(block, best);
+            }
+        }
+        finally
+        {
+            GroupBlocks.Return(rented);
         }
     }
 
+    /// <summary>The tutorial's candidate scales after <paramref name="s0"/> (cached per instance).</summary>
+    internal float[] CandidatesFor(ushort s0)
+    {
+        float[]? c = Volatile.Read(ref _candidates[s0]);
+        if (c is null)
+        {
+            c = Candidates(s0, GridSize, (float)MaxShrink);
+            Interlocked.CompareExchange(ref _candidates[s0], c, null);
+        }
+
+        return c;
+    }
+
     /// <summary>
-    /// The tutorial's search for one group with fixed <paramref name="codes"/>: candidates
-    /// <c>s_k = f16(s_{k-1} - step)</c>, <c>step = f16(f16(s0 - f16(s0 * shrink)) / grid)</c>, error
-    /// <c>sum (x - (code - 8) * s)^2</c>, strict improvement only.
+    /// The tutorial's candidates: <c>s_k = f16(s_{k-1} - step)</c> with <c>step = f16(f16(s0 - f16(s0 * shrink)) / grid)</c>,
+    /// as f32 values.
     /// </summary>
-    internal static ushort BestScale(ReadOnlySpan<float> x, ReadOnlySpan<byte> codes, ushort s0, int grid, float shrink)
+    internal static float[] Candidates(ushort s0, int grid, float shrink)
+    {
+        float scale0 = HalfBits.ToSingle(s0);
+        float lower = HalfBits.Round(scale0 * shrink);
+        float step = HalfBits.Round(HalfBits.Round(scale0 - lower) / grid);
+        var c = new float[grid];
+        float current = scale0;
+        for (int k = 0; k < grid; k++)
+        {
+            current = HalfBits.Round(current - step);
+            c[k] = current;
+        }
+
+        return c;
+    }
+
+    /// <summary>
+    /// The tutorial's choice for one group with fixed <paramref name="codes"/>: the first candidate (min-max scale
+    /// <paramref name="s0"/> first) with the lowest error <c>sum (x - (code - 8) * s)^2</c>, strict improvement only.
+    /// </summary>
+    internal static ushort BestScale(ReadOnlySpan<float> x, ReadOnlySpan<byte> codes, ushort s0, ReadOnlySpan<float> candidates)
     {
         // With the codes fixed, the error is a quadratic in s: sum x^2 - 2 s sum(x q) + s^2 sum(q^2).
         double sxx = 0, sxq = 0, sqq = 0;
@@ -71,25 +115,20 @@ public sealed class GridMseCalibration : Q40Calibration
             sqq += q * q;
         }
 
-        float scale0 = HalfBits.ToSingle(s0);
-        float lower = HalfBits.Round(scale0 * shrink);
-        float step = HalfBits.Round(HalfBits.Round(scale0 - lower) / grid);
-        double Error(float s) => sxx - (2 * s * sxq) + ((double)s * s * sqq);
-
-        ushort best = s0;
-        double bestError = Error(scale0);
-        float current = scale0;
-        for (int k = 0; k < grid; k++)
+        double s = HalfBits.ToSingle(s0);
+        double bestError = sxx - (2 * s * sxq) + (s * s * sqq);
+        int best = -1;
+        for (int k = 0; k < candidates.Length; k++)
         {
-            current = HalfBits.Round(current - step);
-            double e = Error(current);
+            double c = candidates[k];
+            double e = sxx - (2 * c * sxq) + (c * c * sqq);
             if (e < bestError)
             {
                 bestError = e;
-                best = HalfBits.FromSingle(current);
+                best = k;
             }
         }
 
-        return best;
+        return best < 0 ? s0 : HalfBits.FromSingle(candidates[best]);
     }
 }

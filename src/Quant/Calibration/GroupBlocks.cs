@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchToNnef.Quant.Kernels;
 using TorchToNnef.Tensors;
 
@@ -7,12 +9,32 @@ namespace TorchToNnef.Quant.Calibration;
 /// <summary>Helpers shared by the search calibrations: source groups as f32, codes of a block, exact group error.</summary>
 internal static class GroupBlocks
 {
-    /// <summary>Source bytes of whole groups as f32 values (exact for f16 and bf16).</summary>
-    public static float[] ToSingle(DType sourceDType, ReadOnlySpan<byte> source)
+    /// <summary>
+    /// Source bytes of whole groups as f32 values (exact for f16 and bf16): a view for f32, else a pooled copy that
+    /// <paramref name="rented"/> holds until the caller returns it (no per-chunk large-object allocations, which would
+    /// make the garbage collector stop every thread).
+    /// </summary>
+    public static ReadOnlySpan<float> AsSingle(DType sourceDType, ReadOnlySpan<byte> source, out float[]? rented)
     {
-        var values = new float[source.Length / sourceDType.ElementSize()];
-        FloatConversions.ToSingle(sourceDType, source, values);
-        return values;
+        if (sourceDType == DType.F32)
+        {
+            rented = null;
+            return MemoryMarshal.Cast<byte, float>(source);
+        }
+
+        int n = source.Length / sourceDType.ElementSize();
+        rented = ArrayPool<float>.Shared.Rent(n);
+        FloatConversions.ToSingle(sourceDType, source, rented.AsSpan(0, n));
+        return rented.AsSpan(0, n);
+    }
+
+    /// <summary>Returns a buffer from <see cref="AsSingle"/>.</summary>
+    public static void Return(float[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The 32 codes of a block, in element order.</summary>

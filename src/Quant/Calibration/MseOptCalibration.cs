@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using TorchToNnef.Quant.Kernels;
 using TorchToNnef.Tensors;
 
@@ -19,10 +20,13 @@ namespace TorchToNnef.Quant.Calibration;
 public sealed class MseOptCalibration : Q40Calibration
 {
     private const int N = Q40Format.GroupSize;
-    private const int Factors = 24;
-    private const float LowestFactor = 0.4f;
+    private const int Factors = 16;
+    private const float LowestFactor = 0.45f;
     private const float HighestFactor = 1.05f;
-    private const int Refinements = 4;
+    private const int Refinements = 3;
+
+    // The tutorial's grid search, whose per-scale candidate cache the guard reuses.
+    private readonly GridMseCalibration _grid = new();
 
     private static readonly float[] FactorGrid = [.. Enumerable.Range(0, Factors).Select(k => LowestFactor + (k * (HighestFactor - LowestFactor) / (Factors - 1)))];
 
@@ -34,38 +38,46 @@ public sealed class MseOptCalibration : Q40Calibration
     {
         // Baselines: min-max, and the grid search (its scales on min-max codes).
         Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, ggmlOrder, 1f);
-        float[] x = GroupBlocks.ToSingle(sourceDType, source);
-        Span<byte> codes = stackalloc byte[N];
-        Span<byte> candidate = stackalloc byte[Q40Format.BlockBytes];
-        Span<byte> grid = stackalloc byte[Q40Format.BlockBytes];
-        for (int g = 0; g < x.Length / N; g++)
+        ReadOnlySpan<float> x = GroupBlocks.AsSingle(sourceDType, source, out float[]? rented);
+        try
         {
-            ReadOnlySpan<float> group = x.AsSpan(g * N, N);
-            Span<byte> block = blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes);
-            if (!IsFinite(group))
+            Span<byte> codes = stackalloc byte[N];
+            Span<byte> candidate = stackalloc byte[Q40Format.BlockBytes];
+            Span<byte> grid = stackalloc byte[Q40Format.BlockBytes];
+            for (int g = 0; g < x.Length / N; g++)
             {
-                continue; // min-max's block stands; no search is meaningful on NaN or infinities
-            }
+                ReadOnlySpan<float> group = x.Slice(g * N, N);
+                Span<byte> block = blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes);
+                if (!IsFinite(group))
+                {
+                    continue; // min-max's block stands; no search is meaningful on NaN or infinities
+                }
 
-            double best = GroupBlocks.SquaredError(group, block, ggmlOrder);
+                double best = GroupBlocks.SquaredError(group, block, ggmlOrder);
 
-            block.CopyTo(grid);
-            GroupBlocks.Codes(block, codes, ggmlOrder);
-            GroupBlocks.SetScale(grid, GridMseCalibration.BestScale(group, codes, Q40Reference.ScaleOf(block), 100, 0.8f));
-            double gridError = GroupBlocks.SquaredError(group, grid, ggmlOrder);
-            if (gridError < best)
-            {
-                best = gridError;
-                grid.CopyTo(block);
-            }
+                block.CopyTo(grid);
+                GroupBlocks.Codes(block, codes, ggmlOrder);
+                ushort s0 = Q40Reference.ScaleOf(block);
+                GroupBlocks.SetScale(grid, GridMseCalibration.BestScale(group, codes, s0, _grid.CandidatesFor(s0)));
+                double gridError = GroupBlocks.SquaredError(group, grid, ggmlOrder);
+                if (gridError < best)
+                {
+                    best = gridError;
+                    grid.CopyTo(block);
+                }
 
-            ushort scale = Search(group);
-            NearestCodes(group, HalfBits.ToSingle(scale), codes);
-            Q40Reference.WriteBlock(scale, codes, candidate, ggmlOrder);
-            if (GroupBlocks.SquaredError(group, candidate, ggmlOrder) < best)
-            {
-                candidate.CopyTo(block);
+                ushort scale = Search(group);
+                NearestCodes(group, HalfBits.ToSingle(scale), codes);
+                Q40Reference.WriteBlock(scale, codes, candidate, ggmlOrder);
+                if (GroupBlocks.SquaredError(group, candidate, ggmlOrder) < best)
+                {
+                    candidate.CopyTo(block);
+                }
             }
+        }
+        finally
+        {
+            GroupBlocks.Return(rented);
         }
     }
 
@@ -97,13 +109,14 @@ public sealed class MseOptCalibration : Q40Calibration
 
         Evaluate(x, scales, errors);
 
-        // Refine the best candidate of each sign.
-        float bestScale = 0;
-        float bestError = float.PositiveInfinity;
-        for (int sign = 0; sign < 2; sign++)
+        // Refine the best candidate, and the best of the other sign when it is close.
+        int k0 = ArgMin(errors);
+        (float bestScale, float bestError) = Refine(x, scales[k0], errors[k0]);
+        int otherSign = k0 < Factors ? Factors : 0;
+        int k1 = ArgMin(errors.Slice(otherSign, Factors)) + otherSign;
+        if (errors[k1] < errors[k0] * 1.1f)
         {
-            int k = ArgMin(errors.Slice(sign * Factors, Factors)) + (sign * Factors);
-            (float s, float e) = Refine(x, scales[k], errors[k]);
+            (float s, float e) = Refine(x, scales[k1], errors[k1]);
             if (e < bestError)
             {
                 (bestScale, bestError) = (s, e);
@@ -113,34 +126,27 @@ public sealed class MseOptCalibration : Q40Calibration
         return HalfBits.FromSingle(bestScale);
     }
 
-    // Alternates: least-squares scale for the current codes (rounded to f16), then nearest codes; also tries the
-    // neighbouring f16 values of the best scale.
+    // Alternates: least-squares scale for the nearest codes of the current scale (rounded to f16), then the nearest
+    // codes of that; also tries the neighbouring f16 values of both. Stops when nothing improves.
     private static (float Scale, float Error) Refine(ReadOnlySpan<float> x, float scale, float error)
     {
-        Span<byte> codes = stackalloc byte[N];
         Span<float> trial = stackalloc float[8];
         Span<float> trialErrors = stackalloc float[8];
         for (int it = 0; it < Refinements; it++)
         {
-            NearestCodes(x, scale, codes);
-            double sxq = 0, sqq = 0;
-            for (int i = 0; i < N; i++)
-            {
-                int q = codes[i] - 8;
-                sxq += (double)x[i] * q;
-                sqq += q * q;
-            }
-
+            (double sxq, double sqq) = LeastSquaresSums(x, scale);
             ushort center = HalfBits.FromSingle(sqq == 0 ? scale : (float)(sxq / sqq));
-            trial[0] = HalfBits.ToSingle(center);
             ushort current = HalfBits.FromSingle(scale);
-            for (int d = 1; d <= 3; d++)
+            trial[0] = HalfBits.ToSingle(center);
+            trial[1] = HalfBits.ToSingle((ushort)(center + 1));
+            trial[2] = HalfBits.ToSingle((ushort)(center - 1));
+            for (int d = 1; d <= 2; d++)
             {
-                trial[(2 * d) - 1] = HalfBits.ToSingle((ushort)(current + d));
-                trial[2 * d] = HalfBits.ToSingle((ushort)(current - d));
+                trial[1 + (2 * d)] = HalfBits.ToSingle((ushort)(current + d));
+                trial[2 + (2 * d)] = HalfBits.ToSingle((ushort)(current - d));
             }
 
-            trial[7] = HalfBits.ToSingle((ushort)(center + 1));
+            trial[7] = HalfBits.ToSingle((ushort)(center + 2));
             foreach (ref float t in trial)
             {
                 // Stepping across zero or past the largest f16 gives NaN or infinity: never a useful scale.
@@ -160,21 +166,93 @@ public sealed class MseOptCalibration : Q40Calibration
         return (scale, error);
     }
 
-    /// <summary>Round-to-nearest codes (clamped to the 16 levels) for a scale, computed in double.</summary>
-    internal static void NearestCodes(ReadOnlySpan<float> x, float scale, Span<byte> codes)
+    // sum(x q) and sum(q^2) for round-to-nearest codes q of a scale (f32 reciprocal: a heuristic step only).
+    private static (double Sxq, double Sqq) LeastSquaresSums(ReadOnlySpan<float> x, float scale)
     {
+        float inv = scale == 0 ? 0 : 1 / scale;
+        if (Vector.IsHardwareAccelerated && Vector<float>.Count <= N)
+        {
+            var vinv = new Vector<float>(inv);
+            Vector<float> sxq = Vector<float>.Zero;
+            Vector<float> sqq = Vector<float>.Zero;
+            for (int i = 0; i < N; i += Vector<float>.Count)
+            {
+                var xi = new Vector<float>(x[i..]);
+                Vector<float> q = Vector.Min(Vector.Max(Vector.Round(xi * vinv), new Vector<float>(-8f)), new Vector<float>(7f));
+                sxq += xi * q;
+                sqq += q * q;
+            }
+
+            return (Vector.Sum(sxq), Vector.Sum(sqq));
+        }
+
+        double a = 0, b = 0;
         for (int i = 0; i < N; i++)
         {
-            double q = scale == 0 || !float.IsFinite(scale) ? 0 : Math.Round(x[i] / (double)scale, MidpointRounding.ToEven);
-            codes[i] = (byte)(Math.Clamp(q, -8, 7) + 8);
+            float q = Math.Clamp(MathF.Round(x[i] * inv), -8f, 7f);
+            a += x[i] * q;
+            b += q * q;
+        }
+
+        return (a, b);
+    }
+
+    /// <summary>
+    /// Nearest codes (clamped to the 16 levels) for a scale: a guess from the f32 reciprocal, then settled by comparing
+    /// the exact errors of the neighbouring levels, so rounding of the reciprocal cannot pick a farther level.
+    /// </summary>
+    internal static void NearestCodes(ReadOnlySpan<float> x, float scale, Span<byte> codes)
+    {
+        if (scale == 0 || !float.IsFinite(scale))
+        {
+            codes[..N].Fill(8);
+            return;
+        }
+
+        float inv = 1f / scale;
+        for (int i = 0; i < N; i++)
+        {
+            int q = (int)Math.Clamp(MathF.Round(x[i] * inv), -8f, 7f);
+            double xd = x[i];
+            double e = Math.Abs(xd - ((double)q * scale));
+            if (q > -8 && Math.Abs(xd - ((double)(q - 1) * scale)) < e)
+            {
+                q--;
+            }
+            else if (q < 7 && Math.Abs(xd - ((double)(q + 1) * scale)) < e)
+            {
+                q++;
+            }
+
+            codes[i] = (byte)(q + 8);
         }
     }
 
     // Squared error of each scale with nearest codes, many scales at once (f32; used to rank candidates only).
     private static void Evaluate(ReadOnlySpan<float> x, ReadOnlySpan<float> scales, Span<float> errors)
     {
-        int w = Vector<float>.Count;
         int k = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; k <= scales.Length - 16; k += 16)
+            {
+                Vector512<float> s = Vector512.Create(scales[k..]);
+                Vector512<float> inv = Vector512.ConditionalSelect(Vector512.Equals(s, Vector512<float>.Zero), Vector512<float>.Zero, Vector512<float>.One / s);
+                Vector512<float> acc = Vector512<float>.Zero;
+                for (int i = 0; i < N; i++)
+                {
+                    Vector512<float> xi = Vector512.Create(x[i]);
+                    Vector512<float> q = Vector512.MinNative(Vector512.MaxNative(Vector512.Round(xi * inv), Vector512.Create(-8f)), Vector512.Create(7f));
+                    Vector512<float> e = xi - (q * s);
+                    acc += e * e;
+                }
+
+                // An infinite scale gives NaN (0 * inf): rank it last.
+                Vector512.ConditionalSelect(Vector512.Equals(acc, acc), acc, Vector512.Create(float.PositiveInfinity)).CopyTo(errors[k..]);
+            }
+        }
+
+        int w = Vector<float>.Count;
         if (Vector.IsHardwareAccelerated)
         {
             for (; k <= scales.Length - w; k += w)
@@ -190,7 +268,7 @@ public sealed class MseOptCalibration : Q40Calibration
                     acc += e * e;
                 }
 
-                acc.CopyTo(errors[k..]);
+                Vector.ConditionalSelect(Vector.Equals(acc, acc), acc, new Vector<float>(float.PositiveInfinity)).CopyTo(errors[k..]);
             }
         }
 
@@ -206,7 +284,7 @@ public sealed class MseOptCalibration : Q40Calibration
                 acc += e * e;
             }
 
-            errors[k] = acc;
+            errors[k] = float.IsNaN(acc) ? float.PositiveInfinity : acc;
         }
     }
 

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using TorchToNnef.Formats.Safetensors;
+using TorchToNnef.Quant;
+using TorchToNnef.Quant.Calibration;
+using TorchToNnef.Tensors;
+using TorchToNnef.TestSupport;
+
+namespace TorchToNnef.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release -- q40-quality</c>: RMSE of each calibration (min-max, grid_mse, ggml, mse_opt) on the
+/// golden Q4_0 inputs, a 4096x4096 N(0,1) tensor and heavy-tailed synthetic weights, and the time mse_opt takes.
+/// Not a BenchmarkDotNet suite: a measurement report for the README.
+/// </summary>
+internal static class Q40Quality
+{
+    private static readonly (string Name, Q40Calibration Calibration)[] Methods =
+    [
+        ("min_max", Q40Calibration.MinMax),
+        ("grid_mse", new GridMseCalibration()),
+        ("ggml", new GgmlCalibration()),
+        ("mse_opt", new MseOptCalibration()),
+    ];
+
+    public static void Run()
+    {
+        Console.WriteLine("RMSE per calibration (ratio to min-max in parentheses); error against tract's f32 dequantization.");
+        Console.WriteLine();
+        Console.WriteLine($"{"input",-34} {"values",9} " + string.Join(" ", Methods.Select(m => $"{m.Name,20}")));
+        using JsonDocument manifest = JsonDocument.Parse(File.ReadAllText(Golden.File("q40", "manifest.json")));
+        var totals = new double[Methods.Length];
+        long totalValues = 0;
+        foreach (JsonElement c in manifest.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            using SafetensorsFile file = SafetensorsFile.Open(Golden.File("q40", c.GetProperty("input_file").GetString()!));
+            using Tensor t = file.GetTensor("weight");
+            double[] sse = Row(c.GetProperty("id").GetString()!, t);
+            for (int m = 0; m < sse.Length; m++)
+            {
+                totals[m] += sse[m];
+            }
+
+            totalValues += t.ElementCount;
+        }
+
+        PrintRow("all golden inputs (finite)", totalValues, totals.Select(s => Math.Sqrt(s / totalValues)).ToArray());
+        Console.WriteLine();
+        using Tensor normal = Synthetic(4096, 4096, seed: 1, heavy: false);
+        Row("N(0,1) 4096x4096", normal);
+        using Tensor studentT = Synthetic(4096, 4096, seed: 2, heavy: true);
+        Row("Student-t(3)+outliers 4096x4096", studentT);
+        using Tensor laplace = Laplace(4096, 4096, seed: 3);
+        Row("Laplace+outliers 4096x4096", laplace);
+
+        Console.WriteLine();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var sw = Stopwatch.StartNew();
+            Q40Quantizer.Quantize(studentT, DType.Q40, "w", new MseOptCalibration(), new Q40QuantizeOptions { MaxDegreeOfParallelism = threads }).Dispose();
+            double s = sw.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"mse_opt on {studentT.ElementCount / 1e6:0.0} M values, {threads} thread(s): {s:0.00} s -> {s * 1e9 / studentT.ElementCount:0.0} s per 1 G values"));
+        }
+    }
+
+    // Prints RMSE per method; returns the squared-error sums over finite values.
+    private static double[] Row(string name, Tensor t)
+    {
+        var sse = new double[Methods.Length];
+        var rmse = new double[Methods.Length];
+        long count = 0;
+        for (int m = 0; m < Methods.Length; m++)
+        {
+            var stats = new Q40ErrorStats();
+            Q40Quantizer.Quantize(t, DType.Q40, name, Methods[m].Calibration, new Q40QuantizeOptions { Errors = stats }).Dispose();
+            sse[m] = stats.SumSquaredError;
+            rmse[m] = stats.Rmse;
+            count = stats.Count;
+        }
+
+        PrintRow(name, count, rmse);
+        return sse;
+    }
+
+    private static void PrintRow(string name, long count, double[] rmse) =>
+        Console.WriteLine($"{name,-34} {count,9} " + string.Join(" ", rmse.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r,11:G4} ({r / rmse[0],5:0.000})"))));
+
+    private static Tensor Synthetic(int rows, int cols, int seed, bool heavy)
+    {
+        var rng = new Random(seed);
+        var t = Tensor.Allocate(DType.F32, new Shape(rows, cols));
+        Span<float> x = t.AsWritableSpan<float>();
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = Normal(rng);
+            if (heavy)
+            {
+                double chi = (Normal(rng) * Normal(rng)) + (Normal(rng) * Normal(rng)) + (Normal(rng) * Normal(rng));
+                v = Math.Clamp(v / Math.Sqrt(Math.Max(chi, 1e-12) / 3), -40, 40) * (rng.Next(500) == 0 ? 6 : 1) * 0.02;
+            }
+
+            x[i] = (float)v;
+        }
+
+        return t;
+    }
+
+    private static Tensor Laplace(int rows, int cols, int seed)
+    {
+        var rng = new Random(seed);
+        var t = Tensor.Allocate(DType.F32, new Shape(rows, cols));
+        Span<float> x = t.AsWritableSpan<float>();
+        for (int i = 0; i < x.Length; i++)
+        {
+            double u = rng.NextDouble() - 0.5;
+            double v = -Math.Sign(u) * Math.Log(1 - (2 * Math.Abs(u)));
+            x[i] = (float)(0.02 * v * (rng.Next(1000) == 0 ? 8 : 1));
+        }
+
+        return t;
+    }
+
+    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+}
