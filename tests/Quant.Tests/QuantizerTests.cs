@@ -40,8 +40,8 @@ public class QuantizerTests
     [InlineData(DType.BF16)]
     public void MappedSourcesStreamedInWindowsGiveTheSameBytes(DType dtype)
     {
-        // More than one window (16 chunks of 4096 groups) plus a partial chunk, read from a memory-mapped file.
-        using Tensor t = RandomTensor(dtype, new Shape((4096 * 17) + 5, 32), seed: 8);
+        // More than one window of chunks plus a partial chunk, read from a memory-mapped file.
+        using Tensor t = RandomTensor(dtype, new Shape((Q40Pipeline.ChunkGroups * (Q40Pipeline.WindowChunks + 1)) + 5, 32), seed: 8);
         using var dir = new TestSupport.TempDir();
         string path = dir.File("w.safetensors");
         Formats.Safetensors.SafetensorsWriter.Write(path, [("w", t)]);

@@ -44,6 +44,8 @@ internal sealed class QuantizeCommand : ICommand
           --skip-ineligible         skip (with a warning) tensors that cannot be quantized instead of failing
           --threads <n>             threads per tensor (default: all cores; results do not depend on it)
           --overwrite               replace existing .dat files
+          --sync                    flush each file to the storage device before moving it into place (slower;
+                                    without it files are still written to a temporary name and moved when complete)
         """;
 
     public int Execute(string[] args, TextWriter stdout, TextWriter stderr)
@@ -51,7 +53,7 @@ internal sealed class QuantizeCommand : ICommand
         var a = new ArgList(
             args,
             ["--output|-o", "--tract-version", "--compression|-c", "--percentile", "--threads"],
-            ["--report", "--skip-ineligible", "--overwrite"]);
+            ["--report", "--skip-ineligible", "--overwrite", "--sync"]);
         string input = a.SinglePositional("input .safetensors file");
         string output = a.Get("--output") ?? throw new UsageException("missing -o <dir>");
         TractVersion target = a.Get("--tract-version") is string v
@@ -95,7 +97,7 @@ internal sealed class QuantizeCommand : ICommand
                     Progress = progress is null ? null : new Progress(v => progress.Show(before + (v * tensor.DType.ElementSize()), totalBytes, p.Entry.Name)),
                 };
                 bool existed = File.Exists(p.Path);
-                AtomicFile.Write(p.Path, stream => WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options));
+                AtomicFile.Write(p.Path, stream => WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options), durable: a.Has("--sync"));
                 if (!existed)
                 {
                     created.Add(p.Path);

@@ -10,7 +10,15 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
     /// <param name="path">Destination; replaced if it exists.</param>
     /// <param name="write">Writes the whole content to the stream it is given (a seekable, writable file stream).</param>
-    public static void Write(string path, Action<FileStream> write)
+    public static void Write(string path, Action<FileStream> write) => Write(path, write, durable: true);
+
+    /// <summary>
+    /// Writes <paramref name="path"/> through <paramref name="write"/>, atomically. With <paramref name="durable"/> the
+    /// content is flushed to the storage device before the move (it survives a power loss, at the cost of waiting for
+    /// the disk); without it the move is still atomic for other processes and for a crash of this one, as with
+    /// <c>cp</c> or <c>mv</c>.
+    /// </summary>
+    public static void Write(string path, Action<FileStream> write, bool durable)
     {
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
@@ -20,7 +28,7 @@ public static class AtomicFile
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16))
             {
                 write(stream);
-                stream.Flush(flushToDisk: true);
+                stream.Flush(flushToDisk: durable);
             }
 
             File.Move(temp, full, overwrite: true);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Quant.Kernels;
@@ -136,10 +137,41 @@ internal static class Q40Driver<TKernel>
         }
     }
 
+    // True when some group holds a non-finite value (its absolute maximum is not finite) or has an infinite
+    // reciprocal: both have all exponent bits set, checked 8 lanes at a time.
+    private static bool AnySpecial(ReadOnlySpan<float> absMax, ReadOnlySpan<float> r)
+    {
+        ReadOnlySpan<uint> a = MemoryMarshal.Cast<float, uint>(absMax);
+        ReadOnlySpan<uint> b = MemoryMarshal.Cast<float, uint>(r);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<uint> exponent = Vector256.Create(0x7F80_0000u);
+            for (; i <= a.Length - Vector256<uint>.Count; i += Vector256<uint>.Count)
+            {
+                Vector256<uint> special = Vector256.Equals(Vector256.Create(a[i..]) & exponent, exponent) | Vector256.Equals(Vector256.Create(b[i..]) & exponent, exponent);
+                if (special != Vector256<uint>.Zero)
+                {
+                    return true;
+                }
+            }
+        }
+
+        for (; i < a.Length; i++)
+        {
+            if ((a[i] & 0x7F80_0000u) == 0x7F80_0000u || (b[i] & 0x7F80_0000u) == 0x7F80_0000u)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     // Groups with a non-finite value or an infinite reciprocal are encoded again by the reference, from the raw source.
     private static void FixUp(DType sourceDType, ReadOnlySpan<byte> source, int firstGroup, ReadOnlySpan<float> absMax, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
     {
-        if (TKernel.Kind == Q40KernelKind.Scalar)
+        if (TKernel.Kind == Q40KernelKind.Scalar || !AnySpecial(absMax, r))
         {
             return;
         }
