@@ -48,4 +48,20 @@ public class AtomicFileTests
         });
         Assert.True(File.Exists(path));
     }
+
+    [Fact]
+    public void NonDurableWritesAreStillAtomicAndLeaveNoTemporaryFile()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("out.bin");
+        AtomicFile.Write(path, s => s.Write([1, 2, 3]), durable: false);
+        Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write([9, 9]);
+            throw new InvalidOperationException("boom");
+        }, durable: false));
+        Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(dir.Path));
+    }
 }
