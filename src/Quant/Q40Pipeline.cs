@@ -1,20 +1,25 @@
 using System.Buffers;
 using TorchToNnef.Quant.Calibration;
-using TorchToNnef.Quant.Kernels;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Quant;
 
 /// <summary>
 /// Quantizes a whole tensor chunk by chunk. Chunks are fixed (<see cref="ChunkGroups"/> groups), so outputs and error
-/// sums are identical whatever the number of threads; chunks are spread over threads in row stripes. A source that
-/// is not already in memory (e.g. a memory-mapped checkpoint) is read with positional reads into small pooled
-/// buffers, so the resident set stays bounded by a few windows rather than the tensor size.
+/// sums are identical whatever the number of threads; the chunks of a window are spread over threads. A source that
+/// is not in memory is streamed a window at a time: through its own short-lived memory mapping when the payload
+/// offers one (<see cref="TensorData.OpenWindow"/>: no copy, pages leave the resident set when the window closes),
+/// else by positional reads into small pooled buffers. Memory stays bounded by a window, whatever the tensor size.
 /// </summary>
 internal sealed class Q40Pipeline
 {
     /// <summary>Groups per chunk: 4096 groups of f32 are 512 KiB, which fits in L2 next to their output.</summary>
     internal const int ChunkGroups = 4096;
+
+    /// <summary>Chunks per window: 16 chunks of f32 are 8 MiB of source and 1.1 MiB of blocks.</summary>
+    internal const int WindowChunks = 16;
+
+    private const int ChunkBlockBytes = ChunkGroups * Q40Format.BlockBytes;
 
     private readonly Tensor _source;
     private readonly Q40Calibration _calibration;
@@ -39,28 +44,32 @@ internal sealed class Q40Pipeline
 
     public long Chunks { get; }
 
+    private int Parallelism => Math.Max(1, _options.MaxDegreeOfParallelism);
+
     /// <summary>Quantizes everything into <paramref name="destination"/> (all blocks, in memory).</summary>
     public void RunInto(OwnedTensorData destination)
     {
-        RunChunks(0, Chunks, null, destination);
-        _options.Progress?.Report(_source.ElementCount);
+        for (long c0 = 0; c0 < Chunks; c0 += WindowChunks)
+        {
+            int count = (int)Math.Min(WindowChunks, Chunks - c0);
+            RunWindow(c0, count, null, destination);
+            _options.Progress?.Report(GroupsThrough(c0 + count) * Q40Format.GroupSize);
+        }
     }
 
     /// <summary>Quantizes everything and writes the blocks to <paramref name="destination"/> in order, a window at a time.</summary>
     public void RunTo(Stream destination)
     {
-        int window = Math.Max(2, 4 * Parallelism);
-        byte[] output = ArrayPool<byte>.Shared.Rent(window * ChunkGroups * Q40Format.BlockBytes);
+        byte[] output = ArrayPool<byte>.Shared.Rent(WindowChunks * ChunkBlockBytes);
         try
         {
-            for (long c0 = 0; c0 < Chunks; c0 += window)
+            for (long c0 = 0; c0 < Chunks; c0 += WindowChunks)
             {
-                long count = Math.Min(window, Chunks - c0);
-                RunChunks(c0, count, output, null);
-                long groupsDone = Math.Min(Groups, (c0 + count) * ChunkGroups);
-                long bytes = (groupsDone - (c0 * ChunkGroups)) * Q40Format.BlockBytes;
-                destination.Write(output, 0, (int)bytes);
-                _options.Progress?.Report(groupsDone * Q40Format.GroupSize);
+                int count = (int)Math.Min(WindowChunks, Chunks - c0);
+                RunWindow(c0, count, output, null);
+                long groups = GroupsThrough(c0 + count) - (c0 * ChunkGroups);
+                destination.Write(output, 0, (int)(groups * Q40Format.BlockBytes));
+                _options.Progress?.Report(GroupsThrough(c0 + count) * Q40Format.GroupSize);
             }
         }
         finally
@@ -69,26 +78,30 @@ internal sealed class Q40Pipeline
         }
     }
 
-    private int Parallelism => Math.Max(1, _options.MaxDegreeOfParallelism);
+    private long GroupsThrough(long chunkEnd) => Math.Min(Groups, chunkEnd * ChunkGroups);
 
-    // Chunk c goes to output[(c - first) * chunkBytes] when output is given, else to its absolute place in destination.
-    private void RunChunks(long first, long count, byte[]? output, OwnedTensorData? destination)
+    // Chunks [first, first + count): chunk i goes to output[i * chunkBytes] when output is given, else to its own place
+    // in destination.
+    private void RunWindow(long first, int count, byte[]? output, OwnedTensorData? destination)
     {
+        long sourceOffset = first * ChunkGroups * _bytesPerGroup;
+        int sourceBytes = (int)((GroupsThrough(first + count) - (first * ChunkGroups)) * _bytesPerGroup);
+        using TensorWindow? window = _inMemory ? null : _source.Data.OpenWindow(sourceOffset, sourceBytes);
         Q40ErrorStats[]? stats = _options.Errors is null ? null : new Q40ErrorStats[count];
-        void One(long i)
+        void One(int i)
         {
-            long c = first + i;
-            long g0 = c * ChunkGroups;
+            long g0 = (first + i) * ChunkGroups;
             int n = (int)Math.Min(ChunkGroups, Groups - g0);
             Span<byte> blocks = output is not null
-                ? output.AsSpan((int)(i * ChunkGroups * Q40Format.BlockBytes), n * Q40Format.BlockBytes)
+                ? output.AsSpan(i * ChunkBlockBytes, n * Q40Format.BlockBytes)
                 : destination!.Span.Slice((int)(g0 * Q40Format.BlockBytes), n * Q40Format.BlockBytes);
-            QuantizeChunk(g0, n, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
+            int offsetInWindow = i * ChunkGroups * _bytesPerGroup;
+            QuantizeChunk(g0, n, window, offsetInWindow, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
         }
 
         if (Parallelism == 1 || count == 1)
         {
-            for (long i = 0; i < count; i++)
+            for (int i = 0; i < count; i++)
             {
                 One(i);
             }
@@ -107,22 +120,25 @@ internal sealed class Q40Pipeline
         }
     }
 
-    private void QuantizeChunk(long firstGroup, int groups, Span<byte> blocks, Q40ErrorStats? stats)
+    private void QuantizeChunk(long firstGroup, int groups, TensorWindow? window, int offsetInWindow, Span<byte> blocks, Q40ErrorStats? stats)
     {
         int bytes = groups * _bytesPerGroup;
-        long offset = firstGroup * _bytesPerGroup;
         byte[]? rented = null;
         try
         {
             ReadOnlySpan<byte> source;
-            if (_inMemory && _source.Data.TryGetSpan(out ReadOnlySpan<byte> all))
+            if (window is not null)
             {
-                source = all.Slice((int)offset, bytes);
+                source = window.Span.Slice(offsetInWindow, bytes);
+            }
+            else if (_inMemory && _source.Data.TryGetSpan(out ReadOnlySpan<byte> all))
+            {
+                source = all.Slice((int)(firstGroup * _bytesPerGroup), bytes);
             }
             else
             {
                 rented = ArrayPool<byte>.Shared.Rent(bytes);
-                _source.Data.Read(offset, rented.AsSpan(0, bytes));
+                _source.Data.Read(firstGroup * _bytesPerGroup, rented.AsSpan(0, bytes));
                 source = rented.AsSpan(0, bytes);
             }
 

@@ -45,4 +45,30 @@ public class TensorTests
         using var t = new Tensor(DType.U16, Shape.Of(200), mapped.Slice(0, 400));
         Assert.Equal(BitConverter.ToUInt16(bytes, 2), t.AsSpan<ushort>()[1]);
     }
+
+    [Fact]
+    public void MappedWindowsAreZeroCopyRangesAtAnyOffset()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("blob.bin");
+        byte[] bytes = Enumerable.Range(0, 3 * 4096 + 123).Select(i => (byte)(i * 7)).ToArray();
+        File.WriteAllBytes(path, bytes);
+        using MappedFile mapped = MappedFile.Open(path);
+        using TensorData slice = mapped.Slice(4000, 8000);
+        foreach ((long offset, int length) in new[] { (0L, 8000), (97L, 4100), (4096L - 4000, 1), (7999L, 1), (123L, 0) })
+        {
+            using TensorWindow? w = slice.OpenWindow(offset, length);
+            Assert.NotNull(w);
+            Assert.Equal(bytes.AsSpan((int)(4000 + offset), length).ToArray(), w.Span.ToArray());
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => slice.OpenWindow(7999, 2));
+        using var owned = OwnedTensorData.CopyOf(bytes);
+        Assert.Null(owned.OpenWindow(0, 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => owned.OpenWindow(-1, 10));
+        using var t = new Tensor(DType.U8, Shape.Of(8000), mapped.Slice(4000, 8000));
+        using Tensor view = t.Reshape(Shape.Of(80, 100));
+        using TensorWindow? viaReshape = view.Data.OpenWindow(10, 20);
+        Assert.Equal(bytes.AsSpan(4010, 20).ToArray(), viaReshape!.Span.ToArray());
+    }
 }

@@ -35,6 +35,29 @@ public class QuantizerTests
         Assert.True(one.Bytes.SequenceEqual(many.Bytes));
     }
 
+    [Theory]
+    [InlineData(DType.F32)]
+    [InlineData(DType.BF16)]
+    public void MappedSourcesStreamedInWindowsGiveTheSameBytes(DType dtype)
+    {
+        // More than one window (16 chunks of 4096 groups) plus a partial chunk, read from a memory-mapped file.
+        using Tensor t = RandomTensor(dtype, new Shape((4096 * 17) + 5, 32), seed: 8);
+        using var dir = new TestSupport.TempDir();
+        string path = dir.File("w.safetensors");
+        Formats.Safetensors.SafetensorsWriter.Write(path, [("w", t)]);
+        using var file = Formats.Safetensors.SafetensorsFile.Open(path);
+        using Tensor mapped = file.GetTensor("w");
+        Assert.IsNotType<OwnedTensorData>(mapped.Data);
+        using Tensor fromMemory = Q40Quantizer.Quantize(t, DType.Q40, "w");
+        using Tensor fromMap = Q40Quantizer.Quantize(mapped, DType.Q40, "w");
+        using var streamed = new MemoryStream();
+        var stats = new Q40ErrorStats();
+        Q40Quantizer.WriteBlocks(mapped, streamed, DType.Q40, "w", null, new Q40QuantizeOptions { Errors = stats });
+        Assert.True(fromMemory.Bytes.SequenceEqual(fromMap.Bytes));
+        Assert.True(fromMemory.Bytes.SequenceEqual(streamed.ToArray()));
+        Assert.Equal(t.ElementCount, stats.Count);
+    }
+
     [Fact]
     public void TensorQuantizationEqualsTheReferenceGroupByGroup()
     {

@@ -80,6 +80,17 @@ public sealed unsafe class MappedFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// A separate read-only mapping of <paramref name="length"/> bytes at <paramref name="offset"/>, unmapped when the
+    /// window is disposed (its pages then leave the resident set). Safe to call from several threads.
+    /// </summary>
+    public TensorWindow OpenWindow(long offset, int length)
+    {
+        CheckRange(offset, length);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return length == 0 || _mmf is null ? new MappedWindow(null) : new MappedWindow(_mmf.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read), length);
+    }
+
     /// <summary>A <see cref="TensorData"/> over <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
     public TensorData Slice(long offset, long length)
     {
@@ -125,6 +136,12 @@ public sealed unsafe class MappedFile : IDisposable
             file.Read(offset + offset1, destination);
         }
 
+        public override TensorWindow? OpenWindow(long offset1, int length1)
+        {
+            CheckRange(offset1, length1);
+            return file.OpenWindow(offset + offset1, length1);
+        }
+
         public override bool TryGetSpan(out ReadOnlySpan<byte> bytes)
         {
             if (length > int.MaxValue)
@@ -135,6 +152,41 @@ public sealed unsafe class MappedFile : IDisposable
 
             bytes = file.GetSpan(offset, (int)length);
             return true;
+        }
+    }
+
+    /// <summary>One mapped range; the pointer is released and the view unmapped on dispose.</summary>
+    private sealed class MappedWindow : TensorWindow
+    {
+        private readonly MemoryMappedViewAccessor? _view;
+        private readonly int _length;
+        private byte* _pointer;
+
+        public MappedWindow(MemoryMappedViewAccessor? view, int length = 0)
+        {
+            _view = view;
+            _length = length;
+            if (view is not null)
+            {
+                byte* p = null;
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+                _pointer = p + view.PointerOffset;
+            }
+        }
+
+        public override ReadOnlySpan<byte> Span =>
+            _view is null ? ReadOnlySpan<byte>.Empty
+            : _pointer != null ? new ReadOnlySpan<byte>(_pointer, _length)
+            : throw new ObjectDisposedException(nameof(TensorWindow));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (_view is not null && _pointer != null)
+            {
+                _pointer = null;
+                _view.SafeMemoryMappedViewHandle.ReleasePointer();
+                _view.Dispose();
+            }
         }
     }
 }

@@ -158,5 +158,7 @@ public sealed class Tensor : IDisposable
         public override void Read(long offset, Span<byte> destination) => inner.Read(offset, destination);
 
         public override bool TryGetSpan(out ReadOnlySpan<byte> bytes) => inner.TryGetSpan(out bytes);
+
+        public override TensorWindow? OpenWindow(long offset, int length) => inner.OpenWindow(offset, length);
     }
 }

@@ -20,6 +20,19 @@ public abstract class TensorData : IDisposable
     /// <summary>Zero-copy view of the whole payload when it is addressable in memory and shorter than 2 GiB.</summary>
     public abstract bool TryGetSpan(out ReadOnlySpan<byte> bytes);
 
+    /// <summary>
+    /// A zero-copy window of <paramref name="length"/> bytes at <paramref name="offset"/> that releases its memory when
+    /// disposed, or null when this payload has no such windows (then use <see cref="TryGetSpan"/> or
+    /// <see cref="Read"/>). Memory-mapped payloads map the range on its own, so a streaming consumer neither copies the
+    /// bytes (as <see cref="Read"/> does) nor keeps the pages resident (as a span of the whole mapping does).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the payload.</exception>
+    public virtual TensorWindow? OpenWindow(long offset, int length)
+    {
+        CheckRange(offset, length);
+        return null;
+    }
+
     /// <summary>Releases the buffer or the mapping reference.</summary>
     public void Dispose()
     {

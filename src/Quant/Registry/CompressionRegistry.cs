@@ -7,7 +7,9 @@ namespace TorchToNnef.Quant.Registry;
 /// <summary>
 /// Named compression methods (key -&gt; <see cref="CompressionMethod"/>). <see cref="Default"/> holds the built-ins,
 /// with torch_to_nnef's keys (<c>min_max_q4_0</c>, <c>min_max_q4_0_with_embeddings</c>,
-/// <c>min_max_q4_0_with_embeddings_99</c>, <c>min_max_q4_0_all</c>) and ours; library users add their own with
+/// <c>min_max_q4_0_with_embeddings_99</c>, <c>min_max_q4_0_all</c>) and ours (<c>grid_mse_q4_0_all</c>,
+/// <c>ggml_q4_0</c>, <c>ggml_q4_0_all</c>, <c>mse_opt_q4_0</c>, <c>mse_opt_q4_0_with_embeddings</c>,
+/// <c>mse_opt_q4_0_all</c>); library users add their own with
 /// <see cref="Register"/>. Thread-safe.
 /// </summary>
 public sealed class CompressionRegistry
@@ -43,6 +45,15 @@ public sealed class CompressionRegistry
         r.Register(new CompressionMethod("min_max_q4_0_with_embeddings", minMax, LinearAndEmbedding, "torch_to_nnef min-max Q4_0 for linear and embedding weights"));
         r.Register(new CompressionMethod("min_max_q4_0_with_embeddings_99", new MinMaxCalibration(0.99), LinearAndEmbedding, "torch_to_nnef min-max Q4_0 at the 99th percentile of |x|, linear and embedding weights"));
         r.Register(new CompressionMethod("min_max_q4_0_all", minMax, All, "torch_to_nnef min-max Q4_0 for linear, embedding and conv1d/conv2d weights"));
+        var grid = new GridMseCalibration();
+        r.Register(new CompressionMethod("grid_mse_q4_0_all", grid, All, "the quantization tutorial's scale grid search (100 steps to 0.8x), all weight kinds"));
+        var ggml = new GgmlCalibration();
+        r.Register(new CompressionMethod("ggml_q4_0", ggml, LinearOnly, "ggml/llama.cpp Q4_0 rule (signed max, d = max / -8) for linear weights"));
+        r.Register(new CompressionMethod("ggml_q4_0_all", ggml, All, "ggml/llama.cpp Q4_0 rule, all weight kinds"));
+        var mseOpt = new MseOptCalibration();
+        r.Register(new CompressionMethod("mse_opt_q4_0", mseOpt, LinearOnly, "per-group squared-error scale search (never worse than min-max or the grid), linear weights"));
+        r.Register(new CompressionMethod("mse_opt_q4_0_with_embeddings", mseOpt, LinearAndEmbedding, "per-group squared-error scale search, linear and embedding weights"));
+        r.Register(new CompressionMethod("mse_opt_q4_0_all", mseOpt, All, "per-group squared-error scale search, all weight kinds"));
         return r;
     }
 

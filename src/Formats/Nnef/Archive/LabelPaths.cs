@@ -11,7 +11,7 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// case-insensitive file systems. <c>/</c> stays a folder separator, as in tract. Deterministic: the same labels
 /// in the same order give the same result; labels that are already safe are kept unchanged.
 /// </summary>
-internal sealed class LabelPaths
+public sealed class LabelPaths
 {
     private const int MaxComponentBytes = 200;
 
@@ -38,7 +38,7 @@ internal sealed class LabelPaths
     }
 
     /// <summary>The sanitized form of one label, before the uniqueness suffix.</summary>
-    internal static string Sanitize(string label)
+    public static string Sanitize(string label)
     {
         var parts = new List<string>();
         foreach (string raw in label.Split('/'))
