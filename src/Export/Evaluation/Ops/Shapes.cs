@@ -78,9 +78,7 @@ internal static class Shapes
         int[] strides = Layout.Strides(v.Shape);
         int[] stepped = strides.ToArray();
         stepped[axis] = checked((int)(strides[axis] * stride));
-        var map = new int[TensorValue.Volume(shape)];
-        Layout.FillMap(map, shape, stepped, checked((int)(begin * strides[axis])));
-        return Layout.Take(v, shape, map);
+        return Layout.TakeStrided(v, shape, stepped, checked((int)(begin * strides[axis])));
     }
 
     private static TensorOperand Reshape(Invocation inv)
