@@ -42,10 +42,31 @@ public partial class NativeAotPublishTests(ITestOutputHelper log)
             Assert.Equal(inOut + inErr, binOut);
         }
 
+        // The evaluator under AOT (generic math over f16, Q4_0 and 8-bit paths) reports what the JIT build reports.
+        foreach (string[] args in VerifyRuns())
+        {
+            (int binCode, string binOut) = Run(binary, Golden.RepoRoot, TimeSpan.FromMinutes(1), args);
+            (int inCode, string inOut, string inErr) = CliRunner.Run(args);
+            Assert.Equal(0, binCode);
+            Assert.Equal(inCode, binCode);
+            Assert.Equal(WithoutTiming(inOut + inErr), WithoutTiming(binOut));
+        }
+
         (int badCode, string badOut) = Run(binary, Golden.RepoRoot, TimeSpan.FromMinutes(1), "inspect", Path.Combine(output, "t2n"));
         Assert.Equal(CliApp.Failure, badCode);
         Assert.StartsWith("t2n inspect: error: ", badOut, StringComparison.Ordinal);
     }
+
+    private static IEnumerable<string[]> VerifyRuns()
+    {
+        string llm = Golden.File("llm", "qwen2", "export_f16_f32attn_min_max_q4_0_all");
+        yield return ["verify", Path.Combine(llm, "model", "model.nnef.tgz"), "--io", Path.Combine(llm, "tests", "prompt_io.npz")];
+        string ptq = Golden.File("export_ptq_conv1d_q8");
+        yield return ["verify", Path.Combine(ptq, "nnef"), "--input", "input=" + Path.Combine(ptq, "input_input.npy"), "--output", "output=" + Path.Combine(ptq, "output_output.npy"), "-t", "exact"];
+    }
+
+    private static string WithoutTiming(string text) =>
+        string.Join('\n', text.ReplaceLineEndings("\n").Split('\n').Where(l => !l.StartsWith("evaluated in", StringComparison.Ordinal)));
 
     [GeneratedRegex(@"^.*:\s*warning\s+[A-Z]+\d+.*$", RegexOptions.Multiline)]
     private static partial Regex WarningLine();

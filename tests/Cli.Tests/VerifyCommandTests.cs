@@ -121,4 +121,36 @@ public class VerifyCommandTests
         Assert.Contains("node 'input'", err);
         Assert.Contains("rank 4", err);
     }
+
+    [Fact]
+    public void ACompressedExportVerifiesAgainstTheReferenceQ40Bundles()
+    {
+        // t2n compress on the f32 export must give a model that computes what the reference Q4_0 export computes.
+        using var tmp = new TempDir();
+        string compressed = tmp.File("llama_q40.nnef.tgz");
+        (int c, string o, string e) = CliRunner.Run("compress", "-i", Llama("model", "model.nnef.tgz"), "-o", compressed, "-c", "min_max_q4_0_with_embeddings");
+        Assert.True(c == 0, o + e);
+        foreach (string mode in new[] { "export", "prompt", "prompt_with_past", "text_generation" })
+        {
+            string bundle = Golden.File("llm", "llama", "export_min_max_q4_0_with_embeddings", "tests", $"{mode}_io.npz");
+            (int code, string output, string err) = CliRunner.Run("verify", compressed, "--io", bundle);
+            Assert.True(code == 0, mode + ": " + output + err);
+        }
+    }
+
+    [Fact]
+    public void MalformedOrMissingFilesAreOneLineErrors()
+    {
+        using var tmp = new TempDir();
+        string junk = tmp.File("junk.npz");
+        File.WriteAllBytes(junk, [1, 2, 3, 4]);
+        (int code, _, string err) = CliRunner.Run("verify", Llama("model", "model.nnef.tgz"), "--io", junk);
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("junk.npz", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+
+        (code, _, err) = CliRunner.Run("verify", tmp.File("missing.nnef.tgz"), "--io", Llama("tests", "prompt_io.npz"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("missing.nnef.tgz", err);
+    }
 }

@@ -1,9 +1,7 @@
 using TorchToNnef.Export.Evaluation;
 using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
-using TorchToNnef.Formats.Numpy;
 using TorchToNnef.Ir;
-using TorchToNnef.Tensors;
 using TorchToNnef.TestSupport;
 using Xunit.Abstractions;
 
@@ -22,8 +20,8 @@ public class GoldenExportTests(ITestOutputHelper log)
     public void GoldenExportReproducesTheReferenceOutput(string folder, string input, string output, double maxAbs)
     {
         Graph graph = NnefArchive.Read(Golden.File(folder, "model.nnef.tgz"));
-        TensorValue x = Load(Golden.File(folder, InputFile(folder, input)));
-        TensorValue expected = Load(Golden.File(folder, $"output_{output}.npy"));
+        TensorValue x = IoBundle.ReadNpy(input, Golden.File(folder, InputFile(folder, input))).Value;
+        TensorValue expected = IoBundle.ReadNpy(output, Golden.File(folder, $"output_{output}.npy")).Value;
         IReadOnlyList<NamedTensor> got = new GraphEvaluator(graph).Run([new NamedTensor(input, x)]);
         OutputComparison c = OutputComparison.Compare(output, expected, got[0].Value, Approximation.Approximate);
         log.WriteLine($"{folder}: max abs {c.MaxAbsError:R}, max rel {c.MaxRelError:R}, outliers {c.Outliers}/{c.Count}");
@@ -32,10 +30,4 @@ public class GoldenExportTests(ITestOutputHelper log)
     }
 
     private static string InputFile(string folder, string input) => folder == "export_mlp_q40" ? "input_ids.npy" : $"input_{input}.npy";
-
-    private static TensorValue Load(string path)
-    {
-        using Tensor t = NpyFile.Read(path);
-        return TensorValue.FromTensor(t, Path.GetFileName(path));
-    }
 }

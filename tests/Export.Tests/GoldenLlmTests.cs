@@ -1,9 +1,7 @@
 using TorchToNnef.Export.Evaluation;
 using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
-using TorchToNnef.Formats.Numpy;
 using TorchToNnef.Ir;
-using TorchToNnef.Tensors;
 using TorchToNnef.TestSupport;
 using Xunit.Abstractions;
 
@@ -75,19 +73,5 @@ public class GoldenLlmTests(ITestOutputHelper log)
     internal static Approximation ToleranceFor(string model, string export) =>
         model == "qwen3" && export == Exports[2] ? Approximation.VeryApproximate : Approximation.Approximate;
 
-    internal static IReadOnlyList<NamedTensor> ReadBundle(string path)
-    {
-        IReadOnlyList<(string Name, Tensor Tensor)> entries = NpzArchive.Read(path);
-        try
-        {
-            return entries.Select(e => new NamedTensor(e.Name, TensorValue.FromTensor(e.Tensor, e.Name))).ToList();
-        }
-        finally
-        {
-            foreach ((_, Tensor t) in entries)
-            {
-                t.Dispose();
-            }
-        }
-    }
+    internal static IReadOnlyList<NamedTensor> ReadBundle(string path) => IoBundle.ReadNpz(path);
 }

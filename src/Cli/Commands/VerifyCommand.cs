@@ -3,9 +3,7 @@ using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation;
 using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
-using TorchToNnef.Formats.Numpy;
 using TorchToNnef.Ir;
-using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Cli.Commands;
 
@@ -65,12 +63,12 @@ internal sealed class VerifyCommand : ICommand
         List<NamedTensor> arrays = [];
         if (io is not null)
         {
-            arrays.AddRange(ReadNpz(io));
+            arrays.AddRange(IoBundle.ReadNpz(io));
         }
 
         if (parsed.Get("--inputs") is string inputs)
         {
-            arrays.AddRange(ReadNpz(inputs));
+            arrays.AddRange(IoBundle.ReadNpz(inputs));
         }
 
         arrays.AddRange(parsed.GetAll("--input").Select(ReadNamedNpy));
@@ -111,15 +109,7 @@ internal sealed class VerifyCommand : ICommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<NamedTensor> outputs = evaluator.Run(fed.Count > 0 ? fed : inputs);
         clock.Stop();
-        var tensors = outputs.Select(o => (o.Name, o.Value.ToTensor())).ToList();
-        try
-        {
-            NpzArchive.Write(outPath, tensors, compressed: false);
-        }
-        finally
-        {
-            tensors.ForEach(t => t.Item2.Dispose());
-        }
+        IoBundle.WriteNpz(outPath, outputs);
 
         foreach (NamedTensor o in outputs)
         {
@@ -158,32 +148,11 @@ internal sealed class VerifyCommand : ICommand
         _ => "ultra",
     };
 
-    private static List<NamedTensor> ReadNpz(string path)
-    {
-        IReadOnlyList<(string Name, Tensor Tensor)> entries = NpzArchive.Read(path);
-        try
-        {
-            return entries.Select(e => new NamedTensor(e.Name, TensorValue.FromTensor(e.Tensor, e.Name))).ToList();
-        }
-        finally
-        {
-            foreach ((_, Tensor tensor) in entries)
-            {
-                tensor.Dispose();
-            }
-        }
-    }
-
     private static NamedTensor ReadNamedNpy(string spec)
     {
         int eq = spec.IndexOf('=', StringComparison.Ordinal);
-        if (eq <= 0 || eq == spec.Length - 1)
-        {
-            throw new UsageException($"expected <name>=<file.npy>, got '{spec}'");
-        }
-
-        string name = spec[..eq];
-        using Tensor tensor = NpyFile.Read(spec[(eq + 1)..]);
-        return new NamedTensor(name, TensorValue.FromTensor(tensor, name));
+        return eq > 0 && eq < spec.Length - 1
+            ? IoBundle.ReadNpy(spec[..eq], spec[(eq + 1)..])
+            : throw new UsageException($"expected <name>=<file.npy>, got '{spec}'");
     }
 }

@@ -19,8 +19,8 @@ internal sealed class NnefInspector : IModelInspector
 
     public InspectReport Inspect(string path)
     {
-        // Headers are validated on reading; payloads are not touched (a .tgz is streamed once into memory).
-        Graph graph = NnefArchive.Read(path);
+        // Headers are validated on reading; payloads are skipped, so a .tgz of any size costs little memory.
+        Graph graph = NnefArchive.Read(path, new NnefReadOptions { HeadersOnly = true });
         var tensors = new List<InspectTensor>();
         var labels = new HashSet<string>(StringComparer.Ordinal);
         foreach (Node n in graph.Nodes.Where(n => n.Op == Graph.VariableOp))

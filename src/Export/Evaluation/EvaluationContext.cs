@@ -11,7 +11,7 @@ namespace TorchToNnef.Export.Evaluation;
 internal sealed class EvaluationContext
 {
     private readonly Dictionary<string, Fragment> _documentFragments;
-    private readonly bool _coreActive;
+    private readonly List<OpRegistry> _activeRegistries;
     private int _depth;
 
     public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs)
@@ -21,7 +21,7 @@ internal sealed class EvaluationContext
         Symbols = symbols;
         Inputs = inputs;
         _documentFragments = graph.Fragments.Where(f => f.Body is not null).GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
-        _coreActive = graph.Registries.Contains(Registries.Core.Name);
+        _activeRegistries = [.. Registries.Extensions.Where(r => graph.Registries.Contains(r.Name)).Reverse(), Registries.Nnef];
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1 };
     }
 
@@ -131,19 +131,20 @@ internal sealed class EvaluationContext
             return InvokeFragment(node, fragment, scope, quant, where);
         }
 
-        if (node.Op.StartsWith("tract_core_", StringComparison.Ordinal) && Registries.Core.TryGet(node.Op, out _) && !_coreActive)
+        // tract searches the activated registries, the last activated first; tract_nnef is always active.
+        OpDefinition? def = null;
+        foreach (OpRegistry registry in _activeRegistries)
         {
-            throw new InvalidGraphException(null, $"operator '{node.Op}' needs 'extension tract_registry tract_core;'");
+            if (registry.TryGet(node.Op, out OpDefinition found))
+            {
+                def = found;
+                break;
+            }
         }
 
-        OpDefinition? def = null;
-        if (_coreActive && Registries.Core.TryGet(node.Op, out OpDefinition core))
+        if (def is null && Registries.Extensions.FirstOrDefault(r => r.TryGet(node.Op, out _)) is OpRegistry inactive)
         {
-            def = core;
-        }
-        else if (Registries.Nnef.TryGet(node.Op, out OpDefinition nnef))
-        {
-            def = nnef;
+            throw new InvalidGraphException(null, $"operator '{node.Op}' needs 'extension tract_registry {inactive.Name};'");
         }
 
         if (def is null)

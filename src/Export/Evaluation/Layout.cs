@@ -119,6 +119,84 @@ internal static class Layout
         }
     }
 
+    /// <summary>
+    /// Copies the elements at <c>start + Σ index[i] · strides[i]</c> over <paramref name="shape"/>, row-major, into a new
+    /// array, walking the offsets with an odometer (no index map is built, so large operands cost one copy).
+    /// </summary>
+    public static T[] StridedCopy<T>(T[] source, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, int start)
+    {
+        var result = new T[TensorValue.Volume(shape)];
+        if (result.Length == 0)
+        {
+            return result;
+        }
+
+        int rank = shape.Length;
+        if (rank == 0)
+        {
+            result[0] = source[start];
+            return result;
+        }
+
+        int inner = shape[rank - 1];
+        int innerStride = strides[rank - 1];
+        Span<int> index = stackalloc int[rank];
+        index.Clear();
+        int pos = start;
+        for (int o = 0; o < result.Length; o += inner)
+        {
+            if (innerStride == 1)
+            {
+                Array.Copy(source, pos, result, o, inner);
+            }
+            else
+            {
+                for (int j = 0, p = pos; j < inner; j++, p += innerStride)
+                {
+                    result[o + j] = source[p];
+                }
+            }
+
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                index[ax]++;
+                pos += strides[ax];
+                if (index[ax] < shape[ax])
+                {
+                    break;
+                }
+
+                pos -= strides[ax] * index[ax];
+                index[ax] = 0;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary><see cref="StridedCopy{T}"/> on a value of any element kind.</summary>
+    public static TensorValue TakeStrided(TensorValue source, int[] shape, ReadOnlySpan<int> strides, int start)
+    {
+        Array data = source.Type.Kind switch
+        {
+            DatumKind.Bool => StridedCopy(source.Items<bool>(), shape, strides, start),
+            DatumKind.U8 => StridedCopy(source.Items<byte>(), shape, strides, start),
+            DatumKind.I8 => StridedCopy(source.Items<sbyte>(), shape, strides, start),
+            DatumKind.I16 => StridedCopy(source.Items<short>(), shape, strides, start),
+            DatumKind.U16 => StridedCopy(source.Items<ushort>(), shape, strides, start),
+            DatumKind.I32 => StridedCopy(source.Items<int>(), shape, strides, start),
+            DatumKind.U32 => StridedCopy(source.Items<uint>(), shape, strides, start),
+            DatumKind.I64 or DatumKind.TDim => StridedCopy(source.Items<long>(), shape, strides, start),
+            DatumKind.U64 => StridedCopy(source.Items<ulong>(), shape, strides, start),
+            DatumKind.F16 => StridedCopy(source.Items<Half>(), shape, strides, start),
+            DatumKind.F32 => StridedCopy(source.Items<float>(), shape, strides, start),
+            DatumKind.F64 => StridedCopy(source.Items<double>(), shape, strides, start),
+            DatumKind.String => StridedCopy(source.Items<string>(), shape, strides, start),
+            _ => throw new UnsupportedFeatureException(null, null, $"cannot move the elements of a {source.Type} value"),
+        };
+        return TensorValue.Wrap(source.Type, shape, data);
+    }
+
     /// <summary>A new value whose element i is <c>source[map[i]]</c>.</summary>
     public static TensorValue Take(TensorValue source, int[] shape, int[] map)
     {
@@ -179,9 +257,7 @@ internal static class Layout
             return v;
         }
 
-        var map = new int[TensorValue.Volume(shape)];
-        FillMap(map, shape, strides, 0);
-        return Take(v, shape, map);
+        return TakeStrided(v, shape, strides, 0);
     }
 
     public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

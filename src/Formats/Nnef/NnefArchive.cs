@@ -20,12 +20,16 @@ public static partial class NnefArchive
     /// <exception cref="InvalidInputFileException">Malformed text, <c>.dat</c> or archive; a variable without data or with a mismatched shape.</exception>
     /// <exception cref="UnsupportedFeatureException">Valid NNEF this reader does not support.</exception>
     /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
-    public static Graph Read(string path) => Bind(ArchiveResources.Open(path));
+    public static Graph Read(string path) => Read(path, null);
+
+    /// <summary>As <see cref="Read(string)"/>, with options (e.g. <see cref="NnefReadOptions.HeadersOnly"/>).</summary>
+    public static Graph Read(string path, NnefReadOptions? options) =>
+        Bind(ArchiveResources.Open(path, options?.HeadersOnly ?? false));
 
     /// <summary>Loads an archive from a tar or gzip-compressed tar stream (read sequentially, once).</summary>
     /// <param name="stream">The archive bytes.</param>
     /// <param name="name">Name used in error messages.</param>
-    public static Graph Read(Stream stream, string name) => Bind(ArchiveResources.FromStream(stream, name));
+    public static Graph Read(Stream stream, string name) => Bind(ArchiveResources.FromStream(stream, name, headersOnly: false));
 
     private static Graph Bind(ArchiveResources resources)
     {

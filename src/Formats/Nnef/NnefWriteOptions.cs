@@ -31,3 +31,13 @@ public sealed record NnefWriteOptions
     /// <summary>Replace an existing destination (atomically, once the new archive is complete). Off by default.</summary>
     public bool Overwrite { get; init; }
 }
+
+/// <summary>Options of <see cref="NnefArchive.Read(string, NnefReadOptions?)"/>.</summary>
+public sealed record NnefReadOptions
+{
+    /// <summary>
+    /// Validate every <c>.dat</c> header but keep no payload: a <c>.tgz</c> is streamed without holding its tensors,
+    /// so structure and sizes of any archive can be read in little memory. Opening a variable's data then throws.
+    /// </summary>
+    public bool HeadersOnly { get; init; }
+}

@@ -149,6 +149,11 @@ public class NnefReaderErrorTests
         var fromTgz = Assert.Throws<InvalidInputFileException>(
             () => NnefArchive.Read(new MemoryStream(Tar(true, F("graph.nnef", Graph1), F("w.dat", dat))), "m.tgz"));
         Assert.True(fromTgz.Message.Contains(message, StringComparison.Ordinal), $"{what}: {fromTgz.Message}");
+        File.WriteAllBytes(dir.File("m.tgz"), Tar(true, F("graph.nnef", Graph1), F("w.dat", dat)));
+        File.Delete(dir.File("graph.nnef"));
+        var headersOnly = Assert.Throws<InvalidInputFileException>(
+            () => NnefArchive.Read(dir.File("m.tgz"), new NnefReadOptions { HeadersOnly = true }));
+        Assert.True(headersOnly.Message.Contains(message, StringComparison.Ordinal), $"{what}: {headersOnly.Message}");
     }
 
     [Fact]

@@ -35,6 +35,26 @@ public class NnefReaderGoldenTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Archives))]
+    public void HeadersOnlyReadsGiveTheSameStructureWithoutPayloads(string rel)
+    {
+        string tgz = Path.Combine(Golden.Dir, rel);
+        Graph full = NnefArchive.Read(tgz);
+        foreach (string path in new[] { tgz, GoldenArchives.ExtractedDir(tgz) })
+        {
+            Graph headers = NnefArchive.Read(path, new NnefReadOptions { HeadersOnly = true });
+            GraphAssert.Equal(full, headers, compareData: false);
+            foreach (Variable v in headers.Variables.Values)
+            {
+                var source = (DatTensorSource)v.Source;
+                Assert.False(source.HasPayload);
+                Assert.Equal(((DatTensorSource)full.Variables.Values.First(f => f.Label == v.Label).Source).Header, source.Header);
+                Assert.Contains("headers only", Assert.Throws<InvalidOperationException>(() => source.Open()).Message);
+            }
+        }
+    }
+
     [Fact]
     public void CnnGraphHasTheStatementsAndVariablesOfTheFile()
     {

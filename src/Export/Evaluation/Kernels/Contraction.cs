@@ -6,17 +6,21 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 /// A two-operand einsum reduced to batched dot products: axes are classified as batch (in both operands and the
 /// output), m (first operand and output), n (second operand and output) and k (both operands, summed); axes found in
 /// one operand only and not in the output are summed beforehand. Size-1 axes broadcast against the other operand.
-/// The operands are laid out as <c>[batch, m, k]</c> and <c>[batch, k, n]</c> (index maps), multiplied, and the
+/// The operands are copied (strided, broadcast axes with stride 0) to <c>[batch, m, k]</c> and <c>[batch, k, n]</c>,
+/// multiplied, and the
 /// <c>[batch, m, n]</c> product is permuted to the output axis order.
 /// </summary>
 internal sealed class Contraction
 {
     private readonly int[] _outPermutation;
 
-    private Contraction(int[] aMap, int[] bMap, int batch, int m, int n, int k, int[] productShape, int[] outPermutation, int[] outShape)
+    private readonly (int[] Shape, int[] Strides) _aLayout;
+    private readonly (int[] Shape, int[] Strides) _bLayout;
+
+    private Contraction((int[], int[]) aLayout, (int[], int[]) bLayout, int batch, int m, int n, int k, int[] productShape, int[] outPermutation, int[] outShape)
     {
-        AMap = aMap;
-        BMap = bMap;
+        _aLayout = aLayout;
+        _bLayout = bLayout;
         Batch = batch;
         M = m;
         N = n;
@@ -25,12 +29,6 @@ internal sealed class Contraction
         _outPermutation = outPermutation;
         OutShape = outShape;
     }
-
-    /// <summary>For each element of the <c>[batch, m, k]</c> layout, the element of the first operand it reads.</summary>
-    public int[] AMap { get; }
-
-    /// <summary>For each element of the <c>[batch, k, n]</c> layout, the element of the second operand it reads.</summary>
-    public int[] BMap { get; }
 
     public int Batch { get; }
 
@@ -89,13 +87,13 @@ internal sealed class Contraction
         }
 
         int Product(string letters) => letters.Aggregate(1, (p, c) => checked(p * size[c]));
-        int[] aMap = Map(aAxes, aShape, batch + m + k, size);
-        int[] bMap = Map(bAxes, bShape, batch + k + n, size);
+        (int[], int[]) aLayout = StridedLayout(aAxes, aShape, batch + m + k, size);
+        (int[], int[]) bLayout = StridedLayout(bAxes, bShape, batch + k + n, size);
         string productAxes = batch + m + n;
         int[] productShape = productAxes.Select(c => size[c]).ToArray();
         int[] perm = outAxes.Select(c => productAxes.IndexOf(c)).ToArray();
         int[] outShape = outAxes.Select(c => size[c]).ToArray();
-        return new Contraction(aMap, bMap, Product(batch), Product(m), Product(n), Product(k), productShape, perm, outShape);
+        return new Contraction(aLayout, bLayout, Product(batch), Product(m), Product(n), Product(k), productShape, perm, outShape);
     }
 
     /// <summary>Sums the axes of <paramref name="axes"/> that appear in neither <paramref name="other"/> nor <paramref name="outAxes"/>.</summary>
@@ -130,8 +128,8 @@ internal sealed class Contraction
     /// <summary>Runs the contraction on f32 data; the result is in output axis order.</summary>
     public float[] RunF32(float[] a, float[] b, ParallelOptions parallel)
     {
-        float[] la = Gather(a, AMap);
-        float[] lb = Gather(b, BMap);
+        float[] la = Layout.StridedCopy(a, _aLayout.Shape, _aLayout.Strides, 0);
+        float[] lb = Layout.StridedCopy(b, _bLayout.Shape, _bLayout.Strides, 0);
         float[] product = Gemm.Multiply(la, lb, Batch, M, N, K, parallel);
         return Permute(product);
     }
@@ -140,6 +138,8 @@ internal sealed class Contraction
     public T[] RunSequential<T>(T[] a, T[] b)
         where T : System.Numerics.INumber<T>
     {
+        T[] la = Layout.StridedCopy(a, _aLayout.Shape, _aLayout.Strides, 0);
+        T[] lb = Layout.StridedCopy(b, _bLayout.Shape, _bLayout.Strides, 0);
         var product = new T[Batch * M * N];
         for (int t = 0; t < Batch; t++)
         {
@@ -152,7 +152,7 @@ internal sealed class Contraction
                     int bb = (t * K * N) + j;
                     for (int p = 0; p < K; p++)
                     {
-                        s += a[AMap[ab + p]] * b[BMap[bb + (p * N)]];
+                        s += la[ab + p] * lb[bb + (p * N)];
                     }
 
                     product[(((t * M) + i) * N) + j] = s;
@@ -170,18 +170,8 @@ internal sealed class Contraction
         return Layout.Permute(p, _outPermutation).Items<T>();
     }
 
-    private static float[] Gather(float[] source, int[] map)
-    {
-        var r = new float[map.Length];
-        for (int i = 0; i < map.Length; i++)
-        {
-            r[i] = source[map[i]];
-        }
-
-        return r;
-    }
-
-    private static int[] Map(string axes, int[] shape, string layout, Dictionary<char, int> size)
+    // Shape of the layout and, per layout axis, the operand's stride (0 where the operand lacks the axis or has size 1).
+    private static (int[] Shape, int[] Strides) StridedLayout(string axes, int[] shape, string layout, Dictionary<char, int> size)
     {
         int[] strides = Layout.Strides(shape);
         int[] layoutShape = layout.Select(c => size[c]).ToArray();
@@ -192,9 +182,7 @@ internal sealed class Contraction
             layoutStrides[i] = j >= 0 && shape[j] != 1 ? strides[j] : 0;
         }
 
-        var map = new int[TensorValue.Volume(layoutShape)];
-        Layout.FillMap(map, layoutShape, layoutStrides, 0);
-        return map;
+        return (layoutShape, layoutStrides);
     }
 
     private static void CheckLetters(string axes, int[] shape, string which)

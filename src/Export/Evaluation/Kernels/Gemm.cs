@@ -15,22 +15,25 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 internal static class Gemm
 {
     private const long ParallelThreshold = 1 << 18;
+    private const int RowBlock = 4;
+    private const int ColumnTile = 512;
 
     /// <summary>Computes <c>c</c> (<c>batch × m × n</c>).</summary>
     public static float[] Multiply(float[] a, float[] b, int batch, int m, int n, int k, ParallelOptions parallel)
     {
         var c = new float[checked(batch * m * n)];
-        int rows = batch * m;
-        long work = (long)rows * n * k;
-        if (work >= ParallelThreshold && rows > 1 && parallel.MaxDegreeOfParallelism != 1)
+        int blocksPerBatch = (m + RowBlock - 1) / RowBlock;
+        int blocks = batch * blocksPerBatch;
+        long work = (long)batch * m * n * k;
+        if (work >= ParallelThreshold && blocks > 1 && parallel.MaxDegreeOfParallelism != 1)
         {
-            Parallel.For(0, rows, parallel, row => Row(a, b, c, row, m, n, k));
+            Parallel.For(0, blocks, parallel, block => Block(a, b, c, block, blocksPerBatch, m, n, k));
         }
         else
         {
-            for (int row = 0; row < rows; row++)
+            for (int block = 0; block < blocks; block++)
             {
-                Row(a, b, c, row, m, n, k);
+                Block(a, b, c, block, blocksPerBatch, m, n, k);
             }
         }
 
@@ -61,16 +64,27 @@ internal static class Gemm
         return c;
     }
 
-    // One output row: c_row += a[i, p] * b_row(p) for p in order (an AXPY per p), vectorized across the row.
-    private static void Row(float[] a, float[] b, float[] c, int row, int m, int n, int k)
+    // Up to RowBlock output rows of one batch, ColumnTile columns at a time: for each p in order, row r of the
+    // tile gets fma(a[r, p], b[p, tile], c[r, tile]). Each b tile is read once for all rows of the block and the c
+    // tiles stay in L1; every element still accumulates over p in order, so the bits do not depend on the blocking.
+    private static void Block(float[] a, float[] b, float[] c, int block, int blocksPerBatch, int m, int n, int k)
     {
-        int t = row / m;
-        ReadOnlySpan<float> x = a.AsSpan(row * k, k);
-        Span<float> dst = c.AsSpan(row * n, n);
+        int t = block / blocksPerBatch;
+        int row0 = (t * m) + ((block % blocksPerBatch) * RowBlock);
+        int rows = Math.Min(RowBlock, (t * m) + m - row0);
         int bBase = t * k * n;
-        for (int p = 0; p < k; p++)
+        for (int j0 = 0; j0 < n; j0 += ColumnTile)
         {
-            Axpy(x[p], b.AsSpan(bBase + (p * n), n), dst);
+            int width = Math.Min(ColumnTile, n - j0);
+            for (int p = 0; p < k; p++)
+            {
+                ReadOnlySpan<float> bTile = b.AsSpan(bBase + (p * n) + j0, width);
+                for (int r = 0; r < rows; r++)
+                {
+                    int row = row0 + r;
+                    Axpy(a[(row * k) + p], bTile, c.AsSpan((row * n) + j0, width));
+                }
+            }
         }
     }
 

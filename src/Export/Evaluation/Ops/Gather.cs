@@ -16,8 +16,9 @@ internal static class Gather
     private static TensorOperand Run(Invocation inv)
     {
         TensorValue input = inv.Tensor("input");
-        long[] indices = Cast.ToLongs(Cast.To(inv.Tensor("indices"), DatumType.I64));
-        int[] indexShape = inv.Tensor("indices").ShapeArray;
+        TensorValue indexValues = inv.Tensor("indices");
+        long[] indices = Cast.ToLongs(Cast.To(indexValues, DatumType.I64));
+        int[] indexShape = indexValues.ShapeArray;
         int axis = inv.Int("axis");
         Operand? dtArg = inv.Find("datum_type");
         DatumType? outputType = dtArg is null or BoolOperand { Value: false }

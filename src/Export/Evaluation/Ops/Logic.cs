@@ -91,7 +91,8 @@ internal static class Logic
     private static TensorOperand Trilu(Invocation inv)
     {
         TensorValue input = inv.Tensor("input");
-        long k = Coerce.ToLong(new TensorOperand(Cast.To(inv.Tensor("k"), DatumType.I64), true), "k");
+        TensorValue kValue = inv.Tensor("k");
+        long k = kValue.ElementCount == 1 ? Cast.ToLongs(Cast.To(kValue, DatumType.I64))[0] : throw new InvalidGraphException(null, $"trilu k must be a scalar, got {kValue}");
         bool upper = inv.Bool("upper");
         if (input.Rank < 2)
         {

@@ -32,7 +32,6 @@ internal static class Pool
             throw new UnsupportedFeatureException(null, null, $"pool border '{border}' (tract accepts 'constant' and 'ignore')");
         }
 
-        int spatial = x.Rank - 2;
         int[] stride = AllAxes(inv.Ints("stride"), x.Rank, "stride");
         int[] dilation = AllAxes(inv.Ints("dilation"), x.Rank, "dilation");
         if (size[0] != 1 || size[1] != 1)
@@ -43,7 +42,6 @@ internal static class Pool
         int[] kernel = size[2..];
         int[] input = x.ShapeArray[2..];
         (int[] before, int[] output) = Window.Padding(inv.Pairs("padding"), input, kernel, stride, dilation, 2);
-        _ = spatial;
         return new Window(x.Shape[0], x.Shape[1], input, kernel, stride, dilation, before, output);
     }
 

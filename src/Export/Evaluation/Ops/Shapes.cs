@@ -78,9 +78,7 @@ internal static class Shapes
         int[] strides = Layout.Strides(v.Shape);
         int[] stepped = strides.ToArray();
         stepped[axis] = checked((int)(strides[axis] * stride));
-        var map = new int[TensorValue.Volume(shape)];
-        Layout.FillMap(map, shape, stepped, checked((int)(begin * strides[axis])));
-        return Layout.Take(v, shape, map);
+        return Layout.TakeStrided(v, shape, stepped, checked((int)(begin * strides[axis])));
     }
 
     private static TensorOperand Reshape(Invocation inv)
@@ -173,14 +171,7 @@ internal static class Shapes
     private static TensorOperand Concat(Invocation inv)
     {
         int axis = inv.Int("axis");
-        List<TensorValue> values = inv.Tensors("values");
-        if (values.Count == 0)
-        {
-            throw new InvalidGraphException(null, "concat of no values");
-        }
-
-        DatumType type = inv.OutputQuant ?? values[0].Type;
-        return inv.Result(ConcatValues(values.Select(v => Cast.To(v, type)).ToList(), axis));
+        return inv.Result(ConcatValues(ValuesOfOneType(inv, "concat"), axis));
     }
 
     // tract 0.21/0.22 slice: per axis, begin and end are clamped above by the dimension, a negative begin and an end
@@ -325,6 +316,19 @@ internal static class Shapes
         return inv.Result(padded);
     }
 
+    // concat / stack: every value cast to the graph.quant type of the result, else to the first value's type.
+    private static List<TensorValue> ValuesOfOneType(Invocation inv, string op)
+    {
+        List<TensorValue> values = inv.Tensors("values");
+        if (values.Count == 0)
+        {
+            throw new InvalidGraphException(null, $"{op} of no values");
+        }
+
+        DatumType type = inv.OutputQuant ?? values[0].Type;
+        return values.Select(v => Cast.To(v, type)).ToList();
+    }
+
     private static int Reflect(int c, int n)
     {
         if (n == 1)
@@ -340,16 +344,8 @@ internal static class Shapes
     private static TensorOperand Stack(Invocation inv)
     {
         int axis = inv.Int("axis");
-        List<TensorValue> values = inv.Tensors("values");
-        if (values.Count == 0)
+        List<TensorValue> expanded = ValuesOfOneType(inv, "stack").Select(v =>
         {
-            throw new InvalidGraphException(null, "stack of no values");
-        }
-
-        DatumType type = inv.OutputQuant ?? values[0].Type;
-        List<TensorValue> expanded = values.Select(v =>
-        {
-            v = Cast.To(v, type);
             int[] s = [.. v.ShapeArray.AsSpan(0, Math.Min(axis, v.Rank)), 1, .. v.ShapeArray.AsSpan(Math.Min(axis, v.Rank))];
             return v.WithShape(s);
         }).ToList();
@@ -379,9 +375,7 @@ internal static class Shapes
     {
         TensorValue v = inv.Tensor("input");
         long[] target = ShapeInput(inv.Get("shape"), "shape");
-        int rank = Math.Max(v.Rank, target.Length);
         int[] shape = Layout.BroadcastShape(v.ShapeArray, target.Select(d => checked((int)d)).ToArray());
-        _ = rank;
         return inv.Result(Layout.Take(v, shape, Layout.BroadcastMap(v.Shape, shape)));
     }
 

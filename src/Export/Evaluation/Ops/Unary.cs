@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation.Kernels;
 
@@ -62,7 +61,6 @@ internal static class Unary
         Kernel k = Kernels[name];
         Array data = x.Type.Kind switch
         {
-            DatumKind.F32 when name == "exp" => Exp(x.Items<float>()),
             DatumKind.F32 when k.F32 is not null => Array.ConvertAll(x.Items<float>(), k.F32.Invoke),
             DatumKind.F16 when k.F16 is not null => Array.ConvertAll(x.Items<Half>(), k.F16.Invoke),
             DatumKind.F16 when k.F32 is not null => Array.ConvertAll(x.Items<Half>(), v => (Half)k.F32((float)v)),
@@ -88,17 +86,6 @@ internal static class Unary
         }
 
         return inv.Result(y);
-    }
-
-    private static float[] Exp(float[] x)
-    {
-        var r = new float[x.Length];
-        for (int i = 0; i < x.Length; i++)
-        {
-            r[i] = MathF.Exp(x[i]);
-        }
-
-        return r;
     }
 
     private static TensorValue Not(TensorValue x)

@@ -8,6 +8,9 @@ namespace TorchToNnef.Export.Evaluation.Ops;
 /// </summary>
 internal sealed class Window
 {
+    // Kernel cell index -> per-axis offsets inside the window, computed once.
+    private readonly int[][] _cells;
+
     public Window(int batch, int channels, int[] input, int[] kernel, int[] stride, int[] dilation, int[] padBefore, int[] output)
     {
         Batch = batch;
@@ -32,8 +35,6 @@ internal sealed class Window
             _cells[cell] = index;
         }
     }
-
-    private readonly int[][] _cells;
 
     public int Batch { get; }
 

@@ -21,11 +21,13 @@ internal sealed class ArchiveResources
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly bool _fromDirectory;
+    private readonly bool _headersOnly;
 
-    private ArchiveResources(string origin, bool fromDirectory)
+    private ArchiveResources(string origin, bool fromDirectory, bool headersOnly)
     {
         Origin = origin;
         _fromDirectory = fromDirectory;
+        _headersOnly = headersOnly;
     }
 
     /// <summary>The path that was opened.</summary>
@@ -47,11 +49,11 @@ internal sealed class ArchiveResources
     public Dictionary<string, DatTensorSource> Dats { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Collects the resources of a directory, a <c>graph.nnef</c> file's directory, or a tar/tgz file.</summary>
-    public static ArchiveResources Open(string path)
+    public static ArchiveResources Open(string path, bool headersOnly = false)
     {
         if (Directory.Exists(path))
         {
-            return FromDirectory(path);
+            return FromDirectory(path, headersOnly);
         }
 
         if (!File.Exists(path))
@@ -61,17 +63,17 @@ internal sealed class ArchiveResources
 
         if (Path.GetFileName(path) == "graph.nnef")
         {
-            return FromDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            return FromDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, headersOnly);
         }
 
         using FileStream fs = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return FromStream(fs, path);
+        return FromStream(fs, path, headersOnly);
     }
 
     /// <summary>Collects the resources of a tar or gzip-compressed tar stream (sniffed by its first two bytes).</summary>
-    public static ArchiveResources FromStream(Stream stream, string origin)
+    public static ArchiveResources FromStream(Stream stream, string origin, bool headersOnly)
     {
-        var resources = new ArchiveResources(origin, fromDirectory: false);
+        var resources = new ArchiveResources(origin, fromDirectory: false, headersOnly);
         var buffered = new BufferedStream(stream, 1 << 16);
         Span<byte> magic = stackalloc byte[2];
         int got = buffered.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
@@ -97,9 +99,9 @@ internal sealed class ArchiveResources
         return resources;
     }
 
-    private static ArchiveResources FromDirectory(string dir)
+    private static ArchiveResources FromDirectory(string dir, bool headersOnly)
     {
-        var resources = new ArchiveResources(dir, fromDirectory: true);
+        var resources = new ArchiveResources(dir, fromDirectory: true, headersOnly);
         resources.Walk(dir, string.Empty);
         resources.RequireGraph();
         return resources;
@@ -249,7 +251,22 @@ internal sealed class ArchiveResources
 
         if (_fromDirectory)
         {
-            return DatTensorSource.FromFile(header, location);
+            return _headersOnly ? DatTensorSource.HeaderOnly(header, location) : DatTensorSource.FromFile(header, location);
+        }
+
+        if (_headersOnly)
+        {
+            // Stream past the payload without keeping it, still checking that it is all there.
+            long skipped = 0;
+            byte[] sink = new byte[1 << 16];
+            for (int n; (n = s.Read(sink)) > 0;)
+            {
+                skipped += n;
+            }
+
+            return skipped == header.DataSize
+                ? DatTensorSource.HeaderOnly(header, location)
+                : throw new InvalidInputFileException(location, id, $"truncated payload: {skipped} of {header.DataSize} bytes");
         }
 
         MemoryPayload rest;

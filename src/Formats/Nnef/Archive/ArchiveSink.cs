@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using TorchToNnef.IO;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
@@ -64,25 +65,9 @@ internal abstract class ArchiveSink : IDisposable
     protected abstract void End();
 
     /// <summary>Counts bytes passed through to an inner stream.</summary>
-    private sealed class CountingStream(Stream inner) : Stream
+    private sealed class CountingStream(Stream inner) : WriteOnlyStream
     {
         public long Count { get; private set; }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => Count;
-
-        public override long Position
-        {
-            get => Count;
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
@@ -91,12 +76,6 @@ internal abstract class ArchiveSink : IDisposable
         }
 
         public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
 
@@ -181,35 +160,9 @@ internal sealed class TarSink : ArchiveSink
     protected override void End() => _tar.EndMember();
 
     /// <summary>The data of the current tar member.</summary>
-    private sealed class TarMemberStream(DeterministicTarWriter tar) : Stream
+    private sealed class TarMemberStream(DeterministicTarWriter tar) : WriteOnlyStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => tar.Write(buffer.AsSpan(offset, count));
-
         public override void Write(ReadOnlySpan<byte> buffer) => tar.Write(buffer);
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
@@ -219,31 +172,9 @@ internal sealed class TarSink : ArchiveSink
 }
 
 /// <summary>Forwards writes; disposing leaves the inner stream open (its owner closes it).</summary>
-internal sealed class NonClosingWriteStream(Stream inner) : Stream
+internal sealed class NonClosingWriteStream(Stream inner) : WriteOnlyStream
 {
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
     public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
 
     public override void Flush() => inner.Flush();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -37,6 +37,12 @@ public sealed class DatTensorSource : TensorSource
     /// <summary>A source over a <c>.dat</c> file on disk whose header has been validated.</summary>
     internal static DatTensorSource FromFile(DatHeader header, string path) => new(header, path, path, null);
 
+    /// <summary>A source that knows only the header (archive read with <see cref="NnefReadOptions.HeadersOnly"/>).</summary>
+    internal static DatTensorSource HeaderOnly(DatHeader header, string location) => new(header, location, null, null);
+
+    /// <summary>False when the archive was read with <see cref="NnefReadOptions.HeadersOnly"/>: the payload cannot be read.</summary>
+    public bool HasPayload => _path is not null || _memory is not null;
+
     /// <summary>A source over a whole <c>.dat</c> member (header included) held in memory.</summary>
     internal static DatTensorSource FromMemory(DatHeader header, string location, MemoryPayload member) =>
         new(header, location, null, member);
@@ -44,6 +50,7 @@ public sealed class DatTensorSource : TensorSource
     /// <inheritdoc />
     public override Tensor Open()
     {
+        ThrowIfNoPayload();
         if (Header.IsBitPackedBool)
         {
             byte[] packed = new byte[Header.DataSize];
@@ -83,6 +90,7 @@ public sealed class DatTensorSource : TensorSource
     /// <summary>Copies the payload bytes exactly as stored (packed booleans stay packed).</summary>
     public void CopyRawPayloadTo(Stream destination)
     {
+        ThrowIfNoPayload();
         if (_memory is not null)
         {
             _memory.CopyTo(DatHeader.Size, Header.DataSize, destination);
@@ -109,6 +117,14 @@ public sealed class DatTensorSource : TensorSource
         finally
         {
             ArrayPool<byte>.Shared.Return(window);
+        }
+    }
+
+    private void ThrowIfNoPayload()
+    {
+        if (!HasPayload)
+        {
+            throw new InvalidOperationException($"{Location}: the payload was not loaded (the archive was read for its headers only).");
         }
     }
 

@@ -5,14 +5,18 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// <summary>
 /// Bytes of one archive member held in memory (members of a <c>.tgz</c> cannot be mapped). Up to 1 GiB lives in one
 /// array, so <see cref="TensorData.TryGetSpan"/> succeeds; larger payloads are split into 1 GiB chunks. Buffers grow
-/// only as data actually arrives, so a member whose header claims a huge size costs nothing until it delivers it.
+/// only as data actually arrives (beyond a first 16 MiB), so a member whose header claims a huge size costs little until it delivers it.
 /// </summary>
 internal sealed class MemoryPayload : TensorData
 {
     /// <summary>Largest chunk.</summary>
     internal const int ChunkSize = 1 << 30;
 
-    private const int InitialBuffer = 1 << 20;
+    /// <summary>
+    /// First allocation for a member: members up to this size get exactly one buffer; larger ones grow by doubling
+    /// as bytes arrive, so a header that lies about the size costs at most this much.
+    /// </summary>
+    private const int InitialBuffer = 16 << 20;
 
     private readonly byte[][] _chunks;
     private readonly long _length;

@@ -1,3 +1,4 @@
+using TorchToNnef.IO;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
@@ -7,7 +8,7 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// (item 0x3040, byte j = code[j] | code[j+16] &lt;&lt; 4) and legacy order (0x2040, byte j = code[2j] | code[2j+1] &lt;&lt; 4).
 /// The f16 scale of each 18-byte block is copied unchanged.
 /// </summary>
-internal sealed class Q40Layout : Stream
+internal sealed class Q40Layout : WriteOnlyStream
 {
     private readonly Stream _out;
     private readonly bool _toLegacy;
@@ -56,22 +57,6 @@ internal sealed class Q40Layout : Stream
         }
     }
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         while (!buffer.IsEmpty)
@@ -99,10 +84,4 @@ internal sealed class Q40Layout : Stream
     }
 
     public override void Flush() => _out.Flush();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -1,10 +1,8 @@
 namespace TorchToNnef.Formats.Nnef.Archive;
 
-/// <summary>A read-only stream that yields <c>prefix</c> and then the rest of <c>inner</c> (bytes already consumed by a sniff).</summary>
-internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+/// <summary>Base of the forward-only read adapters below: not writable or seekable.</summary>
+internal abstract class ForwardReadStream : Stream
 {
-    private int _prefixPos;
-
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -19,7 +17,25 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
         set => throw new NotSupportedException();
     }
 
+    public abstract override int Read(Span<byte> buffer);
+
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>A read-only stream that yields <c>prefix</c> and then the rest of <c>inner</c> (bytes already consumed by a sniff).</summary>
+internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ForwardReadStream
+{
+    private int _prefixPos;
 
     public override int Read(Span<byte> buffer)
     {
@@ -33,46 +49,10 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
 
         return inner.Read(buffer);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
-/// <summary>Forwards reads to a stream owned by someone else; disposing it leaves that stream open.</summary>
-internal sealed class NonClosingStream(Stream inner) : Stream
+/// <summary>Forwards reads to a stream owned by someone else (a tar member); disposing it leaves that stream open.</summary>
+internal sealed class NonClosingStream(Stream inner) : ForwardReadStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
     public override int Read(Span<byte> buffer) => inner.Read(buffer);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
