@@ -123,69 +123,16 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    [SkipLocalsInit]
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref float x = ref MemoryMarshal.GetReference(values);
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        Span<Vector128<int>> c = stackalloc Vector128<int>[N / L];
-        for (int g = 0; g < scales.Length; g++)
-        {
-            Vector128<float> r = Vector128.Create(reciprocals[g]);
-            ref float p = ref Unsafe.Add(ref x, g * N);
-            for (int k = 0; k < N / L; k++)
-            {
-                c[k] = CodesF32(Vector128.LoadUnsafe(ref p, (nuint)(k * L)), r);
-            }
-
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c, ggmlOrder);
-        }
-    }
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
-    [SkipLocalsInit]
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref short x = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(values));
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        Span<Vector128<int>> c = stackalloc Vector128<int>[N / L];
-        for (int g = 0; g < scales.Length; g++)
-        {
-            // Shifted f16 bits are x * 2^-112; r is scaled by 2^112 instead (exact, |r| <= 65504).
-            Vector128<float> r = Vector128.Create(reciprocals[g] * HalfBits.TwoPow112);
-            ref short p = ref Unsafe.Add(ref x, g * N);
-            for (int k = 0; k < N / 8; k++)
-            {
-                Vector128<short> h = Vector128.LoadUnsafe(ref p, (nuint)(k * 8));
-                c[2 * k] = CodesF16(ScaledHalf(Vector128.WidenLower(h)), r);
-                c[(2 * k) + 1] = CodesF16(ScaledHalf(Vector128.WidenUpper(h)), r);
-            }
-
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c, ggmlOrder);
-        }
-    }
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
-    [SkipLocalsInit]
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref ushort x = ref MemoryMarshal.GetReference(values);
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        Span<Vector128<int>> c = stackalloc Vector128<int>[N / L];
-        for (int g = 0; g < scales.Length; g++)
-        {
-            Vector128<float> r = Vector128.Create(reciprocals[g]);
-            ref ushort p = ref Unsafe.Add(ref x, g * N);
-            for (int k = 0; k < N / 8; k++)
-            {
-                Vector128<ushort> h = Vector128.LoadUnsafe(ref p, (nuint)(k * 8));
-                c[2 * k] = CodesF32((Vector128.WidenLower(h) << 16).AsSingle(), r);
-                c[(2 * k) + 1] = CodesF32((Vector128.WidenUpper(h) << 16).AsSingle(), r);
-            }
-
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c, ggmlOrder);
-        }
-    }
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
     public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
@@ -196,7 +143,7 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
         for (int g = 0; g < groups; g++)
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
-            Vector128<float> scale = Vector128.Create(Q40Vector512Kernel.ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector128<float> scale = Vector128.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
             (Vector128<byte> first, Vector128<byte> second) = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
             ref float d = ref Unsafe.Add(ref dst, g * N);
             StoreLevels(first, scale, ref d);
@@ -213,11 +160,25 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
         for (int g = 0; g < groups; g++)
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
-            Vector128<float> scale = Vector128.Create(Q40Vector512Kernel.ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector128<float> scale = Vector128.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
             (Vector128<byte> first, Vector128<byte> second) = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
             ref ushort d = ref Unsafe.Add(ref dst, g * N);
             StoreHalfLevels(first, scale, ref d);
             StoreHalfLevels(second, scale, ref Unsafe.Add(ref d, 16));
+        }
+    }
+
+    // Codes of each group (from TGroup, which reads the source format) packed with the scale into 18-byte blocks.
+    [SkipLocalsInit]
+    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+        where TGroup : IGroupCodes
+    {
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        Span<Vector128<int>> c = stackalloc Vector128<int>[N / L];
+        for (int g = 0; g < scales.Length; g++)
+        {
+            TGroup.Codes(ref Unsafe.Add(ref values, g * TGroup.GroupBytes), reciprocals[g], c);
+            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c, ggmlOrder);
         }
     }
 
@@ -351,5 +312,68 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
         Vector128<uint> result = Vector128.ConditionalSelect(Vector128.LessThan(f, Vector128.Create(0x3880_0000u)), sub, normal);
         result = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(f, Vector128.Create(0x4780_0000u)), Vector128.Create(0x7C00u), result) | sign;
         return Vector128.ConditionalSelect(Vector128.GreaterThan(f, Vector128.Create(0x7F80_0000u)), Vector128.Create((uint)HalfBits.CanonicalNaN), result);
+    }
+
+    /// <summary>Computes the 32 codes of one group of some source format into eight 4-lane vectors.</summary>
+    private interface IGroupCodes
+    {
+        static abstract int GroupBytes { get; }
+
+        static abstract void Codes(ref byte group, float reciprocal, Span<Vector128<int>> codes);
+    }
+
+    /// <summary>f32 values, f32 arithmetic.</summary>
+    private readonly struct F32Group : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Codes(ref byte group, float reciprocal, Span<Vector128<int>> codes)
+        {
+            ref float p = ref Unsafe.As<byte, float>(ref group);
+            Vector128<float> r = Vector128.Create(reciprocal);
+            for (int k = 0; k < N / L; k++)
+            {
+                codes[k] = CodesF32(Vector128.LoadUnsafe(ref p, (nuint)(k * L)), r);
+            }
+        }
+    }
+
+    /// <summary>f16 values, f16 arithmetic (shifted f16 bits are x * 2^-112, so r is scaled by 2^112, exactly).</summary>
+    private readonly struct HalfGroup : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Codes(ref byte group, float reciprocal, Span<Vector128<int>> codes)
+        {
+            ref short p = ref Unsafe.As<byte, short>(ref group);
+            Vector128<float> r = Vector128.Create(reciprocal * HalfBits.TwoPow112);
+            for (int k = 0; k < N / 8; k++)
+            {
+                Vector128<short> h = Vector128.LoadUnsafe(ref p, (nuint)(k * 8));
+                codes[2 * k] = CodesF16(ScaledHalf(Vector128.WidenLower(h)), r);
+                codes[(2 * k) + 1] = CodesF16(ScaledHalf(Vector128.WidenUpper(h)), r);
+            }
+        }
+    }
+
+    /// <summary>bf16 values, widened exactly, f32 arithmetic.</summary>
+    private readonly struct BFloat16Group : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Codes(ref byte group, float reciprocal, Span<Vector128<int>> codes)
+        {
+            ref ushort p = ref Unsafe.As<byte, ushort>(ref group);
+            Vector128<float> r = Vector128.Create(reciprocal);
+            for (int k = 0; k < N / 8; k++)
+            {
+                Vector128<ushort> h = Vector128.LoadUnsafe(ref p, (nuint)(k * 8));
+                codes[2 * k] = CodesF32((Vector128.WidenLower(h) << 16).AsSingle(), r);
+                codes[(2 * k) + 1] = CodesF32((Vector128.WidenUpper(h) << 16).AsSingle(), r);
+            }
+        }
     }
 }

@@ -99,56 +99,16 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref float x = ref MemoryMarshal.GetReference(values);
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        for (int g = 0; g < scales.Length; g++)
-        {
-            Vector256<float> r = Vector256.Create(reciprocals[g]);
-            ref float p = ref Unsafe.Add(ref x, g * N);
-            Vector256<int> c0 = CodesF32(Vector256.LoadUnsafe(ref p), r);
-            Vector256<int> c1 = CodesF32(Vector256.LoadUnsafe(ref p, L), r);
-            Vector256<int> c2 = CodesF32(Vector256.LoadUnsafe(ref p, 2 * L), r);
-            Vector256<int> c3 = CodesF32(Vector256.LoadUnsafe(ref p, 3 * L), r);
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c0, c1, c2, c3, ggmlOrder);
-        }
-    }
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref short x = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(values));
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        for (int g = 0; g < scales.Length; g++)
-        {
-            // Shifted f16 bits are x * 2^-112; r is scaled by 2^112 instead (exact, |r| <= 65504).
-            Vector256<float> r = Vector256.Create(reciprocals[g] * HalfBits.TwoPow112);
-            ref short p = ref Unsafe.Add(ref x, g * N);
-            Vector256<int> c0 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p)), r);
-            Vector256<int> c1 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p, L)), r);
-            Vector256<int> c2 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p, 2 * L)), r);
-            Vector256<int> c3 = CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref p, 3 * L)), r);
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c0, c1, c2, c3, ggmlOrder);
-        }
-    }
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref ushort x = ref MemoryMarshal.GetReference(values);
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        for (int g = 0; g < scales.Length; g++)
-        {
-            Vector256<float> r = Vector256.Create(reciprocals[g]);
-            ref ushort p = ref Unsafe.Add(ref x, g * N);
-            Vector256<int> c0 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p)), r);
-            Vector256<int> c1 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p, L)), r);
-            Vector256<int> c2 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p, 2 * L)), r);
-            Vector256<int> c3 = CodesF32(BFloat16(Vector128.LoadUnsafe(ref p, 3 * L)), r);
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c0, c1, c2, c3, ggmlOrder);
-        }
-    }
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
     public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
@@ -159,7 +119,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         for (int g = 0; g < groups; g++)
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
-            Vector256<float> scale = Vector256.Create(Q40Vector512Kernel.ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector256<float> scale = Vector256.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
             Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
             ref float d = ref Unsafe.Add(ref dst, g * N);
             (Level(codes.GetLower()) * scale).StoreUnsafe(ref d);
@@ -178,7 +138,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         for (int g = 0; g < groups; g++)
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
-            Vector256<float> scale = Vector256.Create(Q40Vector512Kernel.ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector256<float> scale = Vector256.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
             Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
             Vector256<uint> h0 = SingleToHalf(Level(codes.GetLower()) * scale);
             Vector256<uint> h1 = SingleToHalf(Level(Sse2.ShiftRightLogical128BitLane(codes.GetLower(), 8)) * scale);
@@ -187,6 +147,26 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
             ref ushort d = ref Unsafe.Add(ref dst, g * N);
             Vector256.Narrow(h0, h1).StoreUnsafe(ref d);
             Vector256.Narrow(h2, h3).StoreUnsafe(ref d, 2 * L);
+        }
+    }
+
+    // Codes of each group (from TGroup, which reads the source format) packed with the scale into 18-byte blocks.
+    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+        where TGroup : IGroupCodes
+    {
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        for (int g = 0; g < scales.Length; g++)
+        {
+            ref byte group = ref Unsafe.Add(ref values, g * TGroup.GroupBytes);
+            Vector256<float> r = TGroup.Reciprocal(reciprocals[g]);
+            Store(
+                ref Unsafe.Add(ref dst, g * B),
+                scales[g],
+                TGroup.Codes(ref group, 0, r),
+                TGroup.Codes(ref group, 1, r),
+                TGroup.Codes(ref group, 2, r),
+                TGroup.Codes(ref group, 3, r),
+                ggmlOrder);
         }
     }
 
@@ -373,5 +353,51 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
             Vector256<ushort> folded = Vector256.Max(v, (v.AsUInt32() >> 16).AsUInt16());
             return folded.AsUInt32() & Vector256.Create(0xFFFFu);
         }
+    }
+
+    /// <summary>Computes the codes of one group of some source format, 8 elements at a time.</summary>
+    private interface IGroupCodes
+    {
+        static abstract int GroupBytes { get; }
+
+        static abstract Vector256<float> Reciprocal(float reciprocal);
+
+        static abstract Vector256<int> Codes(ref byte group, int part, Vector256<float> r);
+    }
+
+    /// <summary>f32 values, f32 arithmetic.</summary>
+    private readonly struct F32Group : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(float);
+
+        public static Vector256<float> Reciprocal(float reciprocal) => Vector256.Create(reciprocal);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Codes(ref byte group, int part, Vector256<float> r) =>
+            CodesF32(Vector256.LoadUnsafe(ref Unsafe.As<byte, float>(ref group), (nuint)(part * L)), r);
+    }
+
+    /// <summary>f16 values, f16 arithmetic (shifted f16 bits are x * 2^-112, so r is scaled by 2^112, exactly).</summary>
+    private readonly struct HalfGroup : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        public static Vector256<float> Reciprocal(float reciprocal) => Vector256.Create(reciprocal * HalfBits.TwoPow112);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Codes(ref byte group, int part, Vector256<float> r) =>
+            CodesF16(ScaledHalf(Vector128.LoadUnsafe(ref Unsafe.As<byte, short>(ref group), (nuint)(part * L))), r);
+    }
+
+    /// <summary>bf16 values, widened exactly, f32 arithmetic.</summary>
+    private readonly struct BFloat16Group : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        public static Vector256<float> Reciprocal(float reciprocal) => Vector256.Create(reciprocal);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Codes(ref byte group, int part, Vector256<float> r) =>
+            CodesF32(BFloat16(Vector128.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref group), (nuint)(part * L))), r);
     }
 }

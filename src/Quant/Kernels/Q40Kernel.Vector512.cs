@@ -102,56 +102,16 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref float x = ref MemoryMarshal.GetReference(values);
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        for (int g = 0; g < scales.Length; g++)
-        {
-            Vector512<float> r = Vector512.Create(reciprocals[g]);
-            ref float p = ref Unsafe.Add(ref x, g * N);
-            Vector512<int> lo = CodesF32(Vector512.LoadUnsafe(ref p), r);
-            Vector512<int> hi = CodesF32(Vector512.LoadUnsafe(ref p, L), r);
-            ref byte block = ref Unsafe.Add(ref dst, g * B);
-            Unsafe.WriteUnaligned(ref block, scales[g]);
-            Pack(lo, hi, ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
-        }
-    }
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref short x = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(values));
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        for (int g = 0; g < scales.Length; g++)
-        {
-            // The shifted f16 bits are x * 2^-112; scaling r by 2^112 instead (exact: |r| <= 65504) saves a multiply.
-            Vector512<float> r = Vector512.Create(reciprocals[g] * HalfBits.TwoPow112);
-            ref short p = ref Unsafe.Add(ref x, g * N);
-            Vector512<int> lo = CodesF16(ScaledHalf(Vector256.LoadUnsafe(ref p)), r);
-            Vector512<int> hi = CodesF16(ScaledHalf(Vector256.LoadUnsafe(ref p, L)), r);
-            ref byte block = ref Unsafe.Add(ref dst, g * B);
-            Unsafe.WriteUnaligned(ref block, scales[g]);
-            Pack(lo, hi, ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
-        }
-    }
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
-    {
-        ref ushort x = ref MemoryMarshal.GetReference(values);
-        ref byte dst = ref MemoryMarshal.GetReference(blocks);
-        for (int g = 0; g < scales.Length; g++)
-        {
-            Vector512<float> r = Vector512.Create(reciprocals[g]);
-            ref ushort p = ref Unsafe.Add(ref x, g * N);
-            Vector512<float> xlo = (Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref p)) << 16).AsSingle();
-            Vector512<float> xhi = (Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref p, L)) << 16).AsSingle();
-            ref byte block = ref Unsafe.Add(ref dst, g * B);
-            Unsafe.WriteUnaligned(ref block, scales[g]);
-            Pack(CodesF32(xlo, r), CodesF32(xhi, r), ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
-        }
-    }
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
+        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
 
     /// <inheritdoc />
     public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
@@ -162,7 +122,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         for (int g = 0; g < groups; g++)
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
-            Vector512<float> scale = Vector512.Create(ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector512<float> scale = Vector512.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
             (Vector512<float> lo, Vector512<float> hi) = Levels(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
             ref float d = ref Unsafe.Add(ref dst, g * N);
             (lo * scale).StoreUnsafe(ref d);
@@ -179,11 +139,25 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         for (int g = 0; g < groups; g++)
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
-            Vector512<float> scale = Vector512.Create(ScaleToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
+            Vector512<float> scale = Vector512.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
             (Vector512<float> lo, Vector512<float> hi) = Levels(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
             ref ushort d = ref Unsafe.Add(ref dst, g * N);
             Avx512F.ConvertToVector256UInt16(SingleToHalf(lo * scale)).StoreUnsafe(ref d);
             Avx512F.ConvertToVector256UInt16(SingleToHalf(hi * scale)).StoreUnsafe(ref d, L);
+        }
+    }
+
+    // Codes of each group (from TGroup, which reads the source format) packed with the scale into 18-byte blocks.
+    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+        where TGroup : IGroupCodes
+    {
+        ref byte dst = ref MemoryMarshal.GetReference(blocks);
+        for (int g = 0; g < scales.Length; g++)
+        {
+            (Vector512<int> lo, Vector512<int> hi) = TGroup.Codes(ref Unsafe.Add(ref values, g * TGroup.GroupBytes), reciprocals[g]);
+            ref byte block = ref Unsafe.Add(ref dst, g * B);
+            Unsafe.WriteUnaligned(ref block, scales[g]);
+            Pack(lo, hi, ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
         }
     }
 
@@ -350,20 +324,6 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         return Vector512.ConditionalSelect(Vector512.GreaterThan(f, Vector512.Create(0x7F80_0000u)), Vector512.Create((uint)HalfBits.CanonicalNaN), result);
     }
 
-    // Scalar f16 -> f32 for one scale per block (exact; infinities and NaN through the reference cast).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float ScaleToSingle(ushort h)
-    {
-        uint em = h & 0x7FFFu;
-        if (em >= 0x7C00u)
-        {
-            return HalfBits.ToSingle(h);
-        }
-
-        float magnitude = BitConverter.UInt32BitsToSingle(em << 13) * HalfBits.TwoPow112;
-        return (h & 0x8000) != 0 ? -magnitude : magnitude;
-    }
-
     /// <summary>Supplies the lane-wise partial maximum of one group's sign-cleared bits.</summary>
     private interface IGroupPartial
     {
@@ -397,6 +357,59 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
             Vector512<ushort> v = Vector512.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref groups, g * GroupBytes))) & Vector512.Create((ushort)0x7FFF);
             Vector512<ushort> folded = Vector512.Max(v, (v.AsUInt32() >> 16).AsUInt16());
             return folded.AsUInt32() & Vector512.Create(0xFFFFu);
+        }
+    }
+
+    /// <summary>Computes the 32 codes of one group of some source format (elements 0-15 and 16-31).</summary>
+    private interface IGroupCodes
+    {
+        static abstract int GroupBytes { get; }
+
+        static abstract (Vector512<int> Lo, Vector512<int> Hi) Codes(ref byte group, float reciprocal);
+    }
+
+    /// <summary>f32 values, f32 arithmetic.</summary>
+    private readonly struct F32Group : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<int> Lo, Vector512<int> Hi) Codes(ref byte group, float reciprocal)
+        {
+            ref float p = ref Unsafe.As<byte, float>(ref group);
+            Vector512<float> r = Vector512.Create(reciprocal);
+            return (CodesF32(Vector512.LoadUnsafe(ref p), r), CodesF32(Vector512.LoadUnsafe(ref p, L), r));
+        }
+    }
+
+    /// <summary>f16 values, f16 arithmetic.</summary>
+    private readonly struct HalfGroup : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<int> Lo, Vector512<int> Hi) Codes(ref byte group, float reciprocal)
+        {
+            // The shifted f16 bits are x * 2^-112; scaling r by 2^112 instead (exact: |r| <= 65504) saves a multiply.
+            ref short p = ref Unsafe.As<byte, short>(ref group);
+            Vector512<float> r = Vector512.Create(reciprocal * HalfBits.TwoPow112);
+            return (CodesF16(ScaledHalf(Vector256.LoadUnsafe(ref p)), r), CodesF16(ScaledHalf(Vector256.LoadUnsafe(ref p, L)), r));
+        }
+    }
+
+    /// <summary>bf16 values, widened exactly, f32 arithmetic.</summary>
+    private readonly struct BFloat16Group : IGroupCodes
+    {
+        public static int GroupBytes => N * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static (Vector512<int> Lo, Vector512<int> Hi) Codes(ref byte group, float reciprocal)
+        {
+            ref ushort p = ref Unsafe.As<byte, ushort>(ref group);
+            Vector512<float> r = Vector512.Create(reciprocal);
+            Vector512<float> lo = (Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref p)) << 16).AsSingle();
+            Vector512<float> hi = (Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref p, L)) << 16).AsSingle();
+            return (CodesF32(lo, r), CodesF32(hi, r));
         }
     }
 }
