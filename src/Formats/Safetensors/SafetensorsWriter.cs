@@ -43,12 +43,12 @@ public static class SafetensorsWriter
         var counter = new CountingStream(destination);
         foreach ((string name, TensorSource source) in ordered)
         {
-            long before = counter.Written;
+            long before = counter.Count;
             source.WriteTo(counter);
-            if (counter.Written - before != source.ByteLength)
+            if (counter.Count - before != source.ByteLength)
             {
                 throw new InvalidOperationException(
-                    $"Tensor '{name}' wrote {counter.Written - before} bytes, its header entry says {source.ByteLength}.");
+                    $"Tensor '{name}' wrote {counter.Count - before} bytes, its header entry says {source.ByteLength}.");
             }
         }
     }
@@ -166,19 +166,5 @@ public static class SafetensorsWriter
         }
 
         return json.Append('"');
-    }
-
-    /// <summary>Pass-through stream that counts what is written, to check each source wrote its declared size.</summary>
-    private sealed class CountingStream(Stream inner) : WriteOnlyStream
-    {
-        public long Written { get; private set; }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            inner.Write(buffer);
-            Written += buffer.Length;
-        }
-
-        public override void Flush() => inner.Flush();
     }
 }

@@ -63,20 +63,6 @@ internal abstract class ArchiveSink : IDisposable
 
     /// <summary>Ends the current member.</summary>
     protected abstract void End();
-
-    /// <summary>Counts bytes passed through to an inner stream.</summary>
-    private sealed class CountingStream(Stream inner) : WriteOnlyStream
-    {
-        public long Count { get; private set; }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            inner.Write(buffer);
-            Count += buffer.Length;
-        }
-
-        public override void Flush() => inner.Flush();
-    }
 }
 
 /// <summary>Writes members as files under a directory (creating sub-folders for labels with <c>/</c>).</summary>
