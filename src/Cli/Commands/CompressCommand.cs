@@ -11,7 +11,7 @@ internal sealed class CompressCommand : ICommand
 {
     public string Name => "compress";
 
-    public string Summary => "quantize the weights of an NNEF archive with a compression method (Q4_0)";
+    public string Summary => "Quantize the weights of an NNEF archive with a compression method (Q4_0)";
 
     public string Usage => $"""
         Usage: t2n compress -i <archive|dir> -o <archive|dir> -c <method> [options]

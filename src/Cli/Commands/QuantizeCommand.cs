@@ -26,7 +26,7 @@ internal sealed class QuantizeCommand : ICommand
 
     public string Name => "quantize";
 
-    public string Summary => "quantize every tensor of a safetensors file to tract Q4_0 .dat files";
+    public string Summary => "Quantize every tensor of a safetensors file to tract Q4_0 .dat files";
 
     public string Usage => $"""
         Usage: t2n quantize <in.safetensors> -o <dir> [options]
