@@ -5,13 +5,19 @@ namespace TorchToNnef.Ir;
 /// <summary>Recursive-descent parser for <see cref="Dim"/> expressions and <see cref="Assertion"/> comparisons.</summary>
 internal ref struct DimParser
 {
+    // Bound on parentheses/prefix-minus nesting: a hostile expression read from a file must fail with a
+    // FormatException, not overflow the stack.
+    private const int MaxNesting = 64;
+
     private readonly string _text;
     private int _pos;
+    private int _depth;
 
     public DimParser(string text)
     {
         _text = text;
         _pos = 0;
+        _depth = 0;
     }
 
     public Dim ParseWhole()
@@ -110,6 +116,18 @@ internal ref struct DimParser
 
     private Dim ParseAtom()
     {
+        if (++_depth > MaxNesting)
+        {
+            throw Error($"nested deeper than {MaxNesting} levels");
+        }
+
+        Dim atom = ParseAtomBody();
+        _depth--;
+        return atom;
+    }
+
+    private Dim ParseAtomBody()
+    {
         SkipSpace();
         if (_pos >= _text.Length)
         {
@@ -190,5 +208,8 @@ internal ref struct DimParser
     }
 
     private readonly FormatException Error(string what) =>
-        new($"Bad dimension expression '{_text}' at {_pos}: {what}.");
+        new($"Bad dimension expression '{Excerpt(_text)}' at {_pos}: {what}.");
+
+    // Messages quote the expression; a hostile one can be megabytes long, so only its start is echoed.
+    private static string Excerpt(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 80), "...");
 }

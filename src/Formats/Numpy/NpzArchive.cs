@@ -73,6 +73,12 @@ public sealed class NpzArchive : IDisposable
 
             return new NpzArchive(path, zip, names, entries);
         }
+        catch (InvalidDataException e)
+        {
+            // The central directory is read lazily, on the first access to Entries.
+            zip.Dispose();
+            throw new InvalidInputFileException(path, null, $"not a valid zip archive: {e.Message}", e);
+        }
         catch
         {
             zip.Dispose();

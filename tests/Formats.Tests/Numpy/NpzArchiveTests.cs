@@ -91,6 +91,23 @@ public class NpzArchiveTests
     }
 
     [Fact]
+    public void CentralDirectoryThatDisagreesWithItsEntryCountIsRejected()
+    {
+        // The zip central directory is read lazily by the BCL; a corrupt one must still be our error, not a crash.
+        using var dir = new TempDir();
+        byte[] npy = NpyFileTests.NpyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()}", new byte[4]);
+        WriteZip(dir.File("x.npz"), ("a.npy", npy), ("b.npy", npy));
+        byte[] zip = File.ReadAllBytes(dir.File("x.npz"));
+        int eocd = zip.Length - 22; // end-of-central-directory record, no archive comment
+        Assert.Equal(0x06054b50u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(eocd)));
+        zip[eocd + 8] = 3; // entries on this disk
+        zip[eocd + 10] = 3; // total entries: now one more than the directory holds
+        File.WriteAllBytes(dir.File("x.npz"), zip);
+        var e = Assert.Throws<InvalidInputFileException>(() => NpzArchive.Open(dir.File("x.npz")));
+        Assert.StartsWith(dir.File("x.npz") + ": not a valid zip archive", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EntryThatIsNotNpyIsRejected()
     {
         using var dir = new TempDir();

@@ -94,6 +94,11 @@ internal sealed class GraphLowering
                 graph.Registries.Add(rest);
                 break;
             case "tract_symbol" when rest.Length > 0:
+                if (!NnefLiterals.IsIdentifier(rest))
+                {
+                    throw Error(ext.Line, ext.Column, $"tract_symbol needs one identifier, found '{(rest.Length <= 80 ? rest : rest[..80] + "...")}'");
+                }
+
                 graph.Symbols.Add(rest);
                 break;
             case "tract_assert" when rest.Length > 0:
@@ -103,7 +108,7 @@ internal sealed class GraphLowering
                 }
                 catch (FormatException e)
                 {
-                    throw Error(ext.Line, ext.Column, $"bad tract_assert '{rest}': {e.Message}");
+                    throw Error(ext.Line, ext.Column, $"bad tract_assert: {e.Message}");
                 }
 
                 break;

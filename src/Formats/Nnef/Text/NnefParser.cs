@@ -18,7 +18,15 @@ internal sealed class NnefParser
         "integer", "scalar", "logical", "string", "complex",
     };
 
+    /// <summary>
+    /// Deepest nesting of expressions (or types) accepted. Real graphs nest a handful of levels; the bound turns a
+    /// hostile file with thousands of nested brackets into a clear error instead of a stack overflow, which would
+    /// kill the process without any message.
+    /// </summary>
+    internal const int MaxNesting = 128;
+
     private readonly NnefLexer _lex;
+    private int _depth;
 
     public NnefParser(string text, string? file)
     {
@@ -241,6 +249,7 @@ internal sealed class NnefParser
     /// <summary>Full expression (tract's <c>rvalue</c>).</summary>
     public Expr ParseExpr()
     {
+        Enter();
         Expr e = ParseBinary(0);
         Token t = _lex.Peek();
         if (t.IsWord("if") || t.IsWord("in"))
@@ -248,7 +257,16 @@ internal sealed class NnefParser
             throw new UnsupportedFeatureException(_lex.File, null, $"line {t.Line}, column {t.Column}: '{t.Text}' expressions cannot be loaded by tract");
         }
 
+        _depth--;
         return e;
+    }
+
+    private void Enter()
+    {
+        if (++_depth > MaxNesting)
+        {
+            throw _lex.Error(_lex.Peek(), $"expressions or types nested deeper than {MaxNesting} levels");
+        }
     }
 
     // Precedence levels from loosest to tightest, as tract folds them.
@@ -280,6 +298,12 @@ internal sealed class NnefParser
             _lex.Next();
             Expr right = ParseBinary(level + 1);
             left = new BinaryExpr(t.Text, left, right, t.Line, t.Column);
+
+            // Operator chains fold into a left-deep tree without recursing here; bound its height too.
+            if (left.Depth > MaxNesting)
+            {
+                throw _lex.Error(t, $"expression nested deeper than {MaxNesting} levels");
+            }
         }
     }
 
@@ -463,6 +487,7 @@ internal sealed class NnefParser
 
     private string ParseType()
     {
+        Enter();
         string type;
         Token t = _lex.Peek();
         if (t.Is("("))
@@ -500,6 +525,7 @@ internal sealed class NnefParser
             type += "[]";
         }
 
+        _depth--;
         return type;
     }
 
