@@ -169,6 +169,7 @@ public class ArchiveLimitsTests
     [Theory]
     [InlineData("m.nnef.tar")]
     [InlineData("m.nnef.tgz")]
+    [InlineData("stored.nnef.tgz")]
     [InlineData("dir")]
     public void ReadingAnArchiveHoldsNoPayloadInMemory(string container)
     {
@@ -223,7 +224,7 @@ public class ArchiveLimitsTests
         else if (path.EndsWith(".tgz", StringComparison.Ordinal))
         {
             using FileStream f = File.Create(path);
-            using var gz = new GZipStream(f, CompressionLevel.Fastest);
+            using var gz = new GZipStream(f, Path.GetFileName(path).StartsWith("stored", StringComparison.Ordinal) ? CompressionLevel.NoCompression : CompressionLevel.Fastest);
             gz.Write(TarBytes(members));
         }
         else

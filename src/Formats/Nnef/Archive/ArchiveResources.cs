@@ -16,10 +16,12 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// <para>
 /// Every <c>.dat</c> header is read and validated, and its size checked against the bytes its file or member holds;
 /// payloads are never read here. From a directory they stay in their files, from an uncompressed <c>.tar</c> they
-/// are addressed by offset in the archive (nothing is loaded). A <c>.tgz</c> (or any stream) is read once, forward:
-/// the payloads of members a variable refers to — or that come before <c>graph.nnef</c>, when it is not known yet —
-/// are copied to a <see cref="SpillFile"/>, the others skipped; its expansion is bounded (<see cref="ExpansionGuard"/>,
-/// <see cref="TarStreamReader.MaxTrailingBytes"/>). Members escaping the root (<c>..</c>, absolute paths, links)
+/// are addressed by offset in the archive (nothing is loaded). A <c>.tgz</c> (or any stream) is decompressed once,
+/// forward, which checks its gzip checksums; its expansion is bounded (<see cref="ExpansionGuard"/>,
+/// <see cref="TarStreamReader.MaxTrailingBytes"/>). A level-0 <c>.tgz</c> file (stored blocks, see
+/// <see cref="StoredGzipIndex"/>) then has its payloads read in place, like a <c>.tar</c>; from any other gzip the
+/// payloads of members a variable refers to — or that come before <c>graph.nnef</c>, when it is not known yet — are
+/// copied to a <see cref="SpillFile"/>, the others skipped. Members escaping the root (<c>..</c>, absolute paths, links)
 /// are errors.
 /// </para>
 /// </summary>
@@ -31,13 +33,15 @@ internal sealed class ArchiveResources
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly bool _headersOnly;
+    private readonly StoredGzipFile? _stored;
     private HashSet<string>? _referenced;
     private SpillFile? _spill;
 
-    private ArchiveResources(string origin, bool headersOnly)
+    private ArchiveResources(string origin, bool headersOnly, StoredGzipFile? stored = null)
     {
         Origin = origin;
         _headersOnly = headersOnly;
+        _stored = stored;
     }
 
     /// <summary>The path that was opened.</summary>
@@ -93,8 +97,12 @@ internal sealed class ArchiveResources
 
             if (magic[0] == 0x1f && magic[1] == 0x8b)
             {
+                // Level 0 (stored blocks, torch_to_nnef's default): payloads are read in place, like a .tar's.
+                StoredGzipIndex? index = headersOnly ? null : StoredGzipIndex.TryBuild(handle, length);
                 using var raw = new BufferedStream(new HandleStream(handle, length), 1 << 16);
-                return FromGzip(raw, path, length, headersOnly);
+                ArchiveResources tgz = FromGzip(raw, path, length, headersOnly, index is null ? null : new StoredGzipFile(handle, index));
+                keepHandle = index is not null && tgz.Dats.Values.Any(d => d.HasPayload);
+                return tgz;
             }
 
             ArchiveResources tar = FromTarFile(handle, length, path, headersOnly);
@@ -125,21 +133,23 @@ internal sealed class ArchiveResources
         // BufferedStream cannot un-read: re-assemble the stream with the two sniffed bytes in front.
         Stream raw = new PrefixedStream(magic[..got].ToArray(), buffered);
         return magic[0] == 0x1f && magic[1] == 0x8b
-            ? FromGzip(raw, origin, length, headersOnly)
-            : FromForwardTar(raw, origin, headersOnly, guard: null);
+            ? FromGzip(raw, origin, length, headersOnly, stored: null)
+            : FromForwardTar(raw, origin, headersOnly, guard: null, stored: null);
     }
 
-    private static ArchiveResources FromGzip(Stream raw, string origin, long? compressedLength, bool headersOnly)
+    private static ArchiveResources FromGzip(Stream raw, string origin, long? compressedLength, bool headersOnly, StoredGzipFile? stored)
     {
         var counted = new CountingReadStream(raw);
         using var gzip = new GZipStream(counted, CompressionMode.Decompress, leaveOpen: true);
         var guard = new ExpansionGuard(gzip, counted, compressedLength);
-        return FromForwardTar(guard, origin, headersOnly, guard);
+        return FromForwardTar(guard, origin, headersOnly, guard, stored);
     }
 
-    private static ArchiveResources FromForwardTar(Stream tar, string origin, bool headersOnly, ExpansionGuard? guard)
+    // Reads the archive once, forward: the gzip checksums and every header are checked even when payloads are
+    // later read in place (stored), and the expansion is bounded.
+    private static ArchiveResources FromForwardTar(Stream tar, string origin, bool headersOnly, ExpansionGuard? guard, StoredGzipFile? stored)
     {
-        var resources = new ArchiveResources(origin, headersOnly);
+        var resources = new ArchiveResources(origin, headersOnly, stored);
         try
         {
             resources.Scan(new TarStreamReader(tar, length: null), guard is null ? "tar" : "gzip/tar", resources.AddForward);
@@ -276,6 +286,11 @@ internal sealed class ArchiveResources
         string location = $"{Origin}:{member.Name}";
         AddFile(member.Name, location, member.Size, new TarMemberStream(reader), (id, header) =>
         {
+            if (_stored is not null && !_headersOnly)
+            {
+                return DatTensorSource.FromStoredGzip(header, location, _stored, member.DataOffset + DatHeader.Size);
+            }
+
             // Until graph.nnef has been read, any member may be needed.
             if (_headersOnly || (_referenced is not null && !_referenced.Contains(id)))
             {

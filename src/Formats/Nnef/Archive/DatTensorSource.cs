@@ -9,22 +9,25 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// <summary>
 /// A variable's data in an NNEF archive: the <c>.dat</c> header is parsed and validated when the archive is read,
 /// the payload is read only when asked for, and never whole. It stays where it is — a <c>.dat</c> file of a
-/// directory, a member of an uncompressed tar, or the temporary file a <c>.tgz</c>'s payloads were copied to — and
-/// <see cref="Open"/> maps just its bytes (the returned tensor owns that mapping), while <see cref="WriteTo"/> streams
-/// it a bounded window at a time, so neither grows the process by the size of the tensor.
+/// directory, a member of an uncompressed tar or of a level-0 (stored) <c>.tgz</c>, or the temporary file a
+/// compressed <c>.tgz</c>'s payloads were copied to — and <see cref="Open"/> maps just its bytes (or reads them by
+/// offset; the returned tensor owns that), while <see cref="WriteTo"/> streams it a bounded window at a time, so
+/// neither grows the process by the size of the tensor.
 /// </summary>
 public sealed class DatTensorSource : TensorSource
 {
     private readonly string? _path;
     private readonly SafeFileHandle? _file;
+    private readonly StoredGzipFile? _stored;
     private readonly long _payloadOffset;
 
-    private DatTensorSource(DatHeader header, string location, string? path, SafeFileHandle? file, long payloadOffset)
+    private DatTensorSource(DatHeader header, string location, string? path, SafeFileHandle? file, StoredGzipFile? stored, long payloadOffset)
     {
         Header = header;
         Location = location;
         _path = path;
         _file = file;
+        _stored = stored;
         _payloadOffset = payloadOffset;
     }
 
@@ -41,39 +44,36 @@ public sealed class DatTensorSource : TensorSource
     public override Shape Shape => Header.Shape;
 
     /// <summary>False when the archive was read with <see cref="NnefReadOptions.HeadersOnly"/>: the payload cannot be read.</summary>
-    public bool HasPayload => _path is not null || _file is not null;
+    public bool HasPayload => _path is not null || _file is not null || _stored is not null;
 
     /// <summary>A source over a <c>.dat</c> file on disk whose header has been validated.</summary>
-    internal static DatTensorSource FromFile(DatHeader header, string path) => new(header, path, path, null, 0);
+    internal static DatTensorSource FromFile(DatHeader header, string path) => new(header, path, path, null, null, 0);
 
     /// <summary>A source that knows only the header (archive read with <see cref="NnefReadOptions.HeadersOnly"/>, or a member no variable reads).</summary>
-    internal static DatTensorSource HeaderOnly(DatHeader header, string location) => new(header, location, null, null, 0);
+    internal static DatTensorSource HeaderOnly(DatHeader header, string location) => new(header, location, null, null, null, 0);
 
     /// <summary>A source whose payload lies at <paramref name="payloadOffset"/> of an open file (a tar archive, a spill file).</summary>
     internal static DatTensorSource FromRegion(DatHeader header, string location, SafeFileHandle file, long payloadOffset) =>
-        new(header, location, null, file, payloadOffset);
+        new(header, location, null, file, null, payloadOffset);
+
+    /// <summary>A source whose payload lies at decompressed offset <paramref name="payloadOffset"/> of a level-0 <c>.tgz</c>.</summary>
+    internal static DatTensorSource FromStoredGzip(DatHeader header, string location, StoredGzipFile archive, long payloadOffset) =>
+        new(header, location, null, null, archive, payloadOffset);
 
     /// <inheritdoc />
     public override Tensor Open()
     {
-        MappedFile map = MapPayload();
-        try
+        TensorData payload = OpenPayload();
+        if (!Header.IsBitPackedBool)
         {
-            if (Header.IsBitPackedBool)
-            {
-                byte[] packed = new byte[Header.DataSize];
-                map.Read(0, packed);
-                return new Tensor(DType.Bool, Shape, DatFile.UnpackBits(packed, Shape.ElementCount));
-            }
-
-            return new Tensor(DType, Shape, new OwningView(map.Slice(0, Header.DataSize), map));
+            return new Tensor(DType, Shape, payload);
         }
-        finally
+
+        using (payload)
         {
-            if (Header.IsBitPackedBool)
-            {
-                map.Dispose();
-            }
+            byte[] packed = new byte[Header.DataSize];
+            payload.Read(0, packed);
+            return new Tensor(DType.Bool, Shape, DatFile.UnpackBits(packed, Shape.ElementCount));
         }
     }
 
@@ -92,20 +92,31 @@ public sealed class DatTensorSource : TensorSource
     /// <summary>Copies the payload bytes exactly as stored (packed booleans stay packed), a bounded window at a time.</summary>
     public void CopyRawPayloadTo(Stream destination)
     {
-        using MappedFile map = MapPayload();
-        using TensorData payload = map.Slice(0, Header.DataSize);
+        using TensorData payload = OpenPayload();
         payload.CopyTo(destination);
     }
 
-    // A mapping of the payload's bytes alone; for a file of a directory, only once the file still has the size its
-    // header was checked against.
-    private MappedFile MapPayload()
+    // The payload's bytes, owned by the caller: a mapping of just those bytes, or reads by offset in a level-0 .tgz.
+    private TensorData OpenPayload()
     {
         if (!HasPayload)
         {
             throw new InvalidOperationException($"{Location}: the payload was not loaded (the archive was read for its headers only).");
         }
 
+        if (_stored is not null)
+        {
+            return new StoredGzipPayload(_stored, _payloadOffset, Header.DataSize, Location);
+        }
+
+        MappedFile map = MapPayload();
+        return new OwningView(map.Slice(0, Header.DataSize), map);
+    }
+
+    // A mapping of the payload's bytes alone; for a file of a directory, only once the file still has the size its
+    // header was checked against.
+    private MappedFile MapPayload()
+    {
         if (_file is not null)
         {
             return MappedFile.FromHandle(_file, _payloadOffset, Header.DataSize, Location, ownsHandle: false);

@@ -50,12 +50,15 @@ internal sealed class SpillFile : IDisposable
     public long Append(TarStreamReader reader, long count)
     {
         long start = Length;
-        reader.CopyData(count, this, static (piece, spill) =>
-        {
-            RandomAccess.Write(spill.Handle, piece, spill.Length);
-            spill.Length += piece.Length;
-        });
+        reader.CopyData(count, this, static (piece, spill) => spill.Append(piece));
         return start;
+    }
+
+    /// <summary>Appends <paramref name="bytes"/>.</summary>
+    public void Append(ReadOnlySpan<byte> bytes)
+    {
+        RandomAccess.Write(Handle, bytes, Length);
+        Length += bytes.Length;
     }
 
     /// <inheritdoc />
