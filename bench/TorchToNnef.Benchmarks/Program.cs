@@ -1,9 +1,16 @@
 using BenchmarkDotNet.Running;
 
-// Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report.
+// Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
+// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
+    return;
+}
+
+// Generators and the measured copy of bench/streaming-memory.sh (peak RSS needs a process of its own).
+if (TorchToNnef.Benchmarks.Streaming.StreamingTools.TryRun(args))
+{
     return;
 }
 
