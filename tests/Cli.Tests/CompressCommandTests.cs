@@ -44,7 +44,7 @@ public class CompressCommandTests
     [InlineData(new[] { "compress", "-i", "x", "-c", "min_max_q4_0" }, "missing -o")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y" }, "missing -c")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "nope" }, "unknown compression method 'nope'")]
-    [InlineData(new[] { "compress", "-i", "x", "-o", "x", "-c", "min_max_q4_0" }, "must differ from the input")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "x", "-c", "min_max_q4_0" }, "is the input x of this run")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--tract-version", "abc" }, "not a tract version")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--compression-level", "12" }, "0 to 9")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--bogus" }, "unknown option")]
@@ -67,14 +67,21 @@ public class CompressCommandTests
     }
 
     [Fact]
-    public void AnExistingOutputIsKeptUnlessOverwriteIsGiven()
+    public void AnExistingOutputIsKeptUnlessOverwriteIsGivenAndItIsAnNnefArchive()
     {
         using var tmp = new TempDir();
         string output = tmp.File("o.nnef.tgz");
         File.WriteAllText(output, "keep me");
         string input = Golden.File("export_cnn_f32", "model.nnef.tgz");
-        Assert.Equal(1, Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0").Code);
+        (int code, _, string stderr) = Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0");
+        Assert.Equal(2, code);
+        Assert.Contains("use --overwrite", stderr);
+        (code, _, stderr) = Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0", "--overwrite");
+        Assert.Equal(2, code);
+        Assert.Contains("is not an NNEF archive", stderr);
         Assert.Equal("keep me", File.ReadAllText(output));
+
+        File.Copy(input, output, overwrite: true);
         Assert.Equal(0, Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0", "--overwrite").Code);
         Assert.Equal(DType.Q40, NnefArchive.Read(output).Variables["fc1_weight"].DType);
     }
