@@ -195,17 +195,17 @@ public sealed record DecoderConfig
             return new RopeSettings { Theta = theta, PartialRotaryFactor = partial };
         }
 
-        if (rope.Other is { Count: > 0 } other)
-        {
-            string keys = string.Join(", ", other.Keys.Order(StringComparer.Ordinal).Select(k => $"'{k}'"));
-            throw new UnsupportedFeatureException(path, null, $"{field} has setting(s) {keys} that this exporter does not implement");
-        }
-
         string typeName = rope.RopeType ?? rope.Type ?? "default";
         if (!RopeTypes.TryGetValue(typeName, out RopeScaling scaling))
         {
             throw new UnsupportedFeatureException(path, null,
                 $"{field} type '{typeName}' is not supported (supported: {string.Join(", ", RopeTypes.Keys)})");
+        }
+
+        if (rope.Other is { Count: > 0 } other)
+        {
+            string keys = string.Join(", ", other.Keys.Order(StringComparer.Ordinal).Select(k => $"'{k}'"));
+            throw new UnsupportedFeatureException(path, null, $"{field} has setting(s) {keys} that this exporter does not implement");
         }
 
         var settings = new RopeSettings { Theta = theta, Scaling = scaling, PartialRotaryFactor = partial };

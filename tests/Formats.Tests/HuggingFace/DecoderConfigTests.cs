@@ -77,7 +77,8 @@ public class DecoderConfigTests
     }
 
     [Theory]
-    [InlineData(", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}", "type 'yarn' is not supported")]
+    [InlineData(", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4, \"beta_fast\": 32}", "type 'yarn' is not supported")]
+    [InlineData(", \"rope_scaling\": {\"type\": \"longrope\", \"long_factor\": [1.0], \"short_factor\": [1.0]}", "rope_scaling type 'longrope' is not supported")]
     [InlineData(", \"rope_parameters\": {\"rope_type\": \"longrope\", \"rope_theta\": 1e4}", "type 'longrope' is not supported")]
     [InlineData(", \"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 2}", "type 'dynamic' is not supported")]
     [InlineData(", \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1e4, \"mrope_section\": [1, 2]}", "'mrope_section'")]

@@ -10,6 +10,7 @@ namespace TorchToNnef.Export.Llm.Reference;
 /// the last positions. It checks exports: the archive's outputs must match it. Weights are streamed row window by
 /// row window on all cores (no f32 copy of the model); only norm and bias vectors are kept.
 /// </summary>
+/// <remarks>One <see cref="Run"/> at a time per instance (each call is parallel inside).</remarks>
 public sealed class DecoderReference
 {
     private readonly LlmCheckpoint _checkpoint;
