@@ -25,18 +25,18 @@ internal static class ReferenceOps
             0,
             windows,
             parallel,
-            () => new float[inF],
-            (w, _, buffer) =>
+            () => (Bytes: new byte[weight.WindowBytes], Row: new float[inF]),
+            (w, _, buffers) =>
             {
                 int first = w * perWindow;
-                weight.ForEachRow(first, Math.Min(perWindow, outF - first), buffer, (r, row) =>
+                weight.ForEachRow(first, Math.Min(perWindow, outF - first), buffers.Bytes, buffers.Row, (r, row) =>
                 {
                     for (int t = 0; t < tokens; t++)
                     {
                         y[(t * outF) + r] = TensorPrimitives.Dot(x.AsSpan(t * inF, inF), row);
                     }
                 });
-                return buffer;
+                return buffers;
             },
             _ => { });
 
