@@ -27,6 +27,9 @@ public class GraphCompressorGoldenTests
         using var tmp = new TempDir();
         NnefArchive.Write(r.Graph, tmp.File("out"));
         string golden = Golden.File("export_cnn_q40", "nnef");
+        string[] goldenDats = [.. Directory.EnumerateFiles(golden, "*.dat").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        Assert.Equal(GoldenManifest.FilesEndingWith(".dat", "export_cnn_q40/nnef").Select(Path.GetFileName), goldenDats);
+        Assert.Equal(goldenDats, Directory.EnumerateFiles(tmp.File("out"), "*.dat").Select(Path.GetFileName).Order(StringComparer.Ordinal));
         foreach (string dat in Directory.EnumerateFiles(golden, "*.dat"))
         {
             string name = Path.GetFileName(dat);
