@@ -80,9 +80,10 @@ public class KernelTests
     [Fact]
     public void ForcedKernelIsUsedByTheChildProcess()
     {
-        (int exit, string output, _) = KernelCheckProcess.Run(null, forced: "scalar");
+        (int exit, string output, IReadOnlyList<Q40KernelKind> ran) = KernelCheckProcess.Run(null, forced: "scalar", only: Q40KernelKind.Scalar);
         Assert.True(exit == 0, output);
         Assert.Contains("active=Scalar", output, StringComparison.Ordinal);
+        Assert.Equal([Q40KernelKind.Scalar], ran);
     }
 
     [Fact]
