@@ -54,6 +54,25 @@ public static class CpuKernels
         _ => throw new ArgumentException($"unknown kernel '{name}' (scalar, v128, v256, v512)", nameof(name)),
     };
 
+    /// <summary>The kernels a CPU with these <c>/proc/cpuinfo</c> flags (x86 "flags", Arm64 "Features") runs.</summary>
+    public static HashSet<Q40KernelKind> FromFlags(IReadOnlySet<string> flags, Architecture architecture)
+    {
+        HashSet<Q40KernelKind> kinds = [Q40KernelKind.Scalar];
+        bool x86 = architecture is Architecture.X64 or Architecture.X86;
+        foreach (Q40KernelKind k in new[] { Q40KernelKind.Vector128, Q40KernelKind.Vector256, Q40KernelKind.Vector512 })
+        {
+            bool has = x86
+                ? X86Flags[k].All(flags.Contains)
+                : architecture == Architecture.Arm64 && k == Q40KernelKind.Vector128 && flags.Contains("asimd");
+            if (has)
+            {
+                kinds.Add(k);
+            }
+        }
+
+        return kinds;
+    }
+
     private static (HashSet<Q40KernelKind>?, string, Func<Q40KernelKind, string>) Detect()
     {
         HashSet<Q40KernelKind>? kinds = null;
@@ -63,18 +82,8 @@ public static class CpuKernels
         if (flags is not null)
         {
             var set = new HashSet<string>(flags, StringComparer.Ordinal);
-            kinds = [Q40KernelKind.Scalar];
             bool x86 = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
-            bool arm = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
-            foreach (Q40KernelKind k in new[] { Q40KernelKind.Vector128, Q40KernelKind.Vector256, Q40KernelKind.Vector512 })
-            {
-                bool has = x86 ? X86Flags[k].All(set.Contains) : arm && k == Q40KernelKind.Vector128 && set.Contains("asimd");
-                if (has)
-                {
-                    kinds.Add(k);
-                }
-            }
-
+            kinds = FromFlags(set, RuntimeInformation.ProcessArchitecture);
             sources.Add($"/proc/cpuinfo '{flagsLine}'");
             lacking = k => x86
                 ? $"the CPU lacks {string.Join(", ", X86Flags[k].Where(f => !set.Contains(f)))} (/proc/cpuinfo flags)"

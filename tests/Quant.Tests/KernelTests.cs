@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
@@ -27,6 +28,27 @@ public class KernelTests
         IReadOnlySet<Q40KernelKind>? expected = CpuKernels.Expected;
         Assert.True(expected is not null, $"cannot tell which kernels this CPU runs: read {CpuKernels.Source}; set {CpuKernels.RequiredVariable}");
         Assert.Contains(Q40KernelKind.Scalar, expected);
+
+        // Unless switches narrowed this process, the CPU's list covers every kernel the runtime lets it run: a flag
+        // list read wrong (which would excuse kernels from running) shows here.
+        bool switched = Environment.GetEnvironmentVariables().Keys.Cast<string>().Any(KernelCheckProcess.IsVectorSetting);
+        if (!switched)
+        {
+            Assert.All(Q40Kernels.SupportedKinds, k => Assert.True(expected.Contains(k), $"{k} runs here but {CpuKernels.Source} does not list it"));
+        }
+    }
+
+    [Theory]
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl", "Scalar,Vector128,Vector256,Vector512")]
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma avx512f avx512cd", "Scalar,Vector128,Vector256")] // Knights Landing: no BW/DQ/VL
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx", "Scalar,Vector128")] // Sandy Bridge: AVX without AVX2
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3", "Scalar")]
+    [InlineData(Architecture.Arm64, "fp asimd evtstrm aes crc32", "Scalar,Vector128")]
+    [InlineData(Architecture.Arm64, "fp evtstrm", "Scalar")]
+    public void CpuFlagsDecideTheExpectedKernels(Architecture architecture, string flags, string expected)
+    {
+        HashSet<Q40KernelKind> kinds = CpuKernels.FromFlags(flags.Split(' ').ToHashSet(), architecture);
+        Assert.Equal(expected, string.Join(",", kinds.Order()));
     }
 
     [Fact]
