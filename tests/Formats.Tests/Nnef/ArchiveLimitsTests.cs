@@ -2,6 +2,7 @@ using System.IO.Compression;
 using TorchToNnef.Errors;
 using TorchToNnef.Formats.Nnef;
 using TorchToNnef.Formats.Nnef.Archive;
+using TorchToNnef.IO;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 using TorchToNnef.TestSupport;
@@ -190,7 +191,7 @@ public class ArchiveLimitsTests
         var copy = new MemoryStream();
         source.WriteTo(copy);
         Assert.Equal(Dat(values, 1024, 4096)[DatHeader.Size..], copy.ToArray());
-        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"t2n-{Environment.ProcessId}-*.spill"));
+        Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"{TempNames.Prefix}tmp-{Environment.ProcessId}-*"));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// <see cref="TarStreamReader.MaxTrailingBytes"/>). A level-0 <c>.tgz</c> file (stored blocks, see
 /// <see cref="StoredGzipIndex"/>) then has its payloads read in place, like a <c>.tar</c>; from any other gzip the
 /// payloads of members a variable refers to — or that come before <c>graph.nnef</c>, when it is not known yet — are
-/// copied to a <see cref="SpillFile"/>, the others skipped. Members escaping the root (<c>..</c>, absolute paths, links)
+/// copied to a <see cref="ScratchFile"/>, the others skipped. Members escaping the root (<c>..</c>, absolute paths, links)
 /// are errors.
 /// </para>
 /// </summary>
@@ -35,7 +35,7 @@ internal sealed class ArchiveResources
     private readonly bool _headersOnly;
     private readonly StoredGzipFile? _stored;
     private HashSet<string>? _referenced;
-    private SpillFile? _spill;
+    private ScratchFile? _spill;
 
     private ArchiveResources(string origin, bool headersOnly, StoredGzipFile? stored = null)
     {
@@ -298,8 +298,9 @@ internal sealed class ArchiveResources
                 return DatTensorSource.HeaderOnly(header, location);
             }
 
-            _spill ??= SpillFile.Create();
-            long offset = _spill.Append(reader, header.DataSize);
+            _spill ??= ScratchFile.Create();
+            long offset = _spill.Length;
+            reader.CopyData(header.DataSize, _spill, static (piece, spill) => spill.Append(piece));
             return DatTensorSource.FromRegion(header, location, _spill.Handle, offset);
         });
     }

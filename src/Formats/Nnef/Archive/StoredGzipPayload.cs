@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using TorchToNnef.IO;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
@@ -57,7 +58,7 @@ internal sealed class StoredGzipPayload(StoredGzipFile archive, long offset, lon
         {
             if (_copy is null)
             {
-                SpillFile spill = SpillFile.Create();
+                ScratchFile spill = ScratchFile.Create();
                 try
                 {
                     ForEachWindow(0, length, DefaultWindowBytes, spill, static (window, s) => s.Append(window));

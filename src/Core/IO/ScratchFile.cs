@@ -1,17 +1,17 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace TorchToNnef.Formats.Nnef.Archive;
+namespace TorchToNnef.IO;
 
 /// <summary>
-/// A temporary file that holds the payloads of a compressed archive's members, so that they can be mapped and read
-/// by offset like the members of an uncompressed tar instead of being held in memory. It lives in the system's
-/// temporary folder (<c>TMPDIR</c>) and has no name once created: on Unix it is unlinked at once (the open handle
-/// keeps its data), on Windows it is deleted when closed. Nothing is left behind whatever happens to the process, and
-/// its space is given back when the last handle closes — when the graph that reads it is collected, or at exit.
+/// A temporary file for data that must leave memory but is no output: the payloads of a compressed archive's
+/// members, copied so that they can be mapped and read by offset. It lives in the system's temporary folder
+/// (<c>TMPDIR</c>) under a <see cref="TempNames"/> name and has no name once created: on Unix it is unlinked at once
+/// (the open handle keeps its data), on Windows it is deleted when closed. Nothing is left behind whatever happens to
+/// the process, and its space is given back when the last handle closes.
 /// </summary>
-internal sealed class SpillFile : IDisposable
+internal sealed class ScratchFile : IDisposable
 {
-    private SpillFile(SafeFileHandle handle)
+    private ScratchFile(SafeFileHandle handle)
     {
         Handle = handle;
     }
@@ -23,9 +23,9 @@ internal sealed class SpillFile : IDisposable
     public long Length { get; private set; }
 
     /// <summary>Creates an empty, unnamed temporary file.</summary>
-    public static SpillFile Create()
+    public static ScratchFile Create()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"t2n-{Environment.ProcessId}-{Guid.NewGuid():N}.spill");
+        string path = Path.Combine(Path.GetTempPath(), TempNames.NewTemporary());
         FileOptions options = OperatingSystem.IsWindows() ? FileOptions.DeleteOnClose : FileOptions.None;
         SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, options);
         try
@@ -43,15 +43,7 @@ internal sealed class SpillFile : IDisposable
             throw;
         }
 
-        return new SpillFile(handle);
-    }
-
-    /// <summary>Appends the next <paramref name="count"/> data bytes of the reader's current member; returns where they start.</summary>
-    public long Append(TarStreamReader reader, long count)
-    {
-        long start = Length;
-        reader.CopyData(count, this, static (piece, spill) => spill.Append(piece));
-        return start;
+        return new ScratchFile(handle);
     }
 
     /// <summary>Appends <paramref name="bytes"/>.</summary>
