@@ -26,8 +26,9 @@ mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 1; }
-dotnet build "$repo/bench/TorchToNnef.Benchmarks" -c Release --nologo -v q >/dev/null
-dotnet build "$repo/src/Cli" -c Release --nologo -v q >/dev/null
+for project in bench/TorchToNnef.Benchmarks src/Cli; do
+  dotnet build "$repo/$project" -c Release --nologo -v q > "$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+done
 bench=(dotnet "$repo/bench/TorchToNnef.Benchmarks/bin/Release/net10.0/TorchToNnef.Benchmarks.dll")
 read -r -a t2n <<< "${T2N:-dotnet $repo/src/Cli/bin/Release/net10.0/t2n.dll}"
 

@@ -61,8 +61,9 @@ public static class DatFile
         destination.Write(head);
         if (header.IsBitPackedBool)
         {
-            using Tensor t = source.Open();
-            destination.Write(PackBits(t.Bytes));
+            var packer = new PackedBoolStream(destination);
+            source.WriteTo(packer);
+            packer.Complete();
             return;
         }
 
