@@ -93,6 +93,10 @@ public sealed class OnnxAttributes : IReadOnlyList<OnnxAttribute>
     public InvalidInputFileException Error(string name, string what) =>
         new(_file, null, $"{_owner}: attribute '{name}' {what}");
 
+    /// <summary>An error saying this node's attribute <paramref name="name"/> uses a feature that is not supported.</summary>
+    public UnsupportedFeatureException Unsupported(string name, string what) =>
+        new(_file, null, $"{_owner}: attribute '{name}' {what}");
+
     /// <inheritdoc />
     public IEnumerator<OnnxAttribute> GetEnumerator() => ((IEnumerable<OnnxAttribute>)_items).GetEnumerator();
 
