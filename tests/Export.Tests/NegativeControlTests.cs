@@ -91,6 +91,6 @@ public class NegativeControlTests
         }
 
         var e = Assert.Throws<InvalidGraphException>(() => new GraphEvaluator(graph).Run(inputs));
-        Assert.Contains("S+P < 256", e.Message);
+        Assert.Contains("P+S < 256", e.Message); // S+P as printed canonically
     }
 }

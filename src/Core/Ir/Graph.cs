@@ -188,20 +188,19 @@ public sealed class Graph
         };
     }
 
-    /// <summary>Converts a dimension to an argument: a literal when known, else a reference or an expression string.</summary>
-    public static Arg DimToArg(Dim d) => d switch
-    {
-        ConstantDim c => Arg.Int(c.Value),
-        SymbolDim s => Arg.Ref(s.Name),
-        _ => Arg.String(d.ToString()),
-    };
+    /// <summary>Converts a dimension to its argument form (see <see cref="Arg.Dim"/>).</summary>
+    public static Arg DimToArg(Dim d) => Arg.Dim(d);
 
-    /// <summary>Inverse of <see cref="DimToArg"/>.</summary>
-    public static Dim ArgToDim(Arg a) => a switch
+    /// <summary>Inverse of <see cref="DimToArg"/>: an integer literal, a symbol reference or a dimension expression.</summary>
+    /// <exception cref="InvalidGraphException">Any other argument.</exception>
+    public static Dim ArgToDim(Arg a) => TryArgToDim(a) ?? throw new InvalidGraphException(null, $"'{a}' is not a dimension");
+
+    /// <summary>The dimension an argument denotes (an integer literal, a symbol reference, a dimension expression), or null.</summary>
+    public static Dim? TryArgToDim(Arg a) => a switch
     {
         IntLiteral i => Dim.Of(i.Value),
         ValueRef r => Dim.Symbol(r.Name),
-        StringLiteral s => Dim.Parse(s.Value),
-        _ => throw new InvalidGraphException(null, $"'{a}' is not a dimension"),
+        DimArg d => d.Value,
+        _ => null,
     };
 }

@@ -123,13 +123,9 @@ public sealed class GraphEvaluator
         var dims = new List<Dim>();
         foreach (Arg item in items.Items)
         {
-            dims.Add(item switch
-            {
-                IntLiteral { Value: >= 0 } i => Dim.Of(i.Value),
-                ValueRef r => Dim.Symbol(r.Name),
-                StringLiteral s => Dim.Parse(s.Value),
-                _ => throw new InvalidGraphException(name, $"bad dimension '{item}' in the input shape"),
-            });
+            dims.Add(item is IntLiteral { Value: < 0 } || Graph.TryArgToDim(item) is not Dim d
+                ? throw new InvalidGraphException(name, $"bad dimension '{item}' in the input shape")
+                : d);
         }
 
         return new GraphInput(name, type, dims);
@@ -141,7 +137,7 @@ public sealed class GraphEvaluator
         {
             if (declared.Shape.All(d => d.IsConstant) && declared.Shape.Any(d => d.TryGetConstant(out long v) && v == 0))
             {
-                return TensorValue.Zeros(declared.Type, declared.Shape.Select(d => (int)((ConstantDim)d).Value).ToArray());
+                return TensorValue.Zeros(declared.Type, declared.Shape.Select(d => d.TryGetConstant(out long v) ? (int)v : 0).ToArray());
             }
 
             throw new InvalidGraphException(declared.Name, "no value fed for this graph input");
@@ -165,14 +161,14 @@ public sealed class GraphEvaluator
 
         for (int i = 0; i < value.Rank; i++)
         {
-            if (declared.Shape[i] is SymbolDim s)
+            if (declared.Shape[i].TryGetSymbol(out string s))
             {
-                if (symbols.TryGetValue(s.Name, out long bound) && bound != value.Shape[i])
+                if (symbols.TryGetValue(s, out long bound) && bound != value.Shape[i])
                 {
-                    throw new InvalidGraphException(declared.Name, $"symbol {s.Name} is {bound} from an earlier input but {value.Shape[i]} here");
+                    throw new InvalidGraphException(declared.Name, $"symbol {s} is {bound} from an earlier input but {value.Shape[i]} here");
                 }
 
-                symbols[s.Name] = value.Shape[i];
+                symbols[s] = value.Shape[i];
             }
         }
 

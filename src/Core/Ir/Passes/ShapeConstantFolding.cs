@@ -83,12 +83,9 @@ public static class ShapeConstantFolding
         var valueNames = new HashSet<string>(graph.Nodes.SelectMany(n => n.Outputs), StringComparer.Ordinal);
         Arg? Replacement(Arg a) =>
             a is ValueRef r && scalars.TryGetValue(r.Name, out Dim? d)
-                ? d switch
-                {
-                    ConstantDim c => Arg.Int(c.Value),
-                    SymbolDim sym when graph.Symbols.Contains(sym.Name) && !valueNames.Contains(sym.Name) => Arg.Ref(sym.Name),
-                    _ => null,
-                }
+                ? d.TryGetConstant(out long c) ? Arg.Int(c)
+                    : d.TryGetSymbol(out string sym) && graph.Symbols.Contains(sym) && !valueNames.Contains(sym) ? Arg.Ref(sym)
+                    : null
                 : null;
 
         int replaced = 0;
