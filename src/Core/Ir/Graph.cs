@@ -33,8 +33,11 @@ public sealed class Graph
     /// <summary>Identifiers listed in the graph signature as outputs, in order.</summary>
     public List<string> Outputs { get; } = [];
 
+    private Dictionary<string, Node>? _producers;
+    private int _producersVersion;
+
     /// <summary>Body nodes in definition order.</summary>
-    public List<Node> Nodes { get; } = [];
+    public NodeList Nodes { get; } = [];
 
     /// <summary>Variables keyed by the identifier of the value their <c>variable</c> node defines.</summary>
     public Dictionary<string, Variable> Variables { get; } = new(StringComparer.Ordinal);
@@ -89,8 +92,44 @@ public sealed class Graph
         return copy;
     }
 
-    /// <summary>The node defining <paramref name="valueName"/>, or null.</summary>
-    public Node? FindProducer(string valueName) => Nodes.FirstOrDefault(n => n.Outputs.Contains(valueName));
+    /// <summary>
+    /// The node defining <paramref name="valueName"/>, or null. Uses an index kept until the body changes (and checked
+    /// against the node, whose outputs may have been edited in place), not a scan of the body.
+    /// </summary>
+    public Node? FindProducer(string valueName)
+    {
+        if (_producers is null || _producersVersion != Nodes.Version)
+        {
+            IndexProducers();
+        }
+
+        if (_producers!.TryGetValue(valueName, out Node? n) && n.Outputs.Contains(valueName))
+        {
+            return n;
+        }
+
+        // Outputs can be edited in place after a node is added: rebuild once before concluding.
+        IndexProducers();
+        return _producers.TryGetValue(valueName, out n) ? n : null;
+    }
+
+    /// <summary>A snapshot index of producers and consumers of every value (see <see cref="GraphIndex"/>).</summary>
+    public GraphIndex Index() => GraphIndex.Build(this);
+
+    private void IndexProducers()
+    {
+        var map = new Dictionary<string, Node>(StringComparer.Ordinal);
+        foreach (Node n in Nodes)
+        {
+            foreach (string o in n.Outputs)
+            {
+                map.TryAdd(o, n);
+            }
+        }
+
+        _producers = map;
+        _producersVersion = Nodes.Version;
+    }
 
     /// <summary>The property value as a string, or null when absent or not a string.</summary>
     public string? GetProperty(string key) =>

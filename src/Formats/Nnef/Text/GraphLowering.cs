@@ -193,7 +193,7 @@ internal sealed class GraphLowering
         return fragment;
     }
 
-    private void LowerBody(IReadOnlyList<Assignment> body, LoweringScope scope, List<Node> nodes)
+    private void LowerBody(IReadOnlyList<Assignment> body, LoweringScope scope, IList<Node> nodes)
     {
         foreach (Assignment a in body)
         {
@@ -331,11 +331,11 @@ internal sealed class GraphLowering
     private InvalidInputFileException Error(int line, int column, string what) =>
         new(_file, null, line > 0 ? $"line {line}, column {column}: {what}" : what);
 
-    private sealed class StatementContext(LoweringScope scope, List<Node> nodes, string target)
+    private sealed class StatementContext(LoweringScope scope, IList<Node> nodes, string target)
     {
         public LoweringScope Scope { get; } = scope;
 
-        public List<Node> Nodes { get; } = nodes;
+        public IList<Node> Nodes { get; } = nodes;
 
         public string Target { get; } = target;
 
