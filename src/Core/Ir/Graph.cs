@@ -195,37 +195,54 @@ public sealed class Graph
         return node;
     }
 
-    /// <summary>Shape of a graph input as declared by its external node.</summary>
+    /// <summary>Shape of a graph input as declared by its external node (literals, symbols, dimension expressions).</summary>
     /// <exception cref="InvalidGraphException">No such input, or the declaration is malformed.</exception>
     public IReadOnlyList<Dim> GetInputShape(string name)
     {
-        Node node = FindProducer(name) ?? throw new InvalidGraphException(name, "no such graph input");
-        if (node.GetAttribute("shape") is not ArrayArg dims)
+        Node node = InputNode(name);
+        try
         {
-            throw new InvalidGraphException(name, "input has no shape array");
+            return SourceOperators.DeclaredInputShape(node, InputSchema(node));
         }
-
-        return [.. dims.Items.Select(ArgToDim)];
+        catch (InvalidGraphException e) when (e.TensorName is null)
+        {
+            throw new InvalidGraphException(name, e.Message);
+        }
     }
 
-    /// <summary>Data type of a graph input: <c>datum_type</c> of <c>tract_core_external</c>, else f32 as for NNEF <c>external</c>.</summary>
+    /// <summary>
+    /// Declared type of a graph input: <c>datum_type</c> of <c>tract_core_external</c>, else by generic as NNEF's
+    /// <c>external</c> (f32, <c>integer</c> i64, <c>logical</c> bool). A <c>graph.quant</c> entry is not applied.
+    /// </summary>
+    /// <exception cref="InvalidGraphException">No such input, or the declared type is not a tract type.</exception>
+    public DatumType GetInputType(string name)
+    {
+        Node node = InputNode(name);
+        try
+        {
+            return SourceOperators.DeclaredInputType(node);
+        }
+        catch (InvalidGraphException e) when (e.TensorName is null)
+        {
+            throw new InvalidGraphException(name, e.Message);
+        }
+    }
+
+    /// <summary>Storage dtype of a graph input (see <see cref="GetInputType"/>).</summary>
+    /// <exception cref="InvalidGraphException">No such input, or the type has no storage dtype (TDim inputs are i64).</exception>
     public DType GetInputDType(string name)
     {
-        Node node = FindProducer(name) ?? throw new InvalidGraphException(name, "no such graph input");
-        if (node.GetAttribute("datum_type") is StringLiteral s)
-        {
-            return DTypeInfo.TryParseName(s.Value, out DType dt)
-                ? dt
-                : throw new InvalidGraphException(name, $"unknown datum_type '{s.Value}'");
-        }
-
-        return node.Generic switch
-        {
-            "integer" => DType.I64,
-            "logical" => DType.Bool,
-            _ => DType.F32,
-        };
+        DatumType t = GetInputType(name);
+        return t.Kind is DatumKind.String or DatumKind.BlockQuant
+            ? throw new InvalidGraphException(name, $"input type {t} has no storage dtype")
+            : t.ToStorageDType();
     }
+
+    private Node InputNode(string name) =>
+        FindProducer(name) is { Op: ExternalOp or "external" } node ? node : throw new InvalidGraphException(name, "no such graph input");
+
+    private static OperatorSchema InputSchema(Node node) =>
+        OperatorCatalog.Find(node.Op == ExternalOp ? OperatorCatalog.CoreRegistry : OperatorCatalog.NnefRegistry, node.Op)!;
 
     /// <summary>Converts a dimension to its argument form (see <see cref="Arg.Dim"/>).</summary>
     public static Arg DimToArg(Dim d) => Arg.Dim(d);

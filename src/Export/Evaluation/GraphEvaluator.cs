@@ -97,38 +97,14 @@ public sealed class GraphEvaluator
     private GraphInput DescribeInput(Node node)
     {
         string name = node.Name;
-        DatumType type;
-        if (node.Op == Graph.ExternalOp)
-        {
-            string dt = node.GetAttribute("datum_type") is StringLiteral s ? s.Value : throw new InvalidGraphException(name, "tract_core_external without datum_type");
-            type = DatumType.TryParse(dt, out DatumType parsed) ? parsed : throw new InvalidGraphException(name, $"unknown datum_type '{dt}'");
-        }
-        else
-        {
-            type = node.Generic switch { "integer" => DatumType.I64, "logical" => DatumType.Bool, _ => DatumType.F32 };
-        }
-
+        DatumType type = _graph.GetInputType(name);
         if (_graph.Quantization.TryGetValue(name, out QuantInfo? q))
         {
             var p = new QuantParams(checked((int)q.ZeroPoint), (float)q.Scale);
             type = q.Bits == 32 ? new DatumType(DatumKind.I32, p) : new DatumType(q.Signed ? DatumKind.I8 : DatumKind.U8, p);
         }
 
-        Arg shapeArg = node.GetArgument("shape", 0) ?? throw new InvalidGraphException(name, "input declares no shape");
-        if (shapeArg is not ArrayArg items)
-        {
-            throw new InvalidGraphException(name, $"input shape '{shapeArg}' is not a list");
-        }
-
-        var dims = new List<Dim>();
-        foreach (Arg item in items.Items)
-        {
-            dims.Add(item is IntLiteral { Value: < 0 } || Graph.TryArgToDim(item) is not Dim d
-                ? throw new InvalidGraphException(name, $"bad dimension '{item}' in the input shape")
-                : d);
-        }
-
-        return new GraphInput(name, type, dims);
+        return new GraphInput(name, type, _graph.GetInputShape(name));
     }
 
     private TensorValue Feed(GraphInput declared, TensorValue? value, Dictionary<string, long> symbols)

@@ -53,6 +53,9 @@ public static class OperatorCatalog
         return Find(NnefRegistry, name);
     }
 
+    /// <summary>The operator <paramref name="name"/> in whichever registry defines it (the standard one first), or null.</summary>
+    public static OperatorSchema? FindAny(string name) => RegistryIds.Select(r => Find(r, name)).FirstOrDefault(s => s is not null);
+
     /// <summary>The registry a graph must activate to use <paramref name="name"/> (null for <c>tract_nnef</c> or unknown names).</summary>
     public static string? RegistryNeededFor(string name) =>
         Find(NnefRegistry, name) is not null ? null : ExtensionRegistries.FirstOrDefault(r => Find(r, name) is not null);
