@@ -258,11 +258,14 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
     /// <summary>Inequality of normal forms.</summary>
     public static bool operator !=(Dim? a, Dim? b) => !(a == b);
 
-    /// <summary>Minimum: a constant or one operand when the order is provable, else a <c>min</c> factor.</summary>
-    public static Dim Min(Dim a, Dim b) => Extremum(a, b, max: false);
+    /// <summary>
+    /// Minimum: a constant or one operand when the order is provable (with the symbols at least their
+    /// <paramref name="lowerBounds"/>, 0 by default), else a <c>min</c> factor.
+    /// </summary>
+    public static Dim Min(Dim a, Dim b, IReadOnlyDictionary<string, long>? lowerBounds = null) => Extremum(a, b, max: false, lowerBounds);
 
-    /// <summary>Maximum: a constant or one operand when the order is provable, else a <c>max</c> factor.</summary>
-    public static Dim Max(Dim a, Dim b) => Extremum(a, b, max: true);
+    /// <summary>Maximum: a constant or one operand when the order is provable (see <see cref="Min"/>), else a <c>max</c> factor.</summary>
+    public static Dim Max(Dim a, Dim b, IReadOnlyDictionary<string, long>? lowerBounds = null) => Extremum(a, b, max: true, lowerBounds);
 
     /// <summary>
     /// Compares <paramref name="a"/> with <paramref name="b"/> for every value of the symbols, each at least its lower
@@ -525,7 +528,7 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
         return (allPositive && constant >= 0, allPositive && constant > 0, allNegative && constant <= 0, allNegative && constant < 0);
     }
 
-    private static Dim Extremum(Dim a, Dim b, bool max)
+    private static Dim Extremum(Dim a, Dim b, bool max, IReadOnlyDictionary<string, long>? lowerBounds)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -534,12 +537,12 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
             return a;
         }
 
-        if (ProvablyAtLeast(a, b))
+        if (ProvablyAtLeast(a, b, lowerBounds))
         {
             return max ? a : b;
         }
 
-        if (ProvablyAtLeast(b, a))
+        if (ProvablyAtLeast(b, a, lowerBounds))
         {
             return max ? b : a;
         }

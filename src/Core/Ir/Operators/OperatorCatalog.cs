@@ -83,22 +83,25 @@ public static class OperatorCatalog
 /// </summary>
 public sealed class OperatorResolver
 {
-    private readonly Dictionary<string, OperatorSchema> _documentFragments;
-    private readonly List<string> _active;
+    private readonly Graph _graph;
+    private Dictionary<string, OperatorSchema> _documentFragments = new(StringComparer.Ordinal);
+    private string[] _active = [];
+    private int _fragmentCount = -1;
+    private int _registryCount = -1;
 
-    /// <summary>Prepares resolution for <paramref name="graph"/>'s fragments and registries.</summary>
+    /// <summary>Prepares resolution for <paramref name="graph"/>'s fragments and registries (fragments and registries added later are seen too).</summary>
     public OperatorResolver(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        _documentFragments = graph.Fragments.Where(f => f.Body is not null)
-            .GroupBy(f => f.Name, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => OperatorSchema.FromFragment(g.Last()), StringComparer.Ordinal);
-        _active = [.. graph.Registries];
+        _graph = graph;
     }
 
     /// <summary>The schema of <paramref name="op"/>, or null when nothing defines it for this graph.</summary>
-    public OperatorSchema? TryResolve(string op) =>
-        _documentFragments.TryGetValue(op, out OperatorSchema? f) ? f : OperatorCatalog.Resolve(op, _active);
+    public OperatorSchema? TryResolve(string op)
+    {
+        Refresh();
+        return _documentFragments.TryGetValue(op, out OperatorSchema? f) ? f : OperatorCatalog.Resolve(op, _active);
+    }
 
     /// <summary>The schema of <paramref name="op"/>.</summary>
     /// <exception cref="InvalidGraphException">The operator needs a registry the graph does not activate.</exception>
@@ -116,6 +119,23 @@ public sealed class OperatorResolver
         }
 
         throw new UnsupportedFeatureException(null, null, $"unknown operator '{op}'");
+    }
+
+    private void Refresh()
+    {
+        if (_graph.Fragments.Count != _fragmentCount)
+        {
+            _documentFragments = _graph.Fragments.Where(f => f.Body is not null)
+                .GroupBy(f => f.Name, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => OperatorSchema.FromFragment(g.Last()), StringComparer.Ordinal);
+            _fragmentCount = _graph.Fragments.Count;
+        }
+
+        if (_graph.Registries.Count != _registryCount)
+        {
+            _active = [.. _graph.Registries];
+            _registryCount = _graph.Registries.Count;
+        }
     }
 }
 

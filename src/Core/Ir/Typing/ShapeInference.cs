@@ -20,6 +20,8 @@ public sealed class ShapeInference
     private readonly Dictionary<string, TensorType> _all = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dim[]> _known = new(StringComparer.Ordinal);
     private int _depth;
+    private Dictionary<string, long>? _bounds;
+    private int _boundsFrom;
 
     /// <summary>Prepares inference for <paramref name="graph"/> (nothing is inferred yet; see <see cref="Add"/>).</summary>
     public ShapeInference(Graph graph)
@@ -38,14 +40,25 @@ public sealed class ShapeInference
         }
 
         _scope = new StaticScope(_symbols);
-        LowerBounds = Bounds(graph);
     }
 
     /// <summary>The graph being typed.</summary>
     public Graph Graph { get; }
 
     /// <summary>Lower bounds of symbols given by the graph's unconditional assertions (<c>S &gt;= 1</c>).</summary>
-    public IReadOnlyDictionary<string, long> LowerBounds { get; }
+    public IReadOnlyDictionary<string, long> LowerBounds
+    {
+        get
+        {
+            if (_bounds is null || _boundsFrom != Graph.Assertions.Count)
+            {
+                _bounds = Bounds(Graph);
+                _boundsFrom = Graph.Assertions.Count;
+            }
+
+            return _bounds;
+        }
+    }
 
     /// <summary>Types of the graph-body values inferred so far.</summary>
     public GraphTypes Types => new(_body, _all, _known);
@@ -97,6 +110,7 @@ public sealed class ShapeInference
     public IReadOnlyList<TensorType> Add(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
+        _symbols.UnionWith(Graph.Symbols);
         if (node.Op is Graph.ExternalOp or "external")
         {
             foreach (string s in node.References)
@@ -113,6 +127,16 @@ public sealed class ShapeInference
 
         return [.. outputs.Select(o => o.Type)];
     }
+
+    /// <summary>Binds a fragment parameter, typed by a prototype, in the root scope (fragment bodies built on their own).</summary>
+    internal void BindParameter(string name, TensorType prototype)
+    {
+        _scope[name] = new StaticTensor(prototype, false);
+        _body[name] = prototype;
+    }
+
+    /// <summary>Binds a non-tensor fragment parameter to an example argument in the root scope.</summary>
+    internal void BindParameter(string name, Arg example) => _scope[name] = _scope.Resolve(example);
 
     /// <summary>The type of a graph-body value inferred so far.</summary>
     /// <exception cref="KeyNotFoundException">The value is not (yet) typed.</exception>

@@ -26,8 +26,8 @@ internal static class ElementWiseOperators
         b.Binary(Nnef, "mul", call => Arith(call, static (x, y, _) => x * y));
         b.Binary(Nnef, "div", call => Arith(call, Divide));
         b.Binary(Nnef, "pow", call => Arith(call, static (_, _, _) => null));
-        b.Binary(Nnef, "min", call => Arith(call, static (x, y, _) => Dim.Min(x, y)));
-        b.Binary(Nnef, "max", call => Arith(call, static (x, y, _) => Dim.Max(x, y)));
+        b.Binary(Nnef, "min", call => Arith(call, static (x, y, c) => Dim.Min(x, y, c.LowerBounds)));
+        b.Binary(Nnef, "max", call => Arith(call, static (x, y, c) => Dim.Max(x, y, c.LowerBounds)));
         b.Binary(Nnef, "and", call => Logical(call, static (x, y) => x && y));
         b.Binary(Nnef, "or", call => Logical(call, static (x, y) => x || y));
         foreach ((string name, bool integers) in Unary)
@@ -74,14 +74,14 @@ internal static class ElementWiseOperators
         if (StaticCoerce.TracksValues(operating) && operating.Kind != DatumKind.Bool && result == operating)
         {
             int rank = shape.Length;
-            var context = new ValueContext(operating, b.IsConst);
+            var context = new ValueContext(operating, b.IsConst, call.LowerBounds);
             values = ShapeRules.Combine(Aligned(a, rank), Aligned(b, rank), shape, (x, y) => f(x, y, context));
         }
 
         return call.Result(result, shape, values);
     }
 
-    private readonly record struct ValueContext(DatumType Operating, bool DivisorConst);
+    private readonly record struct ValueContext(DatumType Operating, bool DivisorConst, IReadOnlyDictionary<string, long> LowerBounds);
 
     // Integer division as the evaluator computes it: a constant power-of-two divisor of a plain integer is a shift
     // (floor), anything else truncates toward zero (TDim's rule).

@@ -76,13 +76,14 @@ internal static class ProductOperators
         string batch = BatchLetters[..(a.Rank - 2)];
         string aAxes = batch + (ta ? "km" : "mk");
         string bAxes = batch + (tb ? "nk" : "kn");
-        Dim[] shape = Contract([(aAxes, a.Shape), (bAxes, b.Shape)], batch + "mn");
         Dim ka = a.Shape[ta ? a.Rank - 2 : a.Rank - 1];
         Dim kb = b.Shape[tb ? b.Rank - 1 : b.Rank - 2];
         if (ka != kb)
         {
             throw new InvalidGraphException(null, $"matmul inner dimensions differ: {a}{(ta ? "ᵀ" : string.Empty)} by {b}{(tb ? "ᵀ" : string.Empty)} ({ka} against {kb})");
         }
+
+        Dim[] shape = Contract([(aAxes, a.Shape), (bAxes, b.Shape)], batch + "mn");
 
         if (a.DType.IsQuantized || b.DType.IsQuantized)
         {

@@ -221,8 +221,8 @@ internal static class ShapeOperators
         {
             int axis = ShapeRules.Axis(axes[i], v.Rank, "slice");
             Dim dim = v.Shape[axis];
-            Dim b = Bound(Dim.Min(begins[i], dim), dim, call, beginRule: true);
-            Dim e = Bound(Dim.Min(ends[i], dim), dim, call, beginRule: false);
+            Dim b = Bound(Dim.Min(begins[i], dim, call.LowerBounds), dim, call, beginRule: true);
+            Dim e = Bound(Dim.Min(ends[i], dim, call.LowerBounds), dim, call, beginRule: false);
             long stride = strides[i];
             if (stride <= 0)
             {
