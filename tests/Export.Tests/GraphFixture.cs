@@ -8,9 +8,11 @@ namespace TorchToNnef.Export.Tests;
 internal sealed class GraphFixture
 {
     private readonly List<Tensor> _owned = [];
+    private readonly bool _core;
 
     public GraphFixture(bool core = true)
     {
+        _core = core;
         if (core)
         {
             Graph.Registries.Add("tract_core");
@@ -22,6 +24,12 @@ internal sealed class GraphFixture
     public GraphFixture Input(string name, DType dtype, params long[] shape)
     {
         Graph.AddInput(name, dtype, [.. shape.Select(Dim.Of)]);
+        if (!_core)
+        {
+            // AddInput activates tract_core for its tract_core_external; these graphs are built without it on purpose.
+            Graph.Registries.Remove("tract_core");
+        }
+
         return this;
     }
 

@@ -152,13 +152,19 @@ public sealed class Graph
 
     /// <summary>
     /// Appends a graph input <c>name = tract_core_external(shape = [...], datum_type = '...')</c> and lists it in
-    /// <see cref="Inputs"/>. Symbolic dimensions are declared in <see cref="Symbols"/> if not yet there.
+    /// <see cref="Inputs"/>. Symbolic dimensions are declared in <see cref="Symbols"/> if not yet there, and the
+    /// <c>tract_core</c> registry the operator belongs to is activated. (<see cref="GraphBuilder"/> builds whole graphs.)
     /// </summary>
     public Node AddInput(string name, DType dtype, IReadOnlyList<Dim> shape)
     {
         var node = new Node(ExternalOp, name)
             .With("shape", Arg.Array(shape.Select(DimToArg)))
             .With("datum_type", Arg.String(dtype.Name()));
+        if (!Registries.Contains(OperatorCatalog.CoreRegistry))
+        {
+            Registries.Add(OperatorCatalog.CoreRegistry);
+        }
+
         foreach (string s in shape.SelectMany(d => d.Symbols))
         {
             if (!Symbols.Contains(s))
