@@ -120,6 +120,17 @@ public class DimNormalFormTests
         Assert.False(Dim.Parse(dividend).TryDivideExact(Dim.Parse(divisor), out _));
 
     [Fact]
+    public void HugeProductsAreRefused()
+    {
+        // A sum of 40 symbols squares to 820 terms; squaring that again is refused, not computed.
+        Dim sum = Enumerable.Range(0, 40).Aggregate(Dim.Of(0), (acc, i) => acc + Dim.Symbol($"S{i}"));
+        Dim square = sum * sum;
+        Assert.Equal(820, square.ToString().Split('+').Length);
+        Assert.Throws<OverflowException>(() => square * square);
+        Assert.Throws<OverflowException>(() => Dim.Of(long.MaxValue) + 1);
+    }
+
+    [Fact]
     public void RandomExpressionsEvaluateAsTheirTreeAndSurviveTheirText()
     {
         var random = new Random(20240611);

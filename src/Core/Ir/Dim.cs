@@ -12,6 +12,8 @@ namespace TorchToNnef.Ir;
 /// </summary>
 public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
 {
+    private const int MaxTerms = 4096;
+
     private static readonly Dim Zero = new([]);
 
     // Terms sorted by monomial (the constant term, with no factors, last); no zero coefficient; no repeated monomial.
@@ -184,10 +186,16 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
     public static Dim operator -(Dim a, Dim b) => a + (-b);
 
     /// <summary>Multiplies (distributing over sums).</summary>
+    /// <exception cref="OverflowException">A coefficient overflows, or the product would have too many terms.</exception>
     public static Dim operator *(Dim a, Dim b)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        if ((long)a._terms.Length * b._terms.Length > MaxTerms)
+        {
+            // Shapes never need this; a hostile graph squaring sums of many symbols must not exhaust memory.
+            throw new OverflowException($"Dimension product of {a._terms.Length} by {b._terms.Length} terms is too large.");
+        }
         Dim sum = Zero;
         foreach (DimTerm x in a._terms)
         {
