@@ -1,9 +1,16 @@
 using BenchmarkDotNet.Running;
 
-// Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report.
+// Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
+// 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
+    return;
+}
+
+if (args is ["llm-reference", ..])
+{
+    TorchToNnef.Benchmarks.LlmReferenceRun.Run(args[1..]);
     return;
 }
 

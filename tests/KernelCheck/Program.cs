@@ -1,21 +1,50 @@
+using System.Globalization;
 using System.Runtime.Intrinsics;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
 
-// Output: one "widths" line the parent test parses, then one line per failure; exit code 1 on any failure.
+// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512]
+// Output: a "widths" line and a "ran" line (the kernels checked) the parent test parses, then one line per failure;
+// exit code 1 on any failure, 2 when --only names a kernel this process cannot run.
+int seeds = 3;
+Q40KernelKind? only = null;
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--only" && i + 1 < args.Length)
+    {
+        only = CpuKernels.Parse(args[++i]);
+    }
+    else
+    {
+        seeds = int.Parse(args[i], CultureInfo.InvariantCulture);
+    }
+}
+
 Console.WriteLine(
     $"widths: v128={Vector128.IsHardwareAccelerated} v256={Vector256.IsHardwareAccelerated} v512={Vector512.IsHardwareAccelerated} " +
     $"active={Q40Kernels.Active} supported={string.Join(",", Q40Kernels.SupportedKinds)}");
-int seeds = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 3;
-var failures = new List<string>();
-foreach (Q40KernelKind kind in Q40Kernels.SupportedKinds)
+if (only is { } wanted && !Q40Kernels.IsSupported(wanted))
 {
-    failures.AddRange(KernelChecks.Run(kind, seeds));
+    Console.WriteLine($"ran: (none) -- {wanted} cannot run in this process");
+    return 2;
 }
 
-failures.AddRange(KernelChecks.BFloat16Conversions(seeds));
-failures.AddRange(KernelChecks.HalfConversions(seeds));
-failures.AddRange(GemmChecks.Run(seeds));
+Q40KernelKind[] kinds = only is { } k ? [k] : [.. Q40Kernels.SupportedKinds];
+var failures = new List<string>();
+foreach (Q40KernelKind kind in kinds)
+{
+    failures.AddRange(KernelChecks.Run(kind, seeds));
+    failures.AddRange(GoldenChecks.Run(kind));
+}
+
+if (only is null)
+{
+    failures.AddRange(KernelChecks.BFloat16Conversions(seeds));
+    failures.AddRange(KernelChecks.HalfConversions(seeds));
+    failures.AddRange(GemmChecks.Run(seeds));
+}
+
+Console.WriteLine($"ran: {string.Join(",", kinds)}");
 foreach (string f in failures.Take(50))
 {
     Console.WriteLine("FAIL " + f);

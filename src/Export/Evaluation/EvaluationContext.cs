@@ -20,7 +20,7 @@ internal sealed class EvaluationContext
         Symbols = symbols;
         Inputs = inputs;
         _resolver = new OperatorResolver(graph);
-        ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1 };
+        ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }
 
     public Graph Graph { get; }
@@ -39,6 +39,7 @@ internal sealed class EvaluationContext
     {
         for (int i = 0; i < body.Count; i++)
         {
+            Options.Cancellation.ThrowIfCancellationRequested();
             Node node = body[i];
             string where = path.Length == 0 ? node.Name : $"{path} > {node.Name}";
             try

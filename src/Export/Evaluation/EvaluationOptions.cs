@@ -27,4 +27,7 @@ public sealed record EvaluationOptions
     /// static type or trace a run. Null (the default) costs nothing.
     /// </summary>
     public Action<string, TensorValue>? ValueComputed { get; init; }
+
+    /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken Cancellation { get; init; }
 }
