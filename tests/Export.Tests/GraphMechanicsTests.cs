@@ -111,7 +111,7 @@ public class GraphMechanicsTests
 
         Assert.Equal(new long[] { 3, 2 }, g.Run(Ids(3), Cache(3))[1].Value.Span<long>().ToArray());
         var tooLong = Assert.Throws<InvalidGraphException>(() => g.Run(Ids(4), Cache(4)));
-        Assert.Contains("P+S < 8", tooLong.Message); // the assertion as printed canonically
+        Assert.Contains("S+P < 8", tooLong.Message);
         var tg = Assert.Throws<InvalidGraphException>(() => new GraphEvaluator(g.Graph, new EvaluationOptions { Scenario = "tg" }).Run([Ids(3), Cache(0)]));
         Assert.Contains("S==1", tg.Message);
         Assert.Single(new GraphEvaluator(g.Graph, new EvaluationOptions { Scenario = "tg" }).Run([Ids(1), Cache(0)])[0].Value.Span<long>().ToArray()[1..]);

@@ -109,6 +109,6 @@ public class NegativeControlTests
         }
 
         var e = Assert.Throws<InvalidGraphException>(() => new GraphEvaluator(graph).Run(inputs));
-        Assert.Contains("P+S < 256", e.Message); // S+P as printed canonically
+        Assert.Contains("S+P < 256", e.Message);
     }
 }
