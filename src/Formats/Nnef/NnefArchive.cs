@@ -73,12 +73,13 @@ public static partial class NnefArchive
             throw new InvalidInputFileException(where, node.Name, "a variable defines exactly one value");
         }
 
-        if (node.GetArgument("label", 1) is not StringLiteral { Value: string label })
+        OperatorSchema variable = OperatorCatalog.Find(OperatorCatalog.NnefRegistry, Graph.VariableOp)!;
+        if (variable.Argument(node, "label") is not StringLiteral { Value: string label })
         {
             throw new InvalidInputFileException(where, node.Name, "variable has no string label");
         }
 
-        if (node.GetArgument("shape", 0) is not ArrayArg shapeArg || shapeArg.Items.Any(i => i is not IntLiteral))
+        if (variable.Argument(node, "shape") is not ArrayArg shapeArg || shapeArg.Items.Any(i => i is not IntLiteral))
         {
             throw new InvalidInputFileException(where, node.Name, "variable shape must be a list of integers");
         }
