@@ -352,9 +352,10 @@ internal sealed class ArchiveResources
         Bindings = bindings;
         GraphLocation = location;
         _referenced = new HashSet<string>(StringComparer.Ordinal);
+        OperatorSchema variable = OperatorCatalog.Find(OperatorCatalog.NnefRegistry, Graph.VariableOp)!;
         foreach (Node node in Graph.Nodes)
         {
-            if (node.Op == Graph.VariableOp && node.GetArgument("label", 1) is StringLiteral { Value: string label })
+            if (node.Op == Graph.VariableOp && variable.Argument(node, "label") is StringLiteral { Value: string label })
             {
                 _referenced.Add(label);
                 _referenced.Add(label.TrimStart('/'));
