@@ -6,6 +6,4 @@ namespace TorchToNnef.Cli;
 internal static class CommandCatalog
 {
     public static ICommand[] All => [new InspectCommand(), new CompressCommand(), new QuantizeCommand(), new VerifyCommand()];
-
-    internal static ArgList Parse(string[] args, string[] values, string[] flags) => new(args, values, flags);
 }

@@ -61,7 +61,7 @@ public class QuantizeCommandTests
         using var tmp = new TempDir();
         string output = tmp.File("out");
         (int code, _, string stderr) = CliRunner.Run("quantize", Golden.File("q40", id + ".input.safetensors"), "-o", output);
-        Assert.Equal(1, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("tensor 'weight'", stderr);
         Assert.Contains(why, stderr);
         Assert.False(Directory.Exists(output));
@@ -140,8 +140,8 @@ public class QuantizeCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "quantize", "x.safetensors" }, "missing -o")]
-    [InlineData(new[] { "quantize", "-o", "d" }, "missing input")]
+    [InlineData(new[] { "quantize", "x.safetensors" }, "option '--output' is required")]
+    [InlineData(new[] { "quantize", "-o", "d" }, "required argument 'input' missing")]
     [InlineData(new[] { "quantize", "x", "-o", "d", "--tract-version", "zz" }, "not a tract version")]
     [InlineData(new[] { "quantize", "x", "-o", "d", "-c", "nope" }, "unknown compression method")]
     [InlineData(new[] { "quantize", "x", "-o", "d", "-c", "mse_opt_q4_0_all", "--percentile", "0.9" }, "min-max methods")]
@@ -161,7 +161,7 @@ public class QuantizeCommandTests
         string input = tmp.File("bad.safetensors");
         File.WriteAllBytes(input, [1, 2, 3]);
         (int code, _, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"));
-        Assert.Equal(1, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("bad.safetensors", stderr);
         Assert.False(Directory.Exists(tmp.File("out")));
     }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using TorchToNnef.Errors;
@@ -24,40 +25,38 @@ internal sealed class QuantizeCommand : ICommand
 {
     private const long ProgressThresholdBytes = 64L << 20;
     private const int MaxRenamedShown = 20;
+    private const string DefaultMethod = "min_max_q4_0";
 
     public string Name => "quantize";
 
     public string Summary => "Quantize every tensor of a safetensors file to tract Q4_0 .dat files";
 
-    public string Usage => $"""
-        Usage: t2n quantize <in.safetensors> -o <dir> [options]
+    public Command Define() => Opt.Command(Name, Summary, $"""
+        Writes <dir>/<tensor name>.dat for every
+        tensor of the file, as tract Q4_0 with an f16 scale per group of 32 values. Tensors must be f32, f16 or bf16, of
+        rank 2 to 4, with rows (the dimensions after the first) a multiple of 32 values; any other tensor is an error,
+        and nothing is written. A name that is not usable as a file name as it is ('/', control characters, a clash
+        ignoring case, over 200 bytes) gets a safe, unique file name, and <dir>/{TensorFileIndex.FileName} maps every
+        tensor name to its file.
+        """,
+        Opt.Path("input", "the .safetensors file to read"),
+        Opt.Required("--output", "dir", "output folder (created if needed)", "-o"),
+        Opt.Value("--tract-version", "v", $"target tract version (default {TractVersion.Latest}); before 0.21.11 the legacy nibble order (item type 0x2040) is written"),
+        Opt.Value("--compression", "key", $"calibration of a registry method (default min_max_q4_0): {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
+        Opt.Value("--percentile", "p", "min-max on the p-quantile of |x| per group, 0 < p <= 1 (min-max methods only)"),
+        Opt.Flag("--report", "print a table of RMSE, max abs error and SQNR per tensor (and add them to the --json summary)"),
+        Opt.Flag("--skip-ineligible", "skip (with a warning) tensors that cannot be quantized instead of failing"),
+        Opt.Value("--threads", "n", "threads per tensor (default: all cores; results do not depend on it)"),
+        Opt.Flag("--overwrite", "replace existing .dat files (and index); anything else at those paths is refused"),
+        Opt.Flag("--sync", """
+            flush each file to the storage device before moving it into place (slower; without it files are still
+            written to a temporary name and moved when complete)
+            """));
 
-        Writes <dir>/<tensor name>.dat for every tensor of the file, as tract Q4_0 with an f16 scale per group of 32
-        values. Tensors must be f32, f16 or bf16, of rank 2 to 4, with rows (the dimensions after the first) a
-        multiple of 32 values; any other tensor is an error, and nothing is written. A name that is not usable as a
-        file name as it is ('/', control characters, a clash ignoring case, over 200 bytes) gets a safe, unique file
-        name, and <dir>/{TensorFileIndex.FileName} maps every tensor name to its file.
-
-          -o, --output <dir>        output folder (created if needed)
-          --tract-version <v>       target tract version (default {TractVersion.Latest}); before 0.21.11 the legacy
-                                    nibble order (item type 0x2040) is written
-          -c, --compression <key>   calibration of a registry method (default min_max_q4_0): {string.Join(", ", CompressionRegistry.Default.Keys)}
-          --percentile <p>          min-max on the p-quantile of |x| per group, 0 < p <= 1 (min-max methods only)
-          --report                  print a table of RMSE, max abs error and SQNR per tensor
-          --skip-ineligible         skip (with a warning) tensors that cannot be quantized instead of failing
-          --threads <n>             threads per tensor (default: all cores; results do not depend on it)
-          --overwrite               replace existing .dat files (and index); anything else at those paths is refused
-          --sync                    flush each file to the storage device before moving it into place (slower;
-                                    without it files are still written to a temporary name and moved when complete)
-        """;
-
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    public int Execute(CommandArgs a, CommandContext context)
     {
-        var a = new ArgList(
-            args,
-            ["--output|-o", "--tract-version", "--compression|-c", "--percentile", "--threads"],
-            ["--report", "--skip-ineligible", "--overwrite", "--sync"]);
-        string input = a.SinglePositional("input .safetensors file");
+        TextWriter stdout = context.Out;
+        string input = a.Argument("input");
         string output = a.Get("--output") ?? throw new UsageException("missing -o <dir>");
         TractVersion target = a.Get("--tract-version") is string v
             ? (TractVersion.TryParse(v, out TractVersion parsed) ? parsed : throw new UsageException($"'{v}' is not a tract version (e.g. 0.22.0)"))
@@ -71,16 +70,16 @@ internal sealed class QuantizeCommand : ICommand
 
         bool sync = a.Has("--sync");
         using var transaction = new OutputTransaction(
-            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n quantize: {m}") },
-            cancellation);
+            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = context.Notice },
+            context.Cancellation);
         transaction.AddInput(input);
         using SafetensorsFile file = SafetensorsFile.Open(input);
-        Plan plan = MakePlan(file, output, a.Has("--skip-ineligible"), transaction, stderr);
+        Plan plan = MakePlan(file, output, a.Has("--skip-ineligible"), transaction, context);
 
         DType layout = Q40Format.DTypeFor(target);
         bool report = a.Has("--report");
         long totalBytes = plan.Tensors.Sum(p => p.Entry.ByteLength);
-        using var progress = ProgressLine.ForConsole(stderr, totalBytes >= ProgressThresholdBytes);
+        using var progress = context.Progress(totalBytes >= ProgressThresholdBytes);
         if (report)
         {
             stdout.WriteLine($"{"tensor",-48} {"dtype",-5} {"shape",-20} {"rmse",12} {"max_abs",12} {"sqnr_db",8}");
@@ -113,6 +112,15 @@ internal sealed class QuantizeCommand : ICommand
                 stdout.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
                     $"{TerminalText.Escape(p.Entry.Name),-48} {tensor.DType.Name(),-5} {tensor.Shape.ToString(),-20} {errors.Rmse,12:G6} {errors.MaxAbsError,12:G6} {errors.SqnrDb,8:F2}"));
+                (context.Summary.Tensors ??= []).Add(new TensorSummary(p.Entry.Name, "quantized")
+                {
+                    DType = tensor.DType.Name(),
+                    Shape = tensor.Shape.ToString(),
+                    File = p.FileName,
+                    Rmse = errors.Rmse,
+                    MaxAbsError = errors.MaxAbsError,
+                    SqnrDb = errors.SqnrDb,
+                });
             }
         }
 
@@ -126,9 +134,21 @@ internal sealed class QuantizeCommand : ICommand
         transaction.Commit();
         progress?.Clear();
         PrintRenamed(plan, stdout);
+        string method = a.Get("--compression") ?? DefaultMethod;
+        CommandSummary summary = context.Summary;
+        summary.Inputs.Add(input);
+        summary.Outputs.Add(output);
+        summary.Method = method;
+        summary.TractVersion = target.ToString();
+        summary.Kernel = Q40Kernels.Active.ToString();
+        summary.BytesBefore = done;
+        summary.BytesAfter = written;
+        summary.Quantized = plan.Tensors.Count;
+        summary.KeptFloat = summary.Tensors?.Count(t => t.Action == "kept-float") ?? 0;
+        context.Detail($"Q4_0 kernel {Q40Kernels.Active}, {threads} thread(s)");
         stdout.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"quantized {plan.Tensors.Count} tensor(s) with {calibration.Name} for tract {target} ({Q40Kernels.Active}): {Size(done)} -> {Size(written)} in {clock.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
+            $"quantized {plan.Tensors.Count} tensor(s) with {method} for tract {target} ({Q40Kernels.Active}): {PathSizes.Format(done)} -> {PathSizes.Format(written)} in {clock.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
         return 0;
     }
 
@@ -163,7 +183,7 @@ internal sealed class QuantizeCommand : ICommand
 
     // Everything that can fail before writing: eligibility, file names, and every output against the output policy
     // (existing files, overwrite, the input itself, names that would share a file).
-    private static Plan MakePlan(SafetensorsFile file, string output, bool skipIneligible, OutputTransaction transaction, TextWriter stderr)
+    private static Plan MakePlan(SafetensorsFile file, string output, bool skipIneligible, OutputTransaction transaction, CommandContext context)
     {
         var names = new FlatFileNames(".dat");
         var eligible = new List<(SafetensorsEntry Entry, string FileName)>();
@@ -198,7 +218,8 @@ internal sealed class QuantizeCommand : ICommand
 
         foreach ((string name, string reason) in refused)
         {
-            stderr.WriteLine($"t2n quantize: warning: skipping tensor '{TerminalText.Escape(name)}': {TerminalText.Escape(reason)}");
+            context.Warn($"skipping tensor '{name}': {reason}");
+            (context.Summary.Tensors ??= []).Add(new TensorSummary(name, "kept-float") { Reason = reason });
         }
 
         return plan;
@@ -206,7 +227,7 @@ internal sealed class QuantizeCommand : ICommand
 
     private static Q40Calibration ChooseCalibration(string? key, string? percentile)
     {
-        CompressionMethod method = CompressionRegistry.Default.TryGet(key ?? "min_max_q4_0", out CompressionMethod? m)
+        CompressionMethod method = CompressionRegistry.Default.TryGet(key ?? DefaultMethod, out CompressionMethod? m)
             ? m
             : throw new UsageException($"unknown compression method '{key}'; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
         if (percentile is null)
@@ -226,14 +247,6 @@ internal sealed class QuantizeCommand : ICommand
 
         return new MinMaxCalibration(p);
     }
-
-    private static string Size(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
-        _ => $"{bytes} B",
-    };
 
     private sealed record Planned(SafetensorsEntry Entry, string FileName, OutputTarget Target);
 

@@ -87,7 +87,7 @@ public class TerminalEscapeTests
         }
 
         (code, stdout, stderr) = CliRunner.Run("quantize", bad, "-o", tmp.File("out2"));
-        Assert.Equal(1, code);
+        Assert.Equal(CliApp.InputError, code);
         AssertNoRawControls(stderr);
         Assert.Contains(@"bias\x1b[31m\r\n", stderr);
     }
