@@ -31,6 +31,8 @@ public partial class NativeAotPublishTests(ITestOutputHelper log)
 
         string binary = Path.Combine(output, "t2n");
         Assert.True(File.Exists(binary), $"no binary at {binary}");
+        // The README's publish command leaves one file: no .pdb, .xml, .dbg or satellite folders beside the binary.
+        Assert.Equal(["t2n"], Directory.EnumerateFileSystemEntries(output).Select(Path.GetFileName));
         log.WriteLine($"t2n binary: {new FileInfo(binary).Length:N0} bytes");
 
         string sample = Path.Combine(Golden.RepoRoot, "samples", "tiny-llama");
