@@ -67,10 +67,12 @@ public sealed record ModelConfigSummary
             throw new InvalidInputFileException(path, null, $"config is {length} bytes, above the {MaxConfigBytes}-byte limit");
         }
 
+        byte[] bytes = File.ReadAllBytes(path);
+        JsonText.RequireUtf8(bytes, path, "config");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 32 });
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException e)
         {

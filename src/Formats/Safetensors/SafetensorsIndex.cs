@@ -39,6 +39,7 @@ public sealed class SafetensorsIndex
         }
 
         byte[] bytes = File.ReadAllBytes(path);
+        JsonText.RequireUtf8(bytes, path, "index");
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         bool sawWeightMap = false;
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 16 });
