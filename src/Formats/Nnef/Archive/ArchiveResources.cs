@@ -90,7 +90,8 @@ internal sealed class ArchiveResources
             using Stream tarStream = gzip ? new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true) : raw;
             resources.ReadTar(tarStream);
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+        // OverflowException: System.Formats.Tar reads a base-256 mode, uid or gid too large for an int (found by fuzzing).
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException)
         {
             throw new InvalidInputFileException(origin, null, $"corrupt or truncated {(gzip ? "gzip/tar" : "tar")} archive: {e.Message}", e);
         }

@@ -1,0 +1,63 @@
+using System.IO.Compression;
+using System.Text;
+using TorchToNnef.Errors;
+using TorchToNnef.Formats.Nnef;
+
+namespace TorchToNnef.Formats.Tests.FuzzFindings;
+
+/// <summary>Inputs the <c>archive</c> fuzz target found (fuzz/README.md), rebuilt by hand, each with the error it must give.</summary>
+public class ArchiveFuzzFindingsTests
+{
+    // Numeric tar fields may be base-256 (GNU): a leading 0x80 byte, then big-endian bytes. An 8-byte uid, gid or mode
+    // in that form does not fit the int it is read into, and the tar reader threw OverflowException.
+    [Theory]
+    [InlineData(100, false)] // mode
+    [InlineData(108, false)] // uid
+    [InlineData(116, false)] // gid
+    [InlineData(108, true)]
+    public void Base256NumberThatOverflowsIsACorruptArchive(int fieldOffset, bool gzip)
+    {
+        byte[] header = UstarHeader("graph.nnef", size: 0);
+        header[fieldOffset] = 0x80;
+        header.AsSpan(fieldOffset + 1, 7).Fill(0xff);
+        byte[] tar = [.. WithChecksum(header), .. new byte[1024]];
+        byte[] input = gzip ? Gzip(tar) : tar;
+
+        var e = Assert.Throws<InvalidInputFileException>(() => NnefArchive.Read(new MemoryStream(input), "fuzz.nnef.tgz"));
+        Assert.Equal("fuzz.nnef.tgz", e.FilePath);
+    }
+
+    private static byte[] UstarHeader(string name, long size)
+    {
+        var h = new byte[512];
+        Encoding.ASCII.GetBytes(name).CopyTo(h, 0);
+        Encoding.ASCII.GetBytes("0000644\0").CopyTo(h, 100);
+        Encoding.ASCII.GetBytes("0000000\0").CopyTo(h, 108);
+        Encoding.ASCII.GetBytes("0000000\0").CopyTo(h, 116);
+        Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(h, 124);
+        Encoding.ASCII.GetBytes("00000000000\0").CopyTo(h, 136);
+        h[156] = (byte)'0';
+        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(h, 257);
+        return h;
+    }
+
+    // The checksum is the byte sum of the header with its own field read as eight spaces, in octal.
+    private static byte[] WithChecksum(byte[] header)
+    {
+        header.AsSpan(148, 8).Fill((byte)' ');
+        int sum = header.Sum(b => b);
+        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
+        return header;
+    }
+
+    private static byte[] Gzip(byte[] bytes)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(bytes);
+        }
+
+        return output.ToArray();
+    }
+}
