@@ -19,6 +19,19 @@ public static class DatFile
         Span<byte> head = stackalloc byte[DatHeader.Size];
         int got = stream.ReadAtLeast(head, DatHeader.Size, throwOnEndOfStream: false);
         DatHeader header = DatHeader.Parse(head[..got], file, tensor);
+        // The declared size is checked against what the stream can hold before anything is allocated (found by fuzzing:
+        // a 128-byte file claimed a 256 MiB payload and got it allocated).
+        if (stream.CanSeek && stream.Length - stream.Position < header.DataSize)
+        {
+            throw new InvalidInputFileException(file, tensor,
+                $"truncated payload: header needs {header.DataSize} bytes, {stream.Length - stream.Position} remain");
+        }
+
+        if (header.DataSize > Array.MaxLength)
+        {
+            throw new UnsupportedFeatureException(file, tensor, $"{header.DataSize}-byte payload is larger than one in-memory tensor can hold");
+        }
+
         OwnedTensorData payload = OwnedTensorData.Allocate(header.DataSize, clear: false);
         try
         {

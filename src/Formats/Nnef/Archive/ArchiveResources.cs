@@ -145,7 +145,7 @@ internal sealed class ArchiveResources
     {
         using var reader = new TarReader(tarStream, leaveOpen: true);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (reader.GetNextEntry(copyData: false) is TarEntry entry)
+        while (NextEntry(reader) is TarEntry entry)
         {
             string name = entry.Name;
             switch (entry.EntryType)
@@ -177,6 +177,20 @@ internal sealed class ArchiveResources
 
             Stream data = entry.DataStream ?? Stream.Null;
             AddFile(rel, $"{Origin}:{rel}", entry.Length, () => new NonClosingStream(data));
+        }
+    }
+
+    // System.Formats.Tar reports a metadata entry (PAX, GNU long name) whose size field exceeds what it can hold as
+    // InvalidOperationException (found by fuzzing); only that call's is translated, so our own bugs stay visible.
+    private TarEntry? NextEntry(TarReader reader)
+    {
+        try
+        {
+            return reader.GetNextEntry(copyData: false);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidInputFileException(Origin, null, $"corrupt tar archive: {e.Message}", e);
         }
     }
 
