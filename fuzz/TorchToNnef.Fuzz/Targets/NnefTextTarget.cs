@@ -20,6 +20,11 @@ internal sealed class NnefTextTarget : FuzzTarget
         }
     }
 
+    /// <summary>
+    /// The small golden graphs (CNN, MLP, PTQ) and one LLM graph (symbols, assertions, fragments, ~50 KB): small seeds
+    /// keep afl-fuzz fast, the large one brings the constructs only LLM exports use.
+    /// </summary>
     public override IEnumerable<Seed> Seeds(GoldenFiles golden) =>
-        golden.Files("graph.nnef", 64 << 10, 16).Concat(golden.ArchiveMembers("graph.nnef", 64 << 10, 4));
+        golden.Files("graph.nnef", 16 << 10, 8)
+            .Concat(golden.Files("graph.nnef", 64 << 10, int.MaxValue).Where(s => s.Bytes.Length > 16 << 10).Take(1));
 }
