@@ -93,12 +93,34 @@ fuzz_afl() {
     [ -e "$f" ] || continue
     cp "$f" "$found/hang-$(basename "$f")"
   done
-  if [ -n "$(ls -A "$found")" ]; then
-    echo "$target: findings kept in $found; replay:"
-    fuzz_replay "$target" "$found" | sed 's/^/  /'
-    [ "${PIPESTATUS[0]}" -eq 0 ] || confirmed=1
-    # A hang afl-fuzz saw (its timeout is short) that replay does not reproduce is reported but not failed on.
-    [ "$crashes" -eq 0 ] || confirmed=1
-  fi
+  local f replay known
+  for f in "$found"/*; do
+    [ -e "$f" ] || continue
+    replay=$(fuzz_replay "$target" "$f")
+    if [ $? -eq 0 ]; then
+      # A hang afl-fuzz saw (its timeout is short) that replay does not reproduce is reported, not failed on.
+      echo "$target: not reproduced by replay: $f"
+      [[ $(basename "$f") == hang-* ]] || confirmed=1
+    elif known=$(fuzz_known "$target" "$replay"); then
+      echo "$target: KNOWN ($known): $f"
+    else
+      echo "$target: FINDING kept in $f; replay:"
+      echo "$replay" | sed 's/^/  /'
+      confirmed=1
+    fi
+  done
   return $confirmed
+}
+
+# Prints the reason of the first line of fuzz/known-findings.tsv for target $1 whose pattern matches replay output $2.
+fuzz_known() {
+  local target pattern why
+  while IFS=$'\t' read -r target pattern why; do
+    [[ -z $target || $target == \#* || $target != "$1" ]] && continue
+    if grep -Eq -- "$pattern" <<<"$2"; then
+      echo "$why"
+      return 0
+    fi
+  done <"$FUZZ_DIR/known-findings.tsv"
+  return 1
 }

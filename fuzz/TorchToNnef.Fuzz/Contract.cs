@@ -22,15 +22,14 @@ internal static class Contract
     public static Outcome Execute(FuzzTarget target, byte[] input, Scratch scratch)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Outcome outcome;
+        TorchToNnefException? refusal = null;
         try
         {
             target.Run(input, scratch);
-            outcome = Outcome.Accepted;
         }
-        catch (TorchToNnefException)
+        catch (TorchToNnefException e)
         {
-            outcome = Outcome.Rejected;
+            refusal = e;
         }
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
@@ -38,9 +37,20 @@ internal static class Contract
         if (allocated > budget)
         {
             throw new FindingException(
-                $"{target.Name}: {allocated} bytes allocated for a {input.Length}-byte input ({outcome}), over the budget of {budget}");
+                $"{target.Name}: {allocated} bytes allocated for a {input.Length}-byte input, over the budget of {budget}; "
+                + (refusal is null ? "accepted" : $"then refused: {Where(refusal)}"));
         }
 
-        return outcome;
+        return refusal is null ? Outcome.Accepted : Outcome.Rejected;
+    }
+
+    // Where an allocation finding ended: the refusal and the frame that raised it (or its cause), so that a finding
+    // can be told apart from another one with the same size.
+    private static string Where(Exception refusal)
+    {
+        Exception origin = refusal.InnerException ?? refusal;
+        IEnumerable<string> frames = (origin.StackTrace ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Take(3).Select(f => f.Trim().Split(" in ")[0]);
+        return $"{refusal.GetType().Name}: {refusal.Message} [{origin.GetType().Name} {string.Join(" < ", frames)}]";
     }
 }

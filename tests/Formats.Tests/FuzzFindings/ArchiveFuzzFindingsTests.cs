@@ -44,13 +44,15 @@ public class ArchiveFuzzFindingsTests
 
     // A 28 KB .tgz whose PAX extended header claimed ~1 GiB made System.Formats.Tar rent a 1 GiB buffer before reading
     // it. Metadata entries are small: the claim must be refused for what it is, at a cost unrelated to it.
-    [Fact(Skip = "main reads tar with System.Formats.Tar, which allocates a PAX/GNU metadata block at its declared size "
-        + "(up to 2 GiB) before reading it; branch w-archive replaces it with a forward reader that caps metadata at 1 MiB. "
-        + "Un-skip when that lands (fuzz/README.md, finding archive-3).")]
-    public void HugeMetadataEntryIsRefusedWithoutAllocatingIt()
+    [Theory]
+    [InlineData('x')]
+    [InlineData('g')]
+    [InlineData('L')]
+    [InlineData('K')]
+    public void HugeMetadataEntryIsRefusedWithoutAllocatingIt(char type)
     {
         byte[] header = UstarHeader("././@PaxHeader", size: (1L << 30) - 1);
-        header[156] = (byte)'x';
+        header[156] = (byte)type;
         byte[] tar = [.. WithChecksum(header), .. "27 mtime=1795796265.147039\n"u8, .. new byte[2048]];
 
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -59,6 +61,36 @@ public class ArchiveFuzzFindingsTests
 
         Assert.Equal("fuzz.tar", e.FilePath);
         Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated to refuse a {tar.Length}-byte archive");
+    }
+
+    // The guard against those follows the tar framing. A PAX 'size' record replaces the size in the next header: here
+    // the ustar field says 0, the record 512, and the 512 bytes are a decoy that looks like a huge metadata header.
+    // Framing by the ustar field would refuse the archive; it must read, like any tar whose sizes come from PAX.
+    [Fact]
+    public void FramingFollowsPaxSizeRecords()
+    {
+        const string graph = "version 1.0;\ngraph g(x) -> (x)\n{\n    x = external(shape = [2]);\n}\n";
+        byte[] decoy = UstarHeader("decoy", size: 0x1_FFFF_FFFF);
+        decoy[156] = (byte)'x';
+        string record = "size=512\n";
+        record = $"{record.Length + 3} {record}";
+        byte[] tar =
+        [
+            .. Member("././@PaxHeader", 'x', Encoding.ASCII.GetBytes(record)),
+            .. WithChecksum(UstarHeader("notes.txt", size: 0)), .. WithChecksum(decoy),
+            .. Member("graph.nnef", '0', Encoding.ASCII.GetBytes(graph)),
+            .. new byte[1024],
+        ];
+
+        Ir.Graph g = NnefArchive.Read(new MemoryStream(tar), "pax.tar");
+        Assert.Equal(["x"], g.Outputs);
+    }
+
+    private static byte[] Member(string name, char type, byte[] data)
+    {
+        byte[] header = UstarHeader(name, data.Length);
+        header[156] = (byte)type;
+        return [.. WithChecksum(header), .. data, .. new byte[(512 - (data.Length % 512)) % 512]];
     }
 
     private static byte[] UstarHeader(string name, long size)

@@ -88,7 +88,7 @@ internal sealed class ArchiveResources
         try
         {
             using Stream tarStream = gzip ? new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true) : raw;
-            resources.ReadTar(tarStream);
+            resources.ReadTar(new TarMetadataGuard(tarStream));
         }
         // OverflowException: System.Formats.Tar reads a base-256 mode, uid or gid too large for an int (found by fuzzing).
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException)
