@@ -15,6 +15,7 @@ internal static class TargetCatalog
         new GraphQuantTarget(),
         new DatTarget(),
         new ArchiveTarget(),
+        new ArchiveHeadersTarget(),
         new ConfigSummaryTarget(),
         new DecoderConfigTarget(),
         new OnnxTarget(),
