@@ -23,8 +23,18 @@ public class ArchiveFuzzFindingsTests
         byte[] tar = [.. WithChecksum(header), .. new byte[1024]];
         byte[] input = gzip ? Gzip(tar) : tar;
 
-        var e = Assert.Throws<InvalidInputFileException>(() => NnefArchive.Read(new MemoryStream(input), "fuzz.nnef.tgz"));
-        Assert.Equal("fuzz.nnef.tgz", e.FilePath);
+        // Any documented error: which one depends on how far a tar reader goes before it refuses the header.
+        var e = Assert.ThrowsAny<TorchToNnefException>(() => NnefArchive.Read(new MemoryStream(input), "fuzz.nnef.tgz"));
+        Assert.StartsWith("fuzz.nnef.tgz", e.FilePath);
+    }
+
+    // A GNU sparse member ('S') made System.Formats.Tar throw NotSupportedException; NNEF archives hold none.
+    [Fact]
+    public void SparseMemberIsAnUnsupportedFeature()
+    {
+        byte[] tar = [.. Member("w.dat", 'S', new byte[16]), .. new byte[1024]];
+        var e = Assert.ThrowsAny<TorchToNnefException>(() => NnefArchive.Read(new MemoryStream(tar), "sparse.tar"));
+        Assert.StartsWith("sparse.tar", e.FilePath);
     }
 
     // A PAX extended-header entry whose size field is too large for System.Formats.Tar escaped as InvalidOperationException.
@@ -39,7 +49,7 @@ public class ArchiveFuzzFindingsTests
         byte[] tar = [.. WithChecksum(header), .. new byte[1024]];
 
         var e = Assert.Throws<InvalidInputFileException>(() => NnefArchive.Read(new MemoryStream(tar), "fuzz.tar"));
-        Assert.Equal("fuzz.tar", e.FilePath);
+        Assert.StartsWith("fuzz.tar", e.FilePath);
     }
 
     // A 28 KB .tgz whose PAX extended header claimed ~1 GiB made System.Formats.Tar rent a 1 GiB buffer before reading
@@ -59,7 +69,7 @@ public class ArchiveFuzzFindingsTests
         var e = Assert.Throws<InvalidInputFileException>(() => NnefArchive.Read(new MemoryStream(tar), "fuzz.tar"));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal("fuzz.tar", e.FilePath);
+        Assert.StartsWith("fuzz.tar", e.FilePath);
         Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated to refuse a {tar.Length}-byte archive");
     }
 

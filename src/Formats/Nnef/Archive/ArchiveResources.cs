@@ -181,7 +181,8 @@ internal sealed class ArchiveResources
     }
 
     // System.Formats.Tar reports a metadata entry (PAX, GNU long name) whose size field exceeds what it can hold as
-    // InvalidOperationException (found by fuzzing); only that call's is translated, so our own bugs stay visible.
+    // InvalidOperationException, and a GNU sparse member as NotSupportedException (both found by fuzzing); only that
+    // call's are translated, so our own bugs stay visible.
     private TarEntry? NextEntry(TarReader reader)
     {
         try
@@ -191,6 +192,10 @@ internal sealed class ArchiveResources
         catch (InvalidOperationException e)
         {
             throw new InvalidInputFileException(Origin, null, $"corrupt tar archive: {e.Message}", e);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UnsupportedFeatureException(Origin, null, $"tar archive: {e.Message}");
         }
     }
 
