@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
-// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS.
+// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
+// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
@@ -18,6 +19,12 @@ if (args is ["onnx-load", ..])
 if (args is ["llm-reference", ..])
 {
     TorchToNnef.Benchmarks.LlmReferenceRun.Run(args[1..]);
+    return;
+}
+
+// Generators and the measured copy of bench/streaming-memory.sh (peak RSS needs a process of its own).
+if (TorchToNnef.Benchmarks.Streaming.StreamingTools.TryRun(args))
+{
     return;
 }
 

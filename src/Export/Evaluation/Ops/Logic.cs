@@ -11,14 +11,14 @@ internal static class Logic
 {
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("eq", "x, y", inv => Compare(inv, c => c == 0));
-        nnef.Primitive("ne", "x, y", inv => Compare(inv, c => c != 0));
-        nnef.Primitive("lt", "x, y", inv => Compare(inv, c => c < 0));
-        nnef.Primitive("gt", "x, y", inv => Compare(inv, c => c > 0));
-        nnef.Primitive("le", "x, y", inv => Compare(inv, c => c <= 0));
-        nnef.Primitive("ge", "x, y", inv => Compare(inv, c => c >= 0));
-        nnef.Primitive("select", "condition, true_value, false_value", Select);
-        core.Primitive("tract_core_trilu", "input, k, upper", Trilu);
+        nnef.Binary("eq", inv => Compare(inv, c => c == 0));
+        nnef.Binary("ne", inv => Compare(inv, c => c != 0));
+        nnef.Binary("lt", inv => Compare(inv, c => c < 0));
+        nnef.Binary("gt", inv => Compare(inv, c => c > 0));
+        nnef.Binary("le", inv => Compare(inv, c => c <= 0));
+        nnef.Binary("ge", inv => Compare(inv, c => c >= 0));
+        nnef.Primitive("select", Select);
+        core.Primitive("tract_core_trilu", Trilu);
     }
 
     // Comparison result as an int: -1/0/1, or 2 when unordered (NaN), which every predicate but `ne` rejects.
