@@ -1,6 +1,7 @@
 using System.Text;
 using TorchToNnef.Errors;
 using TorchToNnef.Formats.HuggingFace;
+using TorchToNnef.Formats.Nnef;
 using TorchToNnef.Formats.Safetensors;
 using TorchToNnef.TestSupport;
 
@@ -53,5 +54,20 @@ public class JsonUtf8FuzzFindingsTests
         File.WriteAllBytes(dir.File(SafetensorsIndex.FileName), Json(before, [0xff], after));
         var e = Assert.Throws<InvalidInputFileException>(() => SafetensorsIndex.Read(dir.File(SafetensorsIndex.FileName)));
         Assert.Contains("not valid UTF-8", e.Message);
+    }
+
+    // The same bytes in an existing tensor-files.json: `quantize --overwrite` asks whether the file is ours, and the
+    // question escaped as InvalidOperationException instead of an answer ("no: it is not JSON").
+    [Theory]
+    [InlineData("{\"format\": \"t2n.tensor-files/1", "\"}")]
+    [InlineData("{\"format\": \"", "\"}")]
+    public void TensorFileIndexWithInvalidUtf8IsNotRecognisedAsOurs(string before, string after)
+    {
+        using var dir = new TempDir();
+        string path = dir.File(TensorFileIndex.FileName);
+        File.WriteAllBytes(path, Json(before, [0xff], after));
+
+        Assert.Equal("it is not JSON", TensorFileIndex.OutputKind.WhyNotOfThisKind(path));
+        Assert.Throws<InvalidInputFileException>(() => TensorFileIndex.Read(path));
     }
 }
