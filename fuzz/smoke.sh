@@ -34,7 +34,8 @@ while [ $running -gt 0 ]; do
 done
 for t in $targets; do cat "$WORK_DIR/$t.result"; done
 
-echo "fuzz smoke: $(echo $targets | wc -w) targets, ${seconds} s each, $((SECONDS - start)) s in all"
+total=$(for t in $targets; do cat "$WORK_DIR/$t.result"; done | awk '$4 == "execs" { n += $3 } END { print n + 0 }')
+echo "fuzz smoke: $(echo $targets | wc -w) targets, ${seconds} s each, $total execs, $((SECONDS - start)) s in all"
 if [ $failed -ne 0 ]; then
   echo "fuzz smoke: FAILED (inputs kept in $WORK_DIR/findings)" >&2
 fi
