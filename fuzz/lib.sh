@@ -33,13 +33,15 @@ fuzz_install() {
 
 # Publishes the harness into $WORK_DIR/publish (kept: MSBuild rebuilds only what changed), then copies it to
 # $WORK_DIR/bin and instruments our two assemblies there, never the build outputs under src/ that the tests use.
-# bin is made afresh from publish whenever publish changed (an instrumented file must never be instrumented again);
-# a run with nothing to rebuild reuses the instrumented bin.
+# bin is made afresh from publish whenever a published file changed (an instrumented file must never be instrumented
+# again); a run with nothing to rebuild reuses the instrumented bin. Changes are told by content, not by date:
+# publish keeps a NuGet package's file dates, so a package upgrade can bring an older file.
 fuzz_build() {
-  local pub="$WORK_DIR/publish" bin="$WORK_DIR/bin" stamp="$WORK_DIR/bin/.instrumented"
+  local pub="$WORK_DIR/publish" bin="$WORK_DIR/bin" stamp="$WORK_DIR/bin/.published.sha256" sums
   dotnet publish "$FUZZ_DIR/TorchToNnef.Fuzz" -c Release -o "$pub" -v quiet -nologo >"$WORK_DIR/build.log" 2>&1 \
     || { cat "$WORK_DIR/build.log" >&2; return 1; }
-  if [ -f "$stamp" ] && [ -z "$(find "$pub" -newer "$stamp" -print -quit)" ]; then
+  sums=$(cd "$pub" && find . -type f -print0 | sort -z | xargs -0 sha256sum) || return 1
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sums" ]; then
     return 0
   fi
   rm -rf "$bin"
@@ -55,7 +57,7 @@ fuzz_build() {
     cat "$WORK_DIR"/instrument-*.log >&2
     return 1
   fi
-  touch "$stamp"
+  printf '%s\n' "$sums" >"$stamp"
 }
 
 fuzz_targets() { dotnet "$HARNESS" list | awk '{print $1}'; }
