@@ -16,6 +16,7 @@ echo "fuzz smoke: harness built and instrumented in $((SECONDS - start)) s"
 # `seeds all` prints "<target>: <n> seed(s)" for every target of the catalog, in order: the list of targets.
 seeded=$(fuzz_seeds all) || exit 1
 targets=$(awk -F: '{ print $1 }' <<<"$seeded")
+[ -n "$targets" ] || { echo "fuzz smoke: no targets" >&2; exit 1; }
 
 failed=0
 fuzz_replay_all || failed=1
