@@ -9,6 +9,9 @@ public static class EvaluatorChecks
         var failures = new List<string>();
         failures.AddRange(Q40PanelChecks.Run(seeds));
         failures.AddRange(GemmChecks.Run(seeds));
+        failures.AddRange(ElementWiseChecks.Run(seeds));
+        failures.AddRange(ReductionChecks.Run(seeds));
+        failures.AddRange(ConvChecks.Run(seeds));
         return failures;
     }
 }
