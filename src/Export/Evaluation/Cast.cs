@@ -101,7 +101,7 @@ public static class Cast
 
     private static float[] ToSingle(TensorValue value)
     {
-        var f = new float[value.ElementCount];
+        float[] f = TensorPool.Allocate<float>(value.ElementCount);
         if (value.Type.Kind == DatumKind.U64)
         {
             // Core reads u64 saturating through its generic widening; u64 to f32 is a plain rounding conversion.
@@ -115,7 +115,7 @@ public static class Cast
 
     private static Array FromSingle(float[] values, DType dtype)
     {
-        Array result = dtype == DType.F16 ? new Half[values.Length] : new double[values.Length];
+        Array result = dtype == DType.F16 ? TensorPool.Allocate<Half>(values.Length) : TensorPool.Allocate<double>(values.Length);
         FloatConversions.FromSingle(dtype, values, BytesOf(result));
         return result;
     }
@@ -182,7 +182,7 @@ public static class Cast
         where TFrom : struct, INumberBase<TFrom>
         where TTo : struct, INumberBase<TTo>
     {
-        var r = new TTo[x.Length];
+        TTo[] r = TensorPool.Allocate<TTo>(x.Length);
         if (saturate)
         {
             TensorPrimitives.ConvertSaturating<TFrom, TTo>(x, r);

@@ -12,14 +12,17 @@ internal sealed class EvaluationContext
 {
     private readonly Dictionary<string, Fragment> _documentFragments;
     private readonly List<OpRegistry> _activeRegistries;
+    private readonly List<Scope> _finishedFragments = [];
     private int _depth;
 
-    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs)
+    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights)
     {
         Graph = graph;
         Options = options;
         Symbols = symbols;
         Inputs = inputs;
+        Pool = pool;
+        Weights = weights;
         _documentFragments = graph.Fragments.Where(f => f.Body is not null).GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         _activeRegistries = [.. Registries.Extensions.Where(r => graph.Registries.Contains(r.Name)).Reverse(), Registries.Nnef];
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1 };
@@ -35,6 +38,12 @@ internal sealed class EvaluationContext
     public Dictionary<string, TensorValue> Inputs { get; }
 
     public ParallelOptions ParallelOptions { get; }
+
+    /// <summary>Storage reuse for this run's intermediate values.</summary>
+    public TensorPool Pool { get; }
+
+    /// <summary>The evaluator's weights, opened once and kept.</summary>
+    public WeightCache Weights { get; }
 
     /// <summary>Runs <paramref name="body"/> in <paramref name="scope"/>; <paramref name="release"/> drops values after their last use.</summary>
     public void RunBody(IReadOnlyList<Node> body, Scope scope, string path, IReadOnlyDictionary<int, List<string>>? release = null)
@@ -99,6 +108,17 @@ internal sealed class EvaluationContext
             }
 
             scope[node.Outputs[k]] = values[k];
+        }
+
+        // Fragment scopes of this node are released only now that the caller holds their results.
+        if (_finishedFragments.Count > 0)
+        {
+            Scope[] finished = [.. _finishedFragments];
+            _finishedFragments.Clear();
+            foreach (Scope inner in finished)
+            {
+                inner.Clear();
+            }
         }
     }
 
@@ -185,9 +205,11 @@ internal sealed class EvaluationContext
             _depth--;
         }
 
-        return new TupleOperand(fragment.Results.Select(r => inner.Contains(r.Name)
+        var results = new TupleOperand(fragment.Results.Select(r => inner.Contains(r.Name)
             ? inner[r.Name]
             : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'")).ToList());
+        _finishedFragments.Add(inner);
+        return results;
     }
 
     private DatumType? QuantTypeOf(string identifier)

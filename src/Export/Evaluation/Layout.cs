@@ -103,7 +103,7 @@ internal static class Layout
     /// </summary>
     public static T[] StridedCopy<T>(T[] source, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, int start)
     {
-        var result = new T[TensorValue.Volume(shape)];
+        T[] result = Allocate<T>(TensorValue.Volume(shape));
         if (result.Length == 0)
         {
             return result;
@@ -226,6 +226,30 @@ internal static class Layout
         }
 
         return TakeStrided(v, shape, strides, 0);
+    }
+
+    /// <summary>
+    /// Storage for a value every element of which the caller writes: pooled for the common numeric types
+    /// (<see cref="TensorPool"/>), new otherwise.
+    /// </summary>
+    public static T[] Allocate<T>(int length)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return (T[])(object)TensorPool.Allocate<float>(length);
+        }
+
+        if (typeof(T) == typeof(Half))
+        {
+            return (T[])(object)TensorPool.Allocate<Half>(length);
+        }
+
+        if (typeof(T) == typeof(long))
+        {
+            return (T[])(object)TensorPool.Allocate<long>(length);
+        }
+
+        return new T[length];
     }
 
     public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

@@ -130,7 +130,7 @@ internal sealed class Contraction
             bOp.Q40!.PreparePanels(K);
         }
 
-        var product = new float[checked(Batch * M * N)];
+        float[] product = TensorPool.Allocate<float>(checked(Batch * M * N));
         Gemm.Run(width, new GemmProblem
         {
             Batch = Batch,

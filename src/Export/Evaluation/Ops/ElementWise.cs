@@ -133,14 +133,14 @@ internal static class ElementWise
         }
 
         float[] r = Float<float>(op, x, a.ShapeArray, y, b.ShapeArray, shape, threads);
-        var h = new System.Half[r.Length];
+        System.Half[] h = TensorPool.Allocate<System.Half>(r.Length);
         TensorPrimitives.ConvertToHalf(r, h);
         return h;
     }
 
     private static float[] Widen(Half[] values)
     {
-        var f = new float[values.Length];
+        float[] f = TensorPool.Allocate<float>(values.Length);
         TensorPrimitives.ConvertToSingle(values, f);
         return f;
     }
@@ -149,7 +149,7 @@ internal static class ElementWise
         where TOp : struct, IBinaryOperator<T>
         where T : struct
     {
-        var r = new T[TensorValue.Volume(shape)];
+        T[] r = TensorPool.Allocate<T>(TensorValue.Volume(shape));
         ElementWiseLoops.Binary<TOp, T>(KernelWidths.Active, x, xs, y, ys, r, shape, threads);
         return r;
     }

@@ -45,7 +45,9 @@ internal static class Gather
 
         // One block copy of `inner` values per (outer index, gathered index).
         Array from = input.Data!;
-        Array data = TensorValue.NewArray(input.Type.Kind, TensorValue.Volume(shape));
+        Array data = input.Type.Kind == DatumKind.F32
+            ? TensorPool.Allocate<float>(TensorValue.Volume(shape))
+            : TensorValue.NewArray(input.Type.Kind, TensorValue.Volume(shape));
         int p = 0;
         for (int o = 0; o < outer; o++)
         {

@@ -49,7 +49,9 @@ internal static class Shapes
         shape[axis] = total;
         int outer = TensorValue.Volume(shape.AsSpan(0, axis));
         int inner = TensorValue.Volume(shape.AsSpan(axis + 1));
-        Array data = TensorValue.NewArray(first.Type.Kind, TensorValue.Volume(shape));
+        Array data = first.Type.Kind == DatumKind.F32
+            ? TensorPool.Allocate<float>(TensorValue.Volume(shape))
+            : TensorValue.NewArray(first.Type.Kind, TensorValue.Volume(shape));
         int dst = 0;
         for (int o = 0; o < outer; o++)
         {

@@ -53,7 +53,7 @@ internal static class Softmax
     private static TensorValue Single(TensorValue x, int outer, int reduced, int inner, Invocation inv)
     {
         float[] v = x.Items<float>();
-        var y = new float[v.Length];
+        float[] y = TensorPool.Allocate<float>(v.Length);
         int threads = Kernels.Gemm.Threads(inv.Context.ParallelOptions);
         if (inner == 1)
         {

@@ -66,7 +66,7 @@ internal static class Unary
     // f32: vectorized operator structs where the vector form gives the scalar bits, the C library's functions otherwise.
     private static float[] Single(Fn f, float[] x, int threads)
     {
-        var y = new float[x.Length];
+        float[] y = TensorPool.Allocate<float>(x.Length);
         KernelWidth w = KernelWidths.Active;
         switch (f)
         {
