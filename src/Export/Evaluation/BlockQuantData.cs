@@ -37,6 +37,17 @@ public sealed class BlockQuantData
         ElementCount = blocks.Length / DTypeInfo.Q40BlockBytes * DTypeInfo.Q40BlockElements;
     }
 
+    /// <summary>
+    /// Wraps blocks already re-laid as <paramref name="panels"/> (rows of <see cref="Q40Panels.Columns"/> values), built
+    /// straight from a tensor's bytes without keeping a row-layout copy.
+    /// </summary>
+    internal BlockQuantData(DType format, Q40Panels panels)
+    {
+        Format = format;
+        _panels = panels;
+        ElementCount = checked(panels.Rows * panels.Columns);
+    }
+
     /// <summary>Nibble order: <see cref="DType.Q40"/> (tract &gt;= 0.21.11) or <see cref="DType.Q40Legacy"/>.</summary>
     public DType Format { get; }
 

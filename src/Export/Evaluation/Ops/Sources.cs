@@ -1,4 +1,5 @@
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
@@ -62,7 +63,13 @@ internal static class Sources
                 throw new InvalidGraphException(null, $"Q4_0 tensor '{label}' holds {tensor.ElementCount} values, the graph declares [{string.Join(", ", declared)}]");
             }
 
-            return TensorValue.FromBlockQuant(new BlockQuantData(tensor.DType, tensor.Bytes.ToArray()), logical);
+            // A matrix of whole-block rows (every linear and embedding weight) is re-laid as panels straight from the
+            // file's bytes: one copy, the layout products read; other shapes keep the row layout.
+            int columns = logical.Length >= 2 ? logical[^1] : 0;
+            BlockQuantData data = columns > 0 && columns % Q40Panels.BlockColumns == 0
+                ? new BlockQuantData(tensor.DType, Q40Panels.FromRowBlocks(tensor.Bytes, (int)(tensor.ElementCount / columns), columns, tensor.DType == DType.Q40))
+                : new BlockQuantData(tensor.DType, tensor.Bytes.ToArray());
+            return TensorValue.FromBlockQuant(data, logical);
         }
 
         if (!tensor.Shape.Dims.SequenceEqual(declared))
