@@ -34,7 +34,12 @@ internal static class Layout
     /// <summary>numpy broadcasting of equal-rank shapes: every axis equal or 1.</summary>
     public static int[] BroadcastShape(params int[][] shapes)
     {
-        int rank = shapes.Max(s => s.Length);
+        int rank = 0;
+        foreach (int[] s in shapes)
+        {
+            rank = Math.Max(rank, s.Length);
+        }
+
         var result = new int[rank];
         for (int i = 0; i < rank; i++)
         {
@@ -48,7 +53,7 @@ internal static class Layout
                 {
                     if (d != 1 && d != x)
                     {
-                        throw new InvalidGraphException(null, $"shapes {string.Join(" and ", shapes.Select(s => Format(s)))} do not broadcast");
+                        throw new InvalidGraphException(null, $"shapes {string.Join(" and ", shapes.Select(sh => Format(sh)))} do not broadcast");
                     }
 
                     d = x;

@@ -27,23 +27,40 @@ internal static class ElementWiseLoops
         }
 
         BroadcastPlan plan = BroadcastPlan.Create(outShape, xShape, yShape);
-        Split(plan, threads, (r0, r1, c0, c1) =>
+        if (threads <= 1 || (long)plan.Rows * plan.Inner < ParallelThreshold)
         {
-            BroadcastPlan.Cursor cursor = plan.At(r0);
-            int sx = plan.InnerStrides[0];
-            int sy = plan.InnerStrides[1];
-            ref T xs = ref MemoryMarshal.GetArrayDataReference(x);
-            ref T ys = ref MemoryMarshal.GetArrayDataReference(y);
-            ref T ds = ref MemoryMarshal.GetArrayDataReference(dst);
-            for (int r = r0; r < r1; r++)
-            {
-                ref T xr = ref Unsafe.Add(ref xs, cursor.Offsets[0] + (c0 * sx));
-                ref T yr = ref Unsafe.Add(ref ys, cursor.Offsets[1] + (c0 * sy));
-                ref T dr = ref Unsafe.Add(ref ds, (r * plan.Inner) + c0);
-                Run<TOp, T>(width, ref xr, sx, ref yr, sy, ref dr, c1 - c0);
-                cursor.Next();
-            }
-        });
+            Rows<TOp, T>(width, plan, x, y, dst, 0, plan.Rows, 0, plan.Inner);
+            return;
+        }
+
+        Split(plan, threads, (r0, r1, c0, c1) => Rows<TOp, T>(width, plan, x, y, dst, r0, r1, c0, c1));
+    }
+
+    // Rows [r0, r1), columns [c0, c1) of a planned binary operation.
+    private static void Rows<TOp, T>(KernelWidth width, BroadcastPlan plan, T[] x, T[] y, T[] dst, int r0, int r1, int c0, int c1)
+        where TOp : struct, IBinaryOperator<T>
+        where T : struct
+    {
+        int sx = plan.InnerStrides[0];
+        int sy = plan.InnerStrides[1];
+        ref T xs = ref MemoryMarshal.GetArrayDataReference(x);
+        ref T ys = ref MemoryMarshal.GetArrayDataReference(y);
+        ref T ds = ref MemoryMarshal.GetArrayDataReference(dst);
+        if (plan.Rows == 1)
+        {
+            Run<TOp, T>(width, ref Unsafe.Add(ref xs, c0 * sx), sx, ref Unsafe.Add(ref ys, c0 * sy), sy, ref Unsafe.Add(ref ds, c0), c1 - c0);
+            return;
+        }
+
+        BroadcastPlan.Cursor cursor = plan.At(r0);
+        for (int r = r0; r < r1; r++)
+        {
+            ref T xr = ref Unsafe.Add(ref xs, cursor.Offsets[0] + (c0 * sx));
+            ref T yr = ref Unsafe.Add(ref ys, cursor.Offsets[1] + (c0 * sy));
+            ref T dr = ref Unsafe.Add(ref ds, (r * plan.Inner) + c0);
+            Run<TOp, T>(width, ref xr, sx, ref yr, sy, ref dr, c1 - c0);
+            cursor.Next();
+        }
     }
 
     /// <summary>Unary operator over arrays, split over threads in place (no copies).</summary>
