@@ -1,10 +1,24 @@
 using BenchmarkDotNet.Running;
 
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
-// 'llama decode|prompt [steps]' times the Llama-shaped graph and reports peak RSS.
+// 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
+// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
+// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
+    return;
+}
+
+if (args is ["onnx-load", ..])
+{
+    TorchToNnef.Benchmarks.OnnxLoadRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["llm-reference", ..])
+{
+    TorchToNnef.Benchmarks.LlmReferenceRun.Run(args[1..]);
     return;
 }
 

@@ -11,7 +11,8 @@ namespace TorchToNnef.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release -- q40-quality</c>: RMSE of each calibration (min-max, grid_mse, ggml, mse_opt) on the
-/// golden Q4_0 inputs, a 4096x4096 N(0,1) tensor and heavy-tailed synthetic weights, and the time mse_opt takes.
+/// golden Q4_0 inputs, a 4096x4096 N(0,1) tensor and heavy-tailed synthetic weights, the exhaustive optimum
+/// (<see cref="Q40ExhaustiveSearch"/>) on a sample of groups, and the time mse_opt takes.
 /// Not a BenchmarkDotNet suite: a measurement report for the README.
 /// </summary>
 internal static class Q40Quality
@@ -62,6 +63,11 @@ internal static class Q40Quality
         Row("Laplace+outliers 4096x4096", laplace);
 
         Console.WriteLine();
+        Console.WriteLine($"Exhaustive search over all {Q40ExhaustiveSearch.ScaleCount} finite f16 scales (nearest codes), first {ExhaustiveGroups} groups:");
+        Exhaustive("N(0,1)", normal);
+        Exhaustive("Laplace+outliers", laplace);
+
+        Console.WriteLine();
         foreach (int threads in new[] { 1, 2 })
         {
             var sw = Stopwatch.StartNew();
@@ -71,6 +77,33 @@ internal static class Q40Quality
                 CultureInfo.InvariantCulture,
                 $"mse_opt on {studentT.ElementCount / 1e6:0.0} M values, {threads} thread(s): {s:0.00} s -> {s * 1e9 / studentT.ElementCount:0.0} s per 1 G values"));
         }
+    }
+
+    /// <summary>Groups of each tensor the exhaustive search covers (about 2 M scale-value pairs per group).</summary>
+    private const int ExhaustiveGroups = 8192;
+
+    // RMSE of min-max, mse_opt and the exhaustive optimum on the first groups of a tensor, as ratios to min-max.
+    private static void Exhaustive(string name, Tensor t)
+    {
+        ReadOnlySpan<float> all = t.AsSpan<float>();
+        float[] sample = all[..(ExhaustiveGroups * Q40ExhaustiveSearch.GroupSize)].ToArray();
+        using Tensor part = Tensor.FromFloats(new Shape(ExhaustiveGroups, Q40ExhaustiveSearch.GroupSize), sample);
+        double Sse(Q40Calibration c)
+        {
+            var stats = new Q40ErrorStats();
+            Q40Quantizer.Quantize(part, DType.Q40, name, c, new Q40QuantizeOptions { Errors = stats }).Dispose();
+            return stats.SumSquaredError;
+        }
+
+        double minMax = Sse(Q40Calibration.MinMax);
+        double mseOpt = Sse(new MseOptCalibration());
+        var sw = Stopwatch.StartNew();
+        var best = new double[ExhaustiveGroups];
+        Parallel.For(0, ExhaustiveGroups, g => best[g] = Q40ExhaustiveSearch.Best(sample.AsSpan(g * Q40ExhaustiveSearch.GroupSize, Q40ExhaustiveSearch.GroupSize)).Error);
+        double exhaustive = best.Sum();
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{name,-34} min-max {Math.Sqrt(minMax / sample.Length):G4} (1), mse_opt {Math.Sqrt(mseOpt / minMax):0.0000}, exhaustive {Math.Sqrt(exhaustive / minMax):0.0000}; mse_opt / exhaustive RMSE {Math.Sqrt(mseOpt / exhaustive):0.00000} ({sw.Elapsed.TotalSeconds:0.0} s)"));
     }
 
     // Prints RMSE per method; returns the squared-error sums over finite values and whether every method measured

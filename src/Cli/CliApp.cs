@@ -1,9 +1,14 @@
 using System.Reflection;
 using TorchToNnef.Errors;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Cli;
 
-/// <summary>Entry point of <c>t2n</c>: dispatches to one command, maps our errors to a one-line message and exit code.</summary>
+/// <summary>
+/// Entry point of <c>t2n</c>: dispatches to one command, maps our errors to a one-line message and exit code. Output
+/// goes through <see cref="TerminalWriter"/> (no raw control characters), and an interrupted run exits with
+/// 128 + the signal number once it has removed what it created.
+/// </summary>
 internal static class CliApp
 {
     /// <summary>Exit code for bad usage (unknown command or option).</summary>
@@ -14,8 +19,12 @@ internal static class CliApp
 
     private static readonly ICommand[] Commands = CommandCatalog.All;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, null);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CliInterrupt? interrupt)
     {
+        stdout = new TerminalWriter(stdout);
+        stderr = new TerminalWriter(stderr);
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             PrintHelp(stdout);
@@ -31,7 +40,7 @@ internal static class CliApp
         ICommand? command = Array.Find(Commands, c => c.Name == args[0]);
         if (command is null)
         {
-            stderr.WriteLine($"t2n: unknown command '{args[0]}'. Run 't2n --help'.");
+            stderr.WriteLine($"t2n: unknown command '{TerminalText.Escape(args[0])}'. Run 't2n --help'.");
             return UsageError;
         }
 
@@ -44,12 +53,23 @@ internal static class CliApp
 
         try
         {
-            return command.Execute(rest, stdout, stderr);
+            return command.Execute(rest, stdout, stderr, interrupt?.Token ?? CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (interrupt?.Interrupted == true)
+        {
+            stderr.WriteLine($"t2n {command.Name}: interrupted; the outputs of this run were removed");
+            return interrupt.ExitCode;
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"t2n {command.Name}: {e.Message}");
+            stderr.WriteLine($"t2n {command.Name}: {OneLine(e.Message)}");
             stderr.WriteLine(command.Usage);
+            return UsageError;
+        }
+        catch (OutputRefusedException e)
+        {
+            string hint = e.Reason == OutputRefusal.Exists ? "; use --overwrite to replace it" : string.Empty;
+            stderr.WriteLine($"t2n {command.Name}: error: {OneLine(e.Message)}{hint}");
             return UsageError;
         }
         catch (TorchToNnefException e)
@@ -74,7 +94,8 @@ internal static class CliApp
         typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ");
+    // Messages name files and tensors: escaped, so a name can neither inject terminal controls nor forge a line.
+    private static string OneLine(string s) => TerminalText.Escape(s);
 
     private static void PrintHelp(TextWriter stdout)
     {

@@ -12,8 +12,12 @@ internal interface ICommand
     /// <summary>Full usage text.</summary>
     string Usage { get; }
 
-    /// <summary>Runs the command with the arguments after its name; returns the exit code.</summary>
-    int Execute(string[] args, TextWriter stdout, TextWriter stderr);
+    /// <summary>
+    /// Runs the command with the arguments after its name; returns the exit code. Names read from files are escaped
+    /// with <see cref="IO.TerminalText"/> before they are printed; <paramref name="cancellation"/> stops the run (an
+    /// <see cref="OperationCanceledException"/>, after the run removed what it created).
+    /// </summary>
+    int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation);
 }
 
 /// <summary>Bad command-line usage: reported with the command's usage text and exit code 2.</summary>

@@ -1,3 +1,4 @@
 using TorchToNnef.Cli;
 
-return CliApp.Run(args, Console.Out, Console.Error);
+using CliInterrupt interrupt = CliInterrupt.FromSignals(Console.Error);
+return CliApp.Run(args, Console.Out, Console.Error, interrupt);

@@ -1,4 +1,5 @@
 using TorchToNnef.Formats.Nnef;
+using TorchToNnef.Formats.Safetensors;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 using TorchToNnef.TestSupport;
@@ -35,8 +36,56 @@ public class CompressCommandTests
         Assert.True(code == 0, stderr);
         Graph g = NnefArchive.Read(output);
         Assert.Equal("0.21.10", g.GetProperty("tract_target_version"));
-        // Already-Q4_0 weights are re-laid out for the older target.
+        // Already-Q4_0 weights are re-laid out for the older target (bytes: the test above, against the golden .dat).
         Assert.Equal(DType.Q40Legacy, g.Variables["fc1_weight"].DType);
+    }
+
+    [Theory]
+    [InlineData("s32x32_f32_normal")]
+    [InlineData("s64x96_f16_large6e4")]
+    [InlineData("s32x32_f32_halfway")]
+    public void ForTract0_21_10BothNewAndRelaidWeightsAreTheGoldenLegacyDatBytes(string id)
+    {
+        // One linear reads the case's float input, another the reference's Q4_0 .dat for tract 0.21.13: compressing for
+        // 0.21.10 must give, for both, exactly the reference's legacy .dat (item type 0x2040, legacy nibble order).
+        using var tmp = new TempDir();
+        string dir = tmp.File("in");
+        Directory.CreateDirectory(dir);
+        using (SafetensorsFile input = SafetensorsFile.Open(Golden.File("q40", id + ".input.safetensors")))
+        using (Tensor w = input.GetTensor("weight"))
+        using (FileStream f = File.Create(Path.Combine(dir, "fresh.dat")))
+        {
+            DatFile.Write(f, TensorSource.FromTensor(w));
+            string dtype = w.DType == DType.F32 ? "f32" : "f16";
+            Assert.Equal(2, w.Shape.Rank);
+            (long rows, long cols) = (w.Shape[0], w.Shape[1]);
+            File.WriteAllText(Path.Combine(dir, "graph.nnef"), $$"""
+                version 1.0;
+
+                extension tract_registry tract_core;
+
+                graph network(x) -> (y, z)
+                {
+                    x = tract_core_external(shape = [1, {{cols}}], datum_type = '{{dtype}}');
+                    fresh = variable<scalar>(label = 'fresh', shape = [{{rows}}, {{cols}}]);
+                    relaid = variable(label = 'relaid', shape = [{{rows}}, {{cols}}]);
+                    y = linear(x, fresh, 0.0);
+                    z = linear(x, relaid, 0.0);
+                }
+
+                """);
+        }
+
+        File.Copy(Golden.File("q40", id + ".tract-0.21.13.dat"), Path.Combine(dir, "relaid.dat"));
+        (int code, string stdout, string stderr) = Run("compress", "-i", dir, "-o", tmp.File("out"), "-c", "min_max_q4_0", "--tract-version", "0.21.10");
+        Assert.True(code == 0, stdout + stderr);
+        byte[] legacy = File.ReadAllBytes(Golden.File("q40", id + ".tract-0.21.10.dat"));
+        Assert.Equal(0x2040, legacy[0x30] | (legacy[0x31] << 8)); // the golden really is the legacy layout
+        foreach (string name in new[] { "fresh", "relaid" })
+        {
+            byte[] ours = File.ReadAllBytes(Path.Combine(tmp.File("out"), name + ".dat"));
+            Assert.True(legacy.AsSpan().SequenceEqual(ours), $"{id}: {name}.dat differs from the golden tract-0.21.10 .dat");
+        }
     }
 
     [Theory]
@@ -44,7 +93,7 @@ public class CompressCommandTests
     [InlineData(new[] { "compress", "-i", "x", "-c", "min_max_q4_0" }, "missing -o")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y" }, "missing -c")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "nope" }, "unknown compression method 'nope'")]
-    [InlineData(new[] { "compress", "-i", "x", "-o", "x", "-c", "min_max_q4_0" }, "must differ from the input")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "x", "-c", "min_max_q4_0" }, "is the input x of this run")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--tract-version", "abc" }, "not a tract version")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--compression-level", "12" }, "0 to 9")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--bogus" }, "unknown option")]
@@ -67,14 +116,21 @@ public class CompressCommandTests
     }
 
     [Fact]
-    public void AnExistingOutputIsKeptUnlessOverwriteIsGiven()
+    public void AnExistingOutputIsKeptUnlessOverwriteIsGivenAndItIsAnNnefArchive()
     {
         using var tmp = new TempDir();
         string output = tmp.File("o.nnef.tgz");
         File.WriteAllText(output, "keep me");
         string input = Golden.File("export_cnn_f32", "model.nnef.tgz");
-        Assert.Equal(1, Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0").Code);
+        (int code, _, string stderr) = Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0");
+        Assert.Equal(2, code);
+        Assert.Contains("use --overwrite", stderr);
+        (code, _, stderr) = Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0", "--overwrite");
+        Assert.Equal(2, code);
+        Assert.Contains("is not an NNEF archive", stderr);
         Assert.Equal("keep me", File.ReadAllText(output));
+
+        File.Copy(input, output, overwrite: true);
         Assert.Equal(0, Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0", "--overwrite").Code);
         Assert.Equal(DType.Q40, NnefArchive.Read(output).Variables["fc1_weight"].DType);
     }

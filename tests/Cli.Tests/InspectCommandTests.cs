@@ -71,7 +71,8 @@ public class InspectCommandTests
     [Fact]
     public void GoldenCheckpointsReportTheirConfigIncludingRopeParameters()
     {
-        foreach (string hf in Directory.GetDirectories(Golden.File("llm")).Select(d => Path.Combine(d, "hf")).Where(Directory.Exists))
+        Assert.NotEmpty(GoldenManifest.LlmModels);
+        foreach (string hf in GoldenManifest.LlmModels.Select(m => Golden.File("llm", m, "hf")))
         {
             (int code, string output, string err) = CliRunner.Run("inspect", hf, "--json");
             Assert.True(code == 0, err);

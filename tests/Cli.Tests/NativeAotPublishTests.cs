@@ -34,7 +34,9 @@ public partial class NativeAotPublishTests(ITestOutputHelper log)
         log.WriteLine($"t2n binary: {new FileInfo(binary).Length:N0} bytes");
 
         string sample = Path.Combine(Golden.RepoRoot, "samples", "tiny-llama");
-        foreach (string[] args in new[] { new[] { "--version" }, ["inspect", sample], ["inspect", sample, "--json"] })
+        // The ONNX loader (generated protobuf code) under AOT: inspecting a model exercises parsing and tensor views.
+        string onnx = Golden.File("export_cnn_f32", "model.onnx");
+        foreach (string[] args in new[] { new[] { "--version" }, ["inspect", sample], ["inspect", sample, "--json"], ["inspect", onnx, "--json"] })
         {
             (int binCode, string binOut) = Run(binary, Golden.RepoRoot, TimeSpan.FromMinutes(1), args);
             (int inCode, string inOut, string inErr) = CliRunner.Run(args);

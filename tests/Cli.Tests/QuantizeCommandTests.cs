@@ -95,11 +95,15 @@ public class QuantizeCommandTests
         SafetensorsWriter.Write(input, [("../../etc/passwd", w)]);
         (int code, _, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"));
         Assert.True(code == 0, stderr);
-        string[] files = Directory.GetFiles(tmp.File("out"));
-        Assert.Single(files);
-        Assert.Equal(tmp.File("out"), Path.GetDirectoryName(files[0]));
-        Assert.False(Path.GetFileName(files[0]).StartsWith('.'));
+        string[] dats = Directory.GetFiles(tmp.File("out"), "*.dat");
+        Assert.Single(dats);
+        Assert.Equal(tmp.File("out"), Path.GetDirectoryName(dats[0]));
+        Assert.False(Path.GetFileName(dats[0]).StartsWith('.'));
         Assert.False(File.Exists(tmp.File("etc/passwd.dat")));
+        Assert.Equal(["evil.safetensors", "out"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order());
+
+        // The name is not usable as a file name: the index says which file holds it.
+        Assert.Equal(Path.GetFileName(dats[0]), Safety.QuantizeNamingTests.ReadIndex(tmp.File("out"))["../../etc/passwd"]);
     }
 
     [Fact]
@@ -116,7 +120,7 @@ public class QuantizeCommandTests
     }
 
     [Fact]
-    public void AFailureHalfwayRemovesTheFilesThisRunCreated()
+    public void AnOutputPathHoldingAFolderIsRefusedBeforeAnythingIsWritten()
     {
         using var tmp = new TempDir();
         string input = tmp.File("m.safetensors");
@@ -124,11 +128,15 @@ public class QuantizeCommandTests
         using Tensor b = Random(DType.F32, new Shape(2, 32), 5);
         SafetensorsWriter.Write(input, [("a", a), ("b", b)]);
         string output = tmp.File("out");
-        Directory.CreateDirectory(Path.Combine(output, "b.dat")); // the move of b's file into place fails
-        (int code, _, string stderr) = CliRunner.Run("quantize", input, "-o", output);
-        Assert.Equal(1, code);
-        Assert.False(File.Exists(Path.Combine(output, "a.dat")), stderr);
-        Assert.Equal([Path.Combine(output, "b.dat")], Directory.GetFileSystemEntries(output));
+        Directory.CreateDirectory(Path.Combine(output, "b.dat"));
+        foreach (string[] extra in new[] { Array.Empty<string>(), ["--overwrite"] })
+        {
+            (int code, _, string stderr) = CliRunner.Run(["quantize", input, "-o", output, .. extra]);
+            Assert.Equal(2, code);
+            Assert.Contains("b.dat", stderr);
+            Assert.False(File.Exists(Path.Combine(output, "a.dat")), stderr);
+            Assert.Equal([Path.Combine(output, "b.dat")], Directory.GetFileSystemEntries(output));
+        }
     }
 
     [Theory]

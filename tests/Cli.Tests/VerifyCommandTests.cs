@@ -135,6 +135,11 @@ public class VerifyCommandTests
             string bundle = Golden.File("llm", "llama", "export_min_max_q4_0_with_embeddings", "tests", $"{mode}_io.npz");
             (int code, string output, string err) = CliRunner.Run("verify", compressed, "--io", bundle);
             Assert.True(code == 0, mode + ": " + output + err);
+
+            // Control: the same bundle rejects the model before compression, so passing above means something.
+            (int uncompressed, string controlOutput, _) = CliRunner.Run("verify", Llama("model", "model.nnef.tgz"), "--io", bundle);
+            Assert.True(uncompressed == CliApp.Failure, $"{mode}: the uncompressed f32 model passes the Q4_0 bundle:{Environment.NewLine}{controlOutput}");
+            Assert.Contains("FAIL outputs:", controlOutput);
         }
     }
 

@@ -33,6 +33,24 @@ public class NegativeControlTests
         Assert.Equal(1, failed.Outliers);
     }
 
+    [Theory]
+    [InlineData("qwen3", "export_f32")]
+    [InlineData("qwen3", "export_min_max_q4_0_with_embeddings")]
+    [InlineData("llama", "export_f32")]
+    public void AnotherExportOfTheSameModelFailsTheF16Q40Bundles(string model, string other)
+    {
+        // The f16 / Q4_0 bundles tell the model they came from from the same weights exported otherwise (unquantized,
+        // or Q4_0 without f16): at `approximate` every mode rejects it (at `very` several outputs would pass).
+        Graph graph = NnefArchive.Read(Golden.File("llm", model, other, "model", "model.nnef.tgz"));
+        foreach (string mode in new[] { "export", "prompt", "prompt_with_past", "text_generation" })
+        {
+            IReadOnlyList<NamedTensor> bundle = GoldenLlmTests.ReadBundle(Golden.File("llm", model, "export_f16_f32attn_min_max_q4_0_all", "tests", $"{mode}_io.npz"));
+            VerificationReport report = GraphVerifier.Verify(graph, bundle, Approximation.Approximate);
+            Assert.False(report.Passed, $"{model}/{other} passes the f16 Q4_0 {mode} bundle");
+            Assert.Contains(report.Outputs, o => o.Name == "outputs" && !o.Passed);
+        }
+    }
+
     [Fact]
     public void ACorruptedWeightFails()
     {

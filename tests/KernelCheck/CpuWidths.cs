@@ -1,73 +1,101 @@
+using System.Diagnostics;
+using TorchToNnef.Quant.Kernels;
+
 namespace TorchToNnef.KernelCheck;
 
 /// <summary>
-/// The kernel widths a process must run, derived from the CPU's own feature list (<c>/proc/cpuinfo</c>), not from the
-/// runtime: a runtime that silently stopped using AVX-512 on a CPU that has it fails the kernel tests instead of
-/// quietly testing less. Each ISA switch of the child processes removes what it disables.
+/// The evaluator kernel widths a process must run, from the CPU's own feature list (<see cref="CpuKernels"/>:
+/// <c>/proc/cpuinfo</c> or <c>T2N_REQUIRED_KERNELS</c>), not from the runtime: a runtime that silently stopped using
+/// a width the CPU has fails the kernel tests instead of quietly testing less. Each switch of the child processes
+/// removes the widths it disables; children start from a clean vector configuration (inherited <c>DOTNET_Enable*</c>
+/// settings and width limits removed, 512-bit vectors allowed).
 /// </summary>
 public static class CpuWidths
 {
-    /// <summary>Switches the tests run child processes with (none, then AVX-512, AVX2 and every intrinsic off).</summary>
-    public static readonly string[] Settings =
-    [
-        "none",
-        "DOTNET_EnableAVX512F=0;DOTNET_EnableAVX512=0",
-        "DOTNET_EnableAVX2=0",
-        "DOTNET_EnableHWIntrinsic=0",
-    ];
+    /// <summary>AVX-512 off (.NET 10's knob and the older one, so the switch works on either side of the rename).</summary>
+    public const string NoAvx512 = "DOTNET_EnableAVX512F=0;DOTNET_EnableAVX512=0";
 
-    /// <summary>The CPU's feature flags (empty when <c>/proc/cpuinfo</c> has none, e.g. not Linux).</summary>
-    public static IReadOnlySet<string> Flags { get; } = ReadFlags();
+    /// <summary>AVX2 (and with it 256-bit vectors) off.</summary>
+    public const string NoAvx2 = "DOTNET_EnableAVX2=0";
 
-    /// <summary>True when the flags could be read, so expectations come from the CPU.</summary>
-    public static bool Known => Flags.Count > 0;
+    /// <summary>Every hardware intrinsic off.</summary>
+    public const string NoHardwareIntrinsics = "DOTNET_EnableHWIntrinsic=0";
+
+    /// <summary>Switches the tests run child processes with.</summary>
+    public static readonly string[] Settings = ["none", NoAvx512, NoAvx2, NoHardwareIntrinsics];
+
+    /// <summary>True when the CPU's kernels are known (flags readable or required kernels given).</summary>
+    public static bool Known => CpuKernels.Expected is not null;
+
+    /// <summary>Where the expectation came from, for messages.</summary>
+    public static string Source => CpuKernels.Source;
 
     /// <summary>Names of the widths (<c>Scalar</c>, <c>Vector128</c>, ...) a process with <paramref name="setting"/> must run, scalar first.</summary>
     public static IReadOnlyList<string> Expected(string setting)
     {
-        bool x86 = Flags.Contains("sse2");
-        bool arm = Flags.Contains("asimd");
-        bool intrinsics = !setting.Contains("EnableHWIntrinsic=0", StringComparison.Ordinal);
-        bool v128 = intrinsics && (x86 || arm);
-        bool v256 = v128 && x86 && !setting.Contains("EnableAVX2=0", StringComparison.Ordinal) && Flags.Contains("avx2") && Flags.Contains("fma");
-        bool v512 = v256 && !setting.Contains("EnableAVX512", StringComparison.Ordinal)
-            && new[] { "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl" }.All(Flags.Contains);
-        var widths = new List<string> { "Scalar" };
-        if (v128)
+        IReadOnlySet<Q40KernelKind> cpu = CpuKernels.Expected
+            ?? throw new InvalidOperationException($"cannot tell which widths this CPU runs ({CpuKernels.Source}); set {CpuKernels.RequiredVariable}");
+        Q40KernelKind widest = setting switch
         {
-            widths.Add("Vector128");
-        }
-
-        if (v256)
-        {
-            widths.Add("Vector256");
-        }
-
-        if (v512)
-        {
-            widths.Add("Vector512");
-        }
-
-        return widths;
+            "none" => Q40KernelKind.Vector512,
+            NoAvx512 => Q40KernelKind.Vector256,
+            NoAvx2 => Q40KernelKind.Vector128,
+            _ => Q40KernelKind.Scalar,
+        };
+        return [.. cpu.Where(k => k <= widest).Order().Select(k => k.ToString())];
     }
 
-    private static HashSet<string> ReadFlags()
+    /// <summary>True for the runtime settings that change which vector widths a process uses.</summary>
+    public static bool IsVectorSetting(string name)
     {
-        const string path = "/proc/cpuinfo";
-        if (!File.Exists(path))
+        foreach (string prefix in new[] { "DOTNET_", "COMPlus_" })
         {
-            return [];
-        }
-
-        foreach (string line in File.ReadLines(path))
-        {
-            if (line.StartsWith("flags", StringComparison.Ordinal) || line.StartsWith("Features", StringComparison.Ordinal))
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             {
-                int colon = line.IndexOf(':', StringComparison.Ordinal);
-                return [.. line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+                string knob = name[prefix.Length..];
+                return knob.StartsWith("Enable", StringComparison.OrdinalIgnoreCase)
+                    || knob.Equals("PreferredVectorBitWidth", StringComparison.OrdinalIgnoreCase)
+                    || knob.Equals("MaxVectorTBitWidth", StringComparison.OrdinalIgnoreCase);
             }
         }
 
-        return [];
+        return false;
+    }
+
+    /// <summary>
+    /// A start for the KernelCheck program with a clean vector configuration, then <paramref name="setting"/>
+    /// (<c>name=value;...</c>, or "none") and the forced kernel, if any, applied.
+    /// </summary>
+    public static ProcessStartInfo ChildProcess(string dll, string setting, string? forced, params string[] arguments)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (string a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (string name in psi.Environment.Keys.ToList())
+        {
+            if (IsVectorSetting(name))
+            {
+                psi.Environment.Remove(name);
+            }
+        }
+
+        psi.Environment.Remove(Q40Kernels.ForceVariable);
+        psi.Environment["DOTNET_PreferredVectorBitWidth"] = "512";
+        if (forced is not null)
+        {
+            psi.Environment[Q40Kernels.ForceVariable] = forced;
+        }
+
+        foreach (string assignment in setting == "none" ? [] : setting.Split(';'))
+        {
+            string[] kv = assignment.Split('=');
+            psi.Environment[kv[0]] = kv[1];
+        }
+
+        return psi;
     }
 }

@@ -5,9 +5,10 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.KernelCheck;
 
 /// <summary>
-/// Compares one Q4_0 kernel with the scalar reference, stage by stage and end to end, bit for bit, on group counts
-/// 1..130 (lengths 32..4160, odd counts included, so every batch tail is hit) and larger odd counts.
-/// Returns one message per mismatch (empty = all equal).
+/// Compares one Q4_0 kernel with <see cref="LiteralQ40"/> (an independent, naive statement of the arithmetic), stage
+/// by stage and end to end through the driver, bit for bit, on group counts 1..130 (lengths 32..4160, odd counts
+/// included, so every batch tail is hit) and larger odd counts. The scalar kernel is checked the same way: no kernel is
+/// its own expectation. Returns one message per mismatch (empty = all equal).
 /// </summary>
 public static class KernelChecks
 {
@@ -22,7 +23,7 @@ public static class KernelChecks
         return failures;
     }
 
-    /// <summary>Each stage of the kernel against the scalar kernel.</summary>
+    /// <summary>Each stage of the kernel against the literal arithmetic.</summary>
     public static List<string> Stages(Q40KernelKind kind, int seeds) => kind switch
     {
         Q40KernelKind.Vector512 => StageChecks<Q40Vector512Kernel>(seeds),
@@ -31,7 +32,10 @@ public static class KernelChecks
         _ => StageChecks<Q40ScalarKernel>(seeds),
     };
 
-    /// <summary>Min-max quantization through the driver against the literal per-group reference, every dtype and order.</summary>
+    /// <summary>
+    /// Quantization through the driver against the literal per-group arithmetic: min-max, percentile 0.99 and given
+    /// scales of either sign, for f32, f16 and bf16 sources and both nibble orders.
+    /// </summary>
     public static List<string> EndToEnd(Q40KernelKind kind, int seeds)
     {
         var failures = new List<string>();
@@ -45,24 +49,36 @@ public static class KernelChecks
                     float[] f32 = TestData.Floats(rng, groups);
                     ushort[] f16 = TestData.Halves(rng, groups);
                     ushort[] bf16 = TestData.BFloat16s(rng, groups);
-                    Compare(failures, $"{kind} f32 min-max groups={groups} ggml={ggml} seed={seed}", Reference(f32, ggml), Quantize(kind, DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()), groups, ggml, 1f));
-                    Compare(failures, $"{kind} f16 min-max groups={groups} ggml={ggml} seed={seed}", ReferenceHalf(f16, ggml, bf16: false), Quantize(kind, DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()), groups, ggml, 1f));
-                    Compare(failures, $"{kind} bf16 min-max groups={groups} ggml={ggml} seed={seed}", ReferenceHalf(bf16, ggml, bf16: true), Quantize(kind, DType.BF16, MemoryMarshal.AsBytes(bf16.AsSpan()), groups, ggml, 1f));
-
-                    if (groups % 16 == 1)
+                    float[] f16Values = [.. f16.Select(LiteralQ40.HalfToSingle)];
+                    float[] bf16Values = [.. bf16.Select(LiteralQ40.BFloat16ToSingle)];
+                    (string Name, DType DType, byte[] Bytes, float[] Values)[] sources =
+                    [
+                        ("f32", DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()).ToArray(), f32),
+                        ("f16", DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()).ToArray(), f16Values),
+                        ("bf16", DType.BF16, MemoryMarshal.AsBytes(bf16.AsSpan()).ToArray(), bf16Values),
+                    ];
+                    foreach ((string name, DType dtype, byte[] bytes, float[] values) in sources)
                     {
-                        // The percentile path shares the scale, encode and fix-up stages; compare with the scalar driver.
-                        Compare(failures, $"{kind} f32 p99 groups={groups}", Quantize(Q40KernelKind.Scalar, DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()), groups, ggml, 0.99f), Quantize(kind, DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()), groups, ggml, 0.99f));
-                        Compare(failures, $"{kind} f16 p99 groups={groups}", Quantize(Q40KernelKind.Scalar, DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()), groups, ggml, 0.99f), Quantize(kind, DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()), groups, ggml, 0.99f));
+                        Compare(failures, $"{kind} {name} min-max groups={groups} ggml={ggml} seed={seed}", LiteralQ40.QuantizeMinMax(values, dtype == DType.F16, ggml), Quantize(kind, dtype, bytes, groups, ggml, 1f));
+                    }
 
-                        // Arbitrary scales of either sign, as the search calibrations produce them.
-                        ushort[] scales = new ushort[groups];
-                        for (int g = 0; g < groups; g++)
-                        {
-                            scales[g] = HalfBits.FromSingle((float)(rng.NextDouble() - 0.5) * MathF.ScaleB(1, rng.Next(-20, 10)));
-                        }
+                    if (groups % 16 != 1)
+                    {
+                        continue;
+                    }
 
-                        Compare(failures, $"{kind} f32 given scales groups={groups}", EncodeWithScales(Q40KernelKind.Scalar, f32, scales, ggml), EncodeWithScales(kind, f32, scales, ggml));
+                    // The percentile path shares the scale, encode and fix-up stages but takes torch's quantile.
+                    // Arbitrary scales of either sign, as the search calibrations produce them.
+                    ushort[] scales = new ushort[groups];
+                    for (int g = 0; g < groups; g++)
+                    {
+                        scales[g] = LiteralQ40.ToHalf((rng.NextDouble() - 0.5) * Math.ScaleB(1, rng.Next(-20, 10)));
+                    }
+
+                    foreach ((string name, DType dtype, byte[] bytes, float[] values) in sources)
+                    {
+                        Compare(failures, $"{kind} {name} p99 groups={groups} ggml={ggml} seed={seed}", LiteralQ40.QuantizeMinMax(values, dtype == DType.F16, ggml, 0.99f), Quantize(kind, dtype, bytes, groups, ggml, 0.99f));
+                        Compare(failures, $"{kind} {name} given scales groups={groups} ggml={ggml} seed={seed}", LiteralQ40.EncodeWithScales(values, scales, dtype == DType.F16, ggml), EncodeWithScales(kind, dtype, bytes, scales, ggml));
                     }
                 }
             }
@@ -170,7 +186,8 @@ public static class KernelChecks
         var failures = new List<string>();
         string k = TKernel.Kind.ToString();
 
-        // Conversions: every f16 / bf16 bit pattern, at every offset modulo the vector width.
+        // Conversions: every f16 / bf16 bit pattern, at every offset modulo the vector width; then random bits at
+        // every length up to 140, so each vector tail is hit.
         var all = new ushort[65536 + 17];
         for (int i = 0; i < all.Length; i++)
         {
@@ -180,25 +197,30 @@ public static class KernelChecks
         for (int offset = 0; offset < 17; offset++)
         {
             ReadOnlySpan<ushort> src = all.AsSpan(offset, 65536);
-            CompareFloats(failures, $"{k} WidenHalf offset={offset}", Run<TKernel, Q40ScalarKernel>(src, static (s, d) => Q40ScalarKernel.WidenHalf(s, d)), Run<TKernel, TKernel>(src, static (s, d) => TKernel.WidenHalf(s, d)));
-            CompareFloats(failures, $"{k} WidenBFloat16 offset={offset}", Run<TKernel, Q40ScalarKernel>(src, static (s, d) => Q40ScalarKernel.WidenBFloat16(s, d)), Run<TKernel, TKernel>(src, static (s, d) => TKernel.WidenBFloat16(s, d)));
+            CompareWidening<TKernel>(failures, $"{k} offset={offset}", src);
+        }
+
+        var bitsRng = new Random(4242);
+        for (int n = 0; n <= 140; n++)
+        {
+            ushort[] src = [.. Enumerable.Range(0, n).Select(_ => (ushort)bitsRng.Next(65536))];
+            CompareWidening<TKernel>(failures, $"{k} length={n}", src);
         }
 
         // f16 arithmetic on every finite f16 input, for reciprocals across the whole f16 range.
         ushort[] everyHalf = FiniteGroups([.. Enumerable.Range(0, 65536).Select(i => (ushort)i)], isHalf: true);
+        float[] everyHalfValues = [.. everyHalf.Select(LiteralQ40.HalfToSingle)];
         var rng0 = new Random(42);
         for (int trial = 0; trial < 120; trial++)
         {
             float rr = trial < 8
                 ? new[] { -65504f, 65504f, -4.70703125f, -1f, -2.5e-3f, 6.1e-5f, -1e-7f, 0f }[trial]
-                : HalfBits.Round((float)(rng0.NextDouble() - 0.5) * MathF.ScaleB(1, rng0.Next(-24, 17)));
+                : LiteralQ40.RoundToHalf((rng0.NextDouble() - 0.5) * Math.ScaleB(1, rng0.Next(-24, 17)));
             var sAll = new ushort[everyHalf.Length / 32];
             var rAll = Enumerable.Repeat(rr, sAll.Length).ToArray();
-            var e0 = new byte[sAll.Length * 18];
-            var e1 = new byte[sAll.Length * 18];
-            Q40ScalarKernel.EncodeHalf(everyHalf, sAll, rAll, e0, true);
-            TKernel.EncodeHalf(everyHalf, sAll, rAll, e1, true);
-            Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", e0, e1);
+            var actual = new byte[sAll.Length * 18];
+            TKernel.EncodeHalf(everyHalf, sAll, rAll, actual, true);
+            Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", LiteralEncode(everyHalfValues, sAll, rAll, half: true, ggml: true), actual);
         }
 
         // Scales and reciprocals over a stride of all f32 values and the edges, at several lengths.
@@ -206,11 +228,10 @@ public static class KernelChecks
         foreach (int n in new[] { maxima.Length, 1, 15, 17, 33 })
         {
             ReadOnlySpan<float> a = maxima.AsSpan(0, n);
-            var s0 = new ushort[n];
-            var r0 = new float[n];
+            ushort[] s0 = [.. a.ToArray().Select(LiteralQ40.Scale)];
+            float[] r0 = [.. s0.Select(LiteralQ40.Reciprocal)];
             var s1 = new ushort[n];
             var r1 = new float[n];
-            Q40ScalarKernel.Scales(a, s0, r0);
             TKernel.Scales(a, s1, r1);
             Compare(failures, $"{k} Scales n={n}", MemoryMarshal.AsBytes(s0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(s1.AsSpan()).ToArray());
             CompareFloats(failures, $"{k} Reciprocals n={n}", r0, r1);
@@ -222,9 +243,8 @@ public static class KernelChecks
             foreach (int groups in GroupCounts)
             {
                 float[] x = TestData.Floats(rng, groups);
-                var a0 = new float[groups];
+                float[] a0 = [.. Enumerable.Range(0, groups).Select(g => LiteralQ40.AbsMax(x.AsSpan(g * 32, 32)))];
                 var a1 = new float[groups];
-                Q40ScalarKernel.AbsMax(x, a0);
                 TKernel.AbsMax(x, a1);
                 CompareFloats(failures, $"{k} AbsMax groups={groups} seed={seed}", a0, a1);
 
@@ -238,9 +258,8 @@ public static class KernelChecks
                     }
                 }
 
-                var s = new ushort[groups];
-                var r = new float[groups];
-                Q40ScalarKernel.Scales(a0, s, r);
+                ushort[] s = [.. a0.Select(LiteralQ40.Scale)];
+                float[] r = [.. s.Select(LiteralQ40.Reciprocal)];
                 for (int g = 0; g < groups; g++)
                 {
                     if (float.IsInfinity(r[g]))
@@ -251,44 +270,57 @@ public static class KernelChecks
 
                 foreach (bool ggml in new[] { true, false })
                 {
-                    var b0 = new byte[groups * 18];
                     var b1 = new byte[groups * 18];
-                    Q40ScalarKernel.EncodeF32(x, s, r, b0, ggml);
                     TKernel.EncodeF32(x, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeF32 groups={groups} ggml={ggml} seed={seed}", b0, b1);
+                    Compare(failures, $"{k} EncodeF32 groups={groups} ggml={ggml} seed={seed}", LiteralEncode(x, s, r, half: false, ggml), b1);
 
                     ushort[] h = FiniteGroups(TestData.Halves(rng, groups), isHalf: true);
-                    Q40ScalarKernel.EncodeHalf(h, s, r, b0, ggml);
                     TKernel.EncodeHalf(h, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeHalf groups={groups} ggml={ggml} seed={seed}", b0, b1);
+                    Compare(failures, $"{k} EncodeHalf groups={groups} ggml={ggml} seed={seed}", LiteralEncode([.. h.Select(LiteralQ40.HalfToSingle)], s, r, half: true, ggml), b1);
 
                     ushort[] bf = FiniteGroups(TestData.BFloat16s(rng, groups), isHalf: false);
-                    Q40ScalarKernel.EncodeBFloat16(bf, s, r, b0, ggml);
                     TKernel.EncodeBFloat16(bf, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeBFloat16 groups={groups} ggml={ggml} seed={seed}", b0, b1);
+                    Compare(failures, $"{k} EncodeBFloat16 groups={groups} ggml={ggml} seed={seed}", LiteralEncode([.. bf.Select(LiteralQ40.BFloat16ToSingle)], s, r, half: false, ggml), b1);
 
-                    var m0 = new ushort[groups];
+                    ushort[] m0 = [.. Enumerable.Range(0, groups).Select(g => LiteralQ40.AbsMaxBits(h.AsSpan(g * 32, 32)))];
                     var m1 = new ushort[groups];
-                    Q40ScalarKernel.AbsMaxBits(h, m0);
                     TKernel.AbsMaxBits(h, m1);
                     Compare(failures, $"{k} AbsMaxBits groups={groups} seed={seed}", MemoryMarshal.AsBytes(m0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(m1.AsSpan()).ToArray());
 
                     byte[] blocks = TestData.Blocks(rng, groups);
-                    var d0 = new float[groups * 32];
                     var d1 = new float[groups * 32];
-                    Q40ScalarKernel.DequantizeF32(blocks, d0, ggml);
                     TKernel.DequantizeF32(blocks, d1, ggml);
-                    CompareFloats(failures, $"{k} DequantizeF32 groups={groups} ggml={ggml} seed={seed}", d0, d1);
-                    var h0 = new ushort[groups * 32];
+                    CompareFloats(failures, $"{k} DequantizeF32 groups={groups} ggml={ggml} seed={seed}", LiteralQ40.DequantizeF32(blocks, ggml), d1);
                     var h1 = new ushort[groups * 32];
-                    Q40ScalarKernel.DequantizeF16(blocks, h0, ggml);
                     TKernel.DequantizeF16(blocks, h1, ggml);
-                    Compare(failures, $"{k} DequantizeF16 groups={groups} ggml={ggml} seed={seed}", MemoryMarshal.AsBytes(h0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(h1.AsSpan()).ToArray());
+                    Compare(failures, $"{k} DequantizeF16 groups={groups} ggml={ggml} seed={seed}", MemoryMarshal.AsBytes(LiteralQ40.DequantizeF16(blocks, ggml).AsSpan()).ToArray(), MemoryMarshal.AsBytes(h1.AsSpan()).ToArray());
                 }
             }
         }
 
         return failures;
+    }
+
+    private static void CompareWidening<TKernel>(List<string> failures, string what, ReadOnlySpan<ushort> src)
+        where TKernel : struct, IQ40Kernel
+    {
+        var widened = new float[src.Length];
+        TKernel.WidenHalf(src, widened);
+        CompareFloats(failures, $"WidenHalf {what}", [.. src.ToArray().Select(LiteralQ40.HalfToSingle)], widened);
+        TKernel.WidenBFloat16(src, widened);
+        CompareFloats(failures, $"WidenBFloat16 {what}", [.. src.ToArray().Select(LiteralQ40.BFloat16ToSingle)], widened);
+    }
+
+    // The literal encoding of groups for given scales and reciprocals (the reciprocal is used as given).
+    private static byte[] LiteralEncode(float[] values, ushort[] scales, float[] reciprocals, bool half, bool ggml)
+    {
+        var blocks = new byte[scales.Length * 18];
+        for (int g = 0; g < scales.Length; g++)
+        {
+            LiteralQ40.WriteBlock(scales[g], LiteralQ40.Codes(values.AsSpan(g * 32, 32), reciprocals[g], half), blocks.AsSpan(g * 18, 18), ggml);
+        }
+
+        return blocks;
     }
 
     // Replaces every value of a group holding a NaN or an infinity by 0.25: the encode stage only sees finite groups.
@@ -313,47 +345,6 @@ public static class KernelChecks
         return bits;
     }
 
-    private delegate void Widen(ReadOnlySpan<ushort> source, Span<float> destination);
-
-    // Generic parameters only pin the delegate's static context; the delegate does the work.
-    private static float[] Run<TKernel, TOther>(ReadOnlySpan<ushort> src, Widen widen)
-        where TKernel : struct, IQ40Kernel
-        where TOther : struct, IQ40Kernel
-    {
-        var dst = new float[src.Length];
-        widen(src, dst);
-        return dst;
-    }
-
-    private static byte[] Reference(float[] x, bool ggml)
-    {
-        var b = new byte[x.Length / 32 * 18];
-        for (int g = 0; g < x.Length / 32; g++)
-        {
-            Q40Reference.QuantizeF32(x.AsSpan(g * 32, 32), b.AsSpan(g * 18, 18), ggml);
-        }
-
-        return b;
-    }
-
-    private static byte[] ReferenceHalf(ushort[] x, bool ggml, bool bf16)
-    {
-        var b = new byte[x.Length / 32 * 18];
-        for (int g = 0; g < x.Length / 32; g++)
-        {
-            if (bf16)
-            {
-                Q40Reference.QuantizeBF16(x.AsSpan(g * 32, 32), b.AsSpan(g * 18, 18), ggml);
-            }
-            else
-            {
-                Q40Reference.QuantizeF16(x.AsSpan(g * 32, 32), b.AsSpan(g * 18, 18), ggml);
-            }
-        }
-
-        return b;
-    }
-
     private static byte[] Quantize(Q40KernelKind kind, DType dtype, ReadOnlySpan<byte> source, int groups, bool ggml, float percentile)
     {
         var b = new byte[groups * 18];
@@ -361,10 +352,10 @@ public static class KernelChecks
         return b;
     }
 
-    private static byte[] EncodeWithScales(Q40KernelKind kind, float[] x, ushort[] scales, bool ggml)
+    private static byte[] EncodeWithScales(Q40KernelKind kind, DType dtype, byte[] source, ushort[] scales, bool ggml)
     {
         var b = new byte[scales.Length * 18];
-        Q40Kernels.EncodeWithScales(kind, DType.F32, MemoryMarshal.AsBytes(x.AsSpan()), scales, b, ggml);
+        Q40Kernels.EncodeWithScales(kind, dtype, source, scales, b, ggml);
         return b;
     }
 

@@ -1,33 +1,69 @@
+using System.Globalization;
 using System.Runtime.Intrinsics;
 using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
 
-// Arguments: [seeds] [suite: q40 (default) | evaluator | all]. Output: a "widths" line and an "evaluator widths" line the
-// parent tests parse, then one line per failure; exit code 1 on any failure.
+// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512] | KernelCheck [seeds] --evaluator
+// Output: a "widths" line and a "ran" line (the kernels checked) the parent test parses, then one line per failure;
+// exit code 1 on any failure, 2 when --only names a kernel this process cannot run. --evaluator checks the evaluator's
+// kernels at every width this process runs instead of the Q4_0 quantizer's, and reports them on an "evaluator ran" line.
+int seeds = 3;
+Q40KernelKind? only = null;
+bool evaluator = false;
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--only" && i + 1 < args.Length)
+    {
+        only = CpuKernels.Parse(args[++i]);
+    }
+    else if (args[i] == "--evaluator")
+    {
+        evaluator = true;
+    }
+    else
+    {
+        seeds = int.Parse(args[i], CultureInfo.InvariantCulture);
+    }
+}
+
 Console.WriteLine(
     $"widths: v128={Vector128.IsHardwareAccelerated} v256={Vector256.IsHardwareAccelerated} v512={Vector512.IsHardwareAccelerated} " +
     $"active={Q40Kernels.Active} supported={string.Join(",", Q40Kernels.SupportedKinds)}");
-Console.WriteLine($"evaluator widths: active={KernelWidths.Active} ran={string.Join(",", KernelWidths.Supported)}");
-int seeds = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 3;
-string suite = args.Length > 1 ? args[1] : "q40";
-var failures = new List<string>();
-if (suite is "all" or "q40")
+if (evaluator)
 {
-    foreach (Q40KernelKind kind in Q40Kernels.SupportedKinds)
+    List<string> evaluatorFailures = EvaluatorChecks.Run(seeds);
+    Console.WriteLine($"evaluator ran: active={KernelWidths.Active} widths={string.Join(",", KernelWidths.Supported)}");
+    foreach (string f in evaluatorFailures.Take(50))
     {
-        failures.AddRange(KernelChecks.Run(kind, seeds));
+        Console.WriteLine("FAIL " + f);
     }
 
+    Console.WriteLine(evaluatorFailures.Count == 0 ? "ok" : $"{evaluatorFailures.Count} failures");
+    return evaluatorFailures.Count == 0 ? 0 : 1;
+}
+
+if (only is { } wanted && !Q40Kernels.IsSupported(wanted))
+{
+    Console.WriteLine($"ran: (none) -- {wanted} cannot run in this process");
+    return 2;
+}
+
+Q40KernelKind[] kinds = only is { } k ? [k] : [.. Q40Kernels.SupportedKinds];
+var failures = new List<string>();
+foreach (Q40KernelKind kind in kinds)
+{
+    failures.AddRange(KernelChecks.Run(kind, seeds));
+    failures.AddRange(GoldenChecks.Run(kind));
+}
+
+if (only is null)
+{
     failures.AddRange(KernelChecks.BFloat16Conversions(seeds));
     failures.AddRange(KernelChecks.HalfConversions(seeds));
 }
 
-if (suite is "all" or "evaluator")
-{
-    failures.AddRange(EvaluatorChecks.Run(seeds));
-}
-
+Console.WriteLine($"ran: {string.Join(",", kinds)}");
 foreach (string f in failures.Take(50))
 {
     Console.WriteLine("FAIL " + f);

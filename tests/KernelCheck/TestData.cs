@@ -48,7 +48,7 @@ public static class TestData
         var h = new ushort[f.Length];
         for (int i = 0; i < f.Length; i++)
         {
-            h[i] = rng.Next(50) == 0 ? (ushort)rng.Next(65536) : HalfBits.FromSingle(f[i]);
+            h[i] = rng.Next(50) == 0 ? (ushort)rng.Next(65536) : LiteralQ40.ToHalf(f[i]);
         }
 
         return h;
@@ -76,7 +76,7 @@ public static class TestData
         {
             if (rng.Next(4) != 0)
             {
-                ushort s = HalfBits.FromSingle(Scales[rng.Next(Scales.Length)] * Gaussian(rng) / 8);
+                ushort s = LiteralQ40.ToHalf(Scales[rng.Next(Scales.Length)] * Gaussian(rng) / 8);
                 b[g * 18] = (byte)s;
                 b[(g * 18) + 1] = (byte)(s >> 8);
             }
@@ -114,7 +114,7 @@ public static class TestData
     {
         // Values whose x*r + 8.5 lands on or next to an integer, where one rounding more or less changes the code.
         float a = scale * (1 + (float)rng.NextDouble());
-        float r = Q40Reference.Reciprocal(Q40Reference.ScaleF32(a));
+        float r = LiteralQ40.Reciprocal(LiteralQ40.Scale(a));
         x[0] = rng.Next(2) == 0 ? a : -a;
         for (int i = 1; i < 32; i++)
         {

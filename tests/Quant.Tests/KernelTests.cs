@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
@@ -6,18 +6,50 @@ using TorchToNnef.Quant.Kernels;
 namespace TorchToNnef.Quant.Tests;
 
 /// <summary>
-/// Every kernel against the scalar reference: in this process for each kernel the hardware runs, and in child
-/// processes with AVX-512, AVX2 and all hardware intrinsics switched off in turn (so the fallbacks really run here).
+/// Every kernel against an independent literal statement of the arithmetic and the golden Q4_0 files, in this process
+/// and in child processes with AVX-512, AVX2 and all hardware intrinsics switched off in turn. Which kernels must run
+/// comes from the CPU (<see cref="CpuKernels"/>: /proc/cpuinfo flags, or T2N_REQUIRED_KERNELS), not from the runtime:
+/// a kernel the CPU supports that did not run fails the suite, and a kernel test is skipped (with the missing flags as
+/// its reason) only when the CPU lacks it.
 /// </summary>
 public class KernelTests
 {
-    public static TheoryData<Q40KernelKind> Kinds => new(Enum.GetValues<Q40KernelKind>());
-
     // .NET 10 ignores DOTNET_EnableAVX512F (its knob is DOTNET_EnableAVX512); both are set so the setting works on either
-    // side of that rename, and the width check below fails if a switch is silently ignored.
+    // side of that rename, and the checks below fail if a switch is silently ignored.
     private const string NoAvx512 = "DOTNET_EnableAVX512F=0;DOTNET_EnableAVX512=0";
+    private const string NoAvx2 = "DOTNET_EnableAVX2=0";
+    private const string NoHardwareIntrinsics = "DOTNET_EnableHWIntrinsic=0";
 
-    public static TheoryData<string> IsaSettings => new("none", NoAvx512, "DOTNET_EnableAVX2=0", "DOTNET_EnableHWIntrinsic=0");
+    public static TheoryData<string> IsaSettings => new("none", NoAvx512, NoAvx2, NoHardwareIntrinsics);
+
+    [Fact]
+    public void TheCpuTellsWhichKernelsMustRun()
+    {
+        IReadOnlySet<Q40KernelKind>? expected = CpuKernels.Expected;
+        Assert.True(expected is not null, $"cannot tell which kernels this CPU runs: read {CpuKernels.Source}; set {CpuKernels.RequiredVariable}");
+        Assert.Contains(Q40KernelKind.Scalar, expected);
+
+        // Unless switches narrowed this process, the CPU's list covers every kernel the runtime lets it run: a flag
+        // list read wrong (which would excuse kernels from running) shows here.
+        bool switched = Environment.GetEnvironmentVariables().Keys.Cast<string>().Any(KernelCheckProcess.IsVectorSetting);
+        if (!switched)
+        {
+            Assert.All(Q40Kernels.SupportedKinds, k => Assert.True(expected.Contains(k), $"{k} runs here but {CpuKernels.Source} does not list it"));
+        }
+    }
+
+    [Theory]
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl", "Scalar,Vector128,Vector256,Vector512")]
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma avx512f avx512cd", "Scalar,Vector128,Vector256")] // Knights Landing: no BW/DQ/VL
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3 sse4_1 sse4_2 avx", "Scalar,Vector128")] // Sandy Bridge: AVX without AVX2
+    [InlineData(Architecture.X64, "fpu sse sse2 ssse3", "Scalar")]
+    [InlineData(Architecture.Arm64, "fp asimd evtstrm aes crc32", "Scalar,Vector128")]
+    [InlineData(Architecture.Arm64, "fp evtstrm", "Scalar")]
+    public void CpuFlagsDecideTheExpectedKernels(Architecture architecture, string flags, string expected)
+    {
+        HashSet<Q40KernelKind> kinds = CpuKernels.FromFlags(flags.Split(' ').ToHashSet(), architecture);
+        Assert.Equal(expected, string.Join(",", kinds.Order()));
+    }
 
     [Fact]
     public void SupportedKernelsFollowTheHardware()
@@ -31,67 +63,74 @@ public class KernelTests
         Assert.Equal(Q40Kernels.SupportedKinds.Max(), Q40Kernels.Select("no-such-kernel"));
     }
 
-    [Theory]
-    [MemberData(nameof(Kinds))]
-    public void KernelMatchesTheScalarReferenceInProcess(Q40KernelKind kind)
-    {
-        if (!Q40Kernels.IsSupported(kind))
-        {
-            // Covered by the child-process runs on hardware that has it; here, make sure the machine really lacks it.
-            Assert.DoesNotContain(kind, Q40Kernels.SupportedKinds);
-            return;
-        }
+    [KernelFact(Q40KernelKind.Scalar)]
+    public void ScalarKernelMatchesTheLiteralArithmeticAndTheGoldens() => CheckKernel(Q40KernelKind.Scalar);
 
-        List<string> failures = KernelChecks.Run(kind, seeds: 2);
-        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures.Take(20)));
-    }
+    [KernelFact(Q40KernelKind.Vector128)]
+    public void Vector128KernelMatchesTheLiteralArithmeticAndTheGoldens() => CheckKernel(Q40KernelKind.Vector128);
+
+    [KernelFact(Q40KernelKind.Vector256)]
+    public void Vector256KernelMatchesTheLiteralArithmeticAndTheGoldens() => CheckKernel(Q40KernelKind.Vector256);
+
+    [KernelFact(Q40KernelKind.Vector512)]
+    public void Vector512KernelMatchesTheLiteralArithmeticAndTheGoldens() => CheckKernel(Q40KernelKind.Vector512);
 
     [Theory]
     [MemberData(nameof(IsaSettings))]
-    public void KernelCheckPassesWithIsasSwitchedOff(string setting)
+    public void EveryKernelTheCpuSupportsRunsAndPassesWithIsasSwitchedOff(string setting)
     {
-        (int exit, string output) = RunKernelCheck(setting == "none" ? null : setting, forced: null);
+        IReadOnlySet<Q40KernelKind> expected = CpuKernels.Expected
+            ?? throw new InvalidOperationException($"cannot tell which kernels this CPU runs ({CpuKernels.Source}); set {CpuKernels.RequiredVariable}");
+        Q40KernelKind widestAllowed = setting switch
+        {
+            "none" => Q40KernelKind.Vector512,
+            NoAvx512 => Q40KernelKind.Vector256,
+            NoAvx2 => Q40KernelKind.Vector128,
+            _ => Q40KernelKind.Scalar,
+        };
+
+        (int exit, string output, IReadOnlyList<Q40KernelKind> ran) = KernelCheckProcess.Run(setting == "none" ? null : setting);
         Assert.True(exit == 0, output);
 
-        bool v512 = setting == "none" && Vector512.IsHardwareAccelerated;
-        bool v256 = setting is "none" or NoAvx512 && Vector256.IsHardwareAccelerated;
-        bool v128 = setting != "DOTNET_EnableHWIntrinsic=0" && Vector128.IsHardwareAccelerated;
-        Q40KernelKind active = v512 ? Q40KernelKind.Vector512 : v256 ? Q40KernelKind.Vector256 : v128 ? Q40KernelKind.Vector128 : Q40KernelKind.Scalar;
-        string expected = $"widths: v128={v128} v256={v256} v512={v512} active={active}";
-        Assert.True(output.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in:{Environment.NewLine}{output}");
+        // Every kernel the CPU has and the switch leaves on ran; none the switch turns off did (or it was ignored).
+        Q40KernelKind[] mustRun = [.. expected.Where(k => k <= widestAllowed).Order()];
+        Assert.True(mustRun.All(ran.Contains), $"expected {string.Join(",", mustRun)} to run ({CpuKernels.Source}), ran {string.Join(",", ran)}:{Environment.NewLine}{output}");
+        Assert.True(ran.All(k => k <= widestAllowed), $"{setting} was ignored: ran {string.Join(",", ran)}");
+        Assert.Contains($"active={ran.Max()}", output, StringComparison.Ordinal);
     }
 
     [Fact]
     public void ForcedKernelIsUsedByTheChildProcess()
     {
-        (int exit, string output) = RunKernelCheck(null, forced: "scalar");
+        (int exit, string output, IReadOnlyList<Q40KernelKind> ran) = KernelCheckProcess.Run(null, forced: "scalar", only: Q40KernelKind.Scalar);
         Assert.True(exit == 0, output);
         Assert.Contains("active=Scalar", output, StringComparison.Ordinal);
+        Assert.Equal([Q40KernelKind.Scalar], ran);
     }
 
-    private static (int Exit, string Output) RunKernelCheck(string? isaSetting, string? forced)
+    [Fact]
+    public void ChildProcessesDropInheritedVectorSettings()
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "TorchToNnef.KernelCheck.dll");
-        Assert.True(File.Exists(dll), $"{dll} not built");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        psi.ArgumentList.Add("2");
-        psi.Environment.Remove(Q40Kernels.ForceVariable);
-        if (forced is not null)
+        Assert.True(KernelCheckProcess.IsVectorSetting("DOTNET_EnableAVX512"));
+        Assert.True(KernelCheckProcess.IsVectorSetting("COMPlus_EnableAVX2"));
+        Assert.True(KernelCheckProcess.IsVectorSetting("DOTNET_PreferredVectorBitWidth"));
+        Assert.False(KernelCheckProcess.IsVectorSetting("DOTNET_ROOT"));
+        Assert.False(KernelCheckProcess.IsVectorSetting("T2N_REQUIRED_KERNELS"));
+    }
+
+    // In this process when it can run the kernel; otherwise (inherited DOTNET_Enable* switches, a runtime that keeps
+    // 512-bit vectors off) in a child process with a clean configuration, which must then run it.
+    private static void CheckKernel(Q40KernelKind kind)
+    {
+        if (Q40Kernels.IsSupported(kind))
         {
-            psi.Environment[Q40Kernels.ForceVariable] = forced;
+            List<string> failures = KernelChecks.Run(kind, seeds: 2);
+            failures.AddRange(GoldenChecks.Run(kind));
+            Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures.Take(20)));
+            return;
         }
 
-        foreach (string assignment in isaSetting?.Split(';') ?? [])
-        {
-            string[] kv = assignment.Split('=');
-            psi.Environment[kv[0]] = kv[1];
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "KernelCheck timed out");
-        return (p.ExitCode, stdout + stderr.Result);
+        (int exit, string output, IReadOnlyList<Q40KernelKind> ran) = KernelCheckProcess.Run(null, only: kind);
+        Assert.True(exit == 0 && ran.SequenceEqual([kind]), $"{kind} does not run in this process, and a clean child process could not run it either ({CpuKernels.Source}):{Environment.NewLine}{output}");
     }
 }

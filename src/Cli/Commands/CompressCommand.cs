@@ -1,6 +1,7 @@
 using System.Globalization;
 using TorchToNnef.Export.Compression;
 using TorchToNnef.Formats.Nnef;
+using TorchToNnef.IO;
 using TorchToNnef.Ir;
 using TorchToNnef.Quant.Registry;
 
@@ -22,14 +23,15 @@ internal sealed class CompressCommand : ICommand
         quantize stay float and are named in a warning.
 
           -i, --input <path>           NNEF archive or directory to read (never modified)
-          -o, --output <path>          where to write the compressed model
+          -o, --output <path>          where to write the compressed model (never the input, inside it, or holding it)
           -c, --compression <method>   one of: {string.Join(", ", CompressionRegistry.Default.Keys)}
           --tract-version <v>          target tract version (default: the archive's tract_target_version, else {TractVersion.Latest})
           --compression-level <0-9>    gzip level for a .tgz output (default 0 = stored, as torch_to_nnef)
-          --overwrite                  replace an existing output
+          --overwrite                  replace an existing output, if it is an NNEF archive or a folder holding
+                                       nothing but an NNEF model (anything else is refused)
         """;
 
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         var a = new ArgList(
             args,
@@ -43,11 +45,6 @@ internal sealed class CompressCommand : ICommand
         string input = a.Get("--input") ?? throw new UsageException("missing -i <archive|dir>");
         string output = a.Get("--output") ?? throw new UsageException("missing -o <archive|dir>");
         string key = a.Get("--compression") ?? throw new UsageException("missing -c <method>");
-        if (SamePath(input, output))
-        {
-            throw new UsageException("the output must differ from the input (the input is never modified)");
-        }
-
         if (!CompressionRegistry.Default.TryGet(key, out CompressionMethod? method))
         {
             throw new UsageException($"unknown compression method '{key}'; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
@@ -63,40 +60,35 @@ internal sealed class CompressCommand : ICommand
             throw new UsageException($"--compression-level must be 0 to 9, got '{l}'");
         }
 
+        using var transaction = new OutputTransaction(
+            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n compress: {m}") },
+            cancellation);
+        transaction.AddInput(input);
+        OutputTarget target = NnefArchive.DeclareOutput(transaction, output);
         Graph graph = NnefArchive.Read(input);
-        TractVersion target = explicitTarget
+        TractVersion version = explicitTarget
             ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion p) ? p : TractVersion.Latest);
-        CompressionResult result = GraphCompressor.Compress(graph, method, target);
+        CompressionResult result = GraphCompressor.Compress(graph, method, version);
         if (explicitTarget is not null)
         {
-            result.Graph.SetProperty("tract_target_version", target.ToString());
+            result.Graph.SetProperty("tract_target_version", version.ToString());
         }
 
         foreach (SkippedWeight s in result.Skipped)
         {
-            stderr.WriteLine($"t2n compress: warning: '{s.Label}' stays float: {s.Reason}");
+            stderr.WriteLine($"t2n compress: warning: '{TerminalText.Escape(s.Label)}' stays float: {TerminalText.Escape(s.Reason)}");
         }
 
-        NnefArchive.Write(result.Graph, output, new NnefWriteOptions
-        {
-            TractVersion = target,
-            CompressionLevel = level,
-            Overwrite = a.Has("--overwrite"),
-        });
+        NnefArchive.Write(result.Graph, target, new NnefWriteOptions { TractVersion = version, CompressionLevel = level });
+        transaction.Commit();
 
         long before = result.Quantized.Sum(q => q.FloatBytes);
         long after = result.Quantized.Sum(q => q.QuantizedBytes);
         stdout.WriteLine(
-            $"{method.Key} for tract {target}: {result.Quantized.Count} weight(s) to Q4_0 ({Size(before)} -> {Size(after)}), "
-            + $"{result.Skipped.Count} left float; wrote {output}");
+            $"{method.Key} for tract {version}: {result.Quantized.Count} weight(s) to Q4_0 ({Size(before)} -> {Size(after)}), "
+            + $"{result.Skipped.Count} left float; wrote {TerminalText.Escape(output)}");
         return 0;
     }
-
-    private static bool SamePath(string a, string b) =>
-        string.Equals(
-            Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar),
-            Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar),
-            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase);
 
     private static string Size(long bytes) => bytes switch
     {

@@ -24,7 +24,7 @@ internal sealed class InspectCommand : ICommand
         Only headers are read, so inspecting a large checkpoint is fast and uses little memory.
         """;
 
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         var parsed = new ArgList(args, [], ["--json"]);
         string path = parsed.SinglePositional("input path");

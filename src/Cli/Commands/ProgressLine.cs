@@ -13,8 +13,11 @@ internal sealed class ProgressLine : IDisposable
     private ProgressLine(TextWriter writer) => _writer = writer;
 
     /// <summary>A progress line on <paramref name="stderr"/> when it is the interactive console and <paramref name="worthIt"/>.</summary>
-    public static ProgressLine? ForConsole(TextWriter stderr, bool worthIt) =>
-        worthIt && ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected ? new ProgressLine(stderr) : null;
+    public static ProgressLine? ForConsole(TextWriter stderr, bool worthIt)
+    {
+        TextWriter raw = TerminalWriter.Unwrap(stderr);
+        return worthIt && ReferenceEquals(raw, Console.Error) && !Console.IsErrorRedirected ? new ProgressLine(raw) : null;
+    }
 
     /// <summary>Shows <paramref name="done"/> of <paramref name="total"/> bytes, throttled.</summary>
     public void Show(long done, long total, string what)
@@ -27,7 +30,7 @@ internal sealed class ProgressLine : IDisposable
 
         _lastTicks = now;
         int percent = total == 0 ? 100 : (int)(100 * done / total);
-        string line = $"\r[{new string('#', percent / 5),-20}] {percent,3}% {what}";
+        string line = $"\r[{new string('#', percent / 5),-20}] {percent,3}% {IO.TerminalText.Escape(what)}";
         if (line.Length > 100)
         {
             line = line[..100];

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using TorchToNnef.Errors;
 using TorchToNnef.Formats.Nnef;
-using TorchToNnef.Formats.Nnef.Archive;
 using TorchToNnef.Formats.Safetensors;
 using TorchToNnef.IO;
 using TorchToNnef.Quant;
@@ -14,15 +13,17 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.Cli.Commands;
 
 /// <summary>
-/// <c>t2n quantize</c>: every tensor of a safetensors file to a tract Q4_0 <c>.dat</c>. Everything that can be
-/// checked from the header (eligibility, existing outputs, names) is checked before the first file is written; each
-/// file is written to a temporary name and moved into place when complete; if a later tensor fails, the files this
-/// run created are deleted again, so a failed run leaves the output folder as it was (except files it was allowed to
-/// replace with <c>--overwrite</c>).
+/// <c>t2n quantize</c>: every tensor of a safetensors file to a tract Q4_0 <c>.dat</c>, one file per tensor however
+/// the names look (<see cref="FlatFileNames"/>, with a <see cref="TensorFileIndex"/> when a file is not simply the
+/// name). Everything that can be checked from the header (eligibility, names, every output against the output
+/// policy) is checked before the first file is written; all files are written under temporary names and moved into
+/// place together at the end, so a failed or interrupted run leaves the output folder as it was, even with
+/// <c>--overwrite</c>.
 /// </summary>
 internal sealed class QuantizeCommand : ICommand
 {
     private const long ProgressThresholdBytes = 64L << 20;
+    private const int MaxRenamedShown = 20;
 
     public string Name => "quantize";
 
@@ -31,9 +32,11 @@ internal sealed class QuantizeCommand : ICommand
     public string Usage => $"""
         Usage: t2n quantize <in.safetensors> -o <dir> [options]
 
-        Writes <dir>/<tensor name>.dat (the name made safe as a file name) for every tensor of the file, as tract
-        Q4_0 with an f16 scale per group of 32 values. Tensors must be f32, f16 or bf16, of rank 2 to 4, with rows
-        (the dimensions after the first) a multiple of 32 values; any other tensor is an error, and nothing is written.
+        Writes <dir>/<tensor name>.dat for every tensor of the file, as tract Q4_0 with an f16 scale per group of 32
+        values. Tensors must be f32, f16 or bf16, of rank 2 to 4, with rows (the dimensions after the first) a
+        multiple of 32 values; any other tensor is an error, and nothing is written. A name that is not usable as a
+        file name as it is ('/', control characters, a clash ignoring case, over 200 bytes) gets a safe, unique file
+        name, and <dir>/{TensorFileIndex.FileName} maps every tensor name to its file.
 
           -o, --output <dir>        output folder (created if needed)
           --tract-version <v>       target tract version (default {TractVersion.Latest}); before 0.21.11 the legacy
@@ -43,12 +46,12 @@ internal sealed class QuantizeCommand : ICommand
           --report                  print a table of RMSE, max abs error and SQNR per tensor
           --skip-ineligible         skip (with a warning) tensors that cannot be quantized instead of failing
           --threads <n>             threads per tensor (default: all cores; results do not depend on it)
-          --overwrite               replace existing .dat files
+          --overwrite               replace existing .dat files (and index); anything else at those paths is refused
           --sync                    flush each file to the storage device before moving it into place (slower;
                                     without it files are still written to a temporary name and moved when complete)
         """;
 
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         var a = new ArgList(
             args,
@@ -66,68 +69,88 @@ internal sealed class QuantizeCommand : ICommand
             throw new UsageException($"--threads must be a positive integer, got '{t}'");
         }
 
+        bool sync = a.Has("--sync");
+        using var transaction = new OutputTransaction(
+            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n quantize: {m}") },
+            cancellation);
+        transaction.AddInput(input);
         using SafetensorsFile file = SafetensorsFile.Open(input);
-        List<Planned> plan = Plan(file, output, a.Has("--skip-ineligible"), a.Has("--overwrite"), stderr);
-        Directory.CreateDirectory(output);
+        Plan plan = MakePlan(file, output, a.Has("--skip-ineligible"), transaction, stderr);
 
         DType layout = Q40Format.DTypeFor(target);
         bool report = a.Has("--report");
-        long totalBytes = plan.Sum(p => p.Entry.ByteLength);
+        long totalBytes = plan.Tensors.Sum(p => p.Entry.ByteLength);
         using var progress = ProgressLine.ForConsole(stderr, totalBytes >= ProgressThresholdBytes);
         if (report)
         {
             stdout.WriteLine($"{"tensor",-48} {"dtype",-5} {"shape",-20} {"rmse",12} {"max_abs",12} {"sqnr_db",8}");
         }
 
-        var created = new List<string>();
         long done = 0;
         long written = 0;
         var clock = Stopwatch.StartNew();
-        try
+        foreach (Planned p in plan.Tensors)
         {
-            foreach (Planned p in plan)
+            using Tensor tensor = file.GetTensor(p.Entry);
+            var errors = report ? new Q40ErrorStats() : null;
+            long before = done;
+            var options = new Q40QuantizeOptions
             {
-                using Tensor tensor = file.GetTensor(p.Entry);
-                var errors = report ? new Q40ErrorStats() : null;
-                long before = done;
-                var options = new Q40QuantizeOptions
-                {
-                    MaxDegreeOfParallelism = threads,
-                    Errors = errors,
-                    Progress = progress is null ? null : new Progress(v => progress.Show(before + (v * tensor.DType.ElementSize()), totalBytes, p.Entry.Name)),
-                };
-                bool existed = File.Exists(p.Path);
-                AtomicFile.Write(p.Path, stream => WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options), durable: a.Has("--sync"));
-                if (!existed)
-                {
-                    created.Add(p.Path);
-                }
-
-                done += p.Entry.ByteLength;
-                written += DatHeader.Size + layout.ByteSize(tensor.ElementCount);
-                if (errors is not null)
-                {
-                    stdout.WriteLine(string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"{p.Entry.Name,-48} {tensor.DType.Name(),-5} {tensor.Shape.ToString(),-20} {errors.Rmse,12:G6} {errors.MaxAbsError,12:G6} {errors.SqnrDb,8:F2}"));
-                }
-            }
-        }
-        catch
-        {
-            foreach (string path in created)
+                MaxDegreeOfParallelism = threads,
+                Errors = errors,
+                Progress = progress is null ? null : new Progress(v => progress.Show(before + (v * tensor.DType.ElementSize()), totalBytes, p.Entry.Name)),
+            };
+            using (FileStream stream = p.Target.CreateFile())
             {
-                TryDelete(path);
+                WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options);
+                stream.Flush(flushToDisk: sync);
             }
 
-            throw;
+            done += p.Entry.ByteLength;
+            written += DatHeader.Size + layout.ByteSize(tensor.ElementCount);
+            if (errors is not null)
+            {
+                stdout.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{TerminalText.Escape(p.Entry.Name),-48} {tensor.DType.Name(),-5} {tensor.Shape.ToString(),-20} {errors.Rmse,12:G6} {errors.MaxAbsError,12:G6} {errors.SqnrDb,8:F2}"));
+            }
         }
 
+        if (plan.Index is not null)
+        {
+            using FileStream stream = plan.Index.CreateFile();
+            TensorFileIndex.Write(stream, Path.GetFileName(input), plan.Tensors.Select(p => KeyValuePair.Create(p.Entry.Name, p.FileName)));
+            stream.Flush(flushToDisk: sync);
+        }
+
+        transaction.Commit();
         progress?.Clear();
+        PrintRenamed(plan, stdout);
         stdout.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"quantized {plan.Count} tensor(s) with {calibration.Name} for tract {target} ({Q40Kernels.Active}): {Size(done)} -> {Size(written)} in {clock.Elapsed.TotalSeconds:0.00} s; wrote {output}"));
+            $"quantized {plan.Tensors.Count} tensor(s) with {calibration.Name} for tract {target} ({Q40Kernels.Active}): {Size(done)} -> {Size(written)} in {clock.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
         return 0;
+    }
+
+    // Tensors whose file is not "<name>.dat": listed (the first few) and named in the index.
+    private static void PrintRenamed(Plan plan, TextWriter stdout)
+    {
+        if (plan.Index is null)
+        {
+            return;
+        }
+
+        List<Planned> renamed = plan.Tensors.Where(p => p.FileName != p.Entry.Name + ".dat").ToList();
+        stdout.WriteLine($"{renamed.Count} tensor name(s) are not usable as file names as they are; the index {TensorFileIndex.FileName} maps every tensor to its file:");
+        foreach (Planned p in renamed.Take(MaxRenamedShown))
+        {
+            stdout.WriteLine($"  '{TerminalText.Escape(p.Entry.Name)}' -> {TerminalText.Escape(p.FileName)}");
+        }
+
+        if (renamed.Count > MaxRenamedShown)
+        {
+            stdout.WriteLine($"  ... and {renamed.Count - MaxRenamedShown} more");
+        }
     }
 
     private static void WriteDat(Stream stream, Tensor tensor, DType layout, string name, Q40Calibration calibration, Q40QuantizeOptions options)
@@ -138,13 +161,13 @@ internal sealed class QuantizeCommand : ICommand
         Q40Quantizer.WriteBlocks(tensor, stream, layout, name, calibration, options);
     }
 
-    // Everything that can fail before writing: eligibility, output names, existing files, the input itself.
-    private static List<Planned> Plan(SafetensorsFile file, string output, bool skipIneligible, bool overwrite, TextWriter stderr)
+    // Everything that can fail before writing: eligibility, file names, and every output against the output policy
+    // (existing files, overwrite, the input itself, names that would share a file).
+    private static Plan MakePlan(SafetensorsFile file, string output, bool skipIneligible, OutputTransaction transaction, TextWriter stderr)
     {
-        var names = new LabelPaths();
-        var plan = new List<Planned>();
+        var names = new FlatFileNames(".dat");
+        var eligible = new List<(SafetensorsEntry Entry, string FileName)>();
         var refused = new List<(string Name, string Reason)>();
-        string inputPath = Path.GetFullPath(file.Path);
         foreach (SafetensorsEntry e in file.Entries)
         {
             if (!Q40Format.IsEligible(e.DType, e.Shape, out string? reason))
@@ -153,19 +176,7 @@ internal sealed class QuantizeCommand : ICommand
                 continue;
             }
 
-            // One flat file per tensor: a '/' in a name is not allowed to create folders.
-            string path = Path.GetFullPath(Path.Combine(output, names.Get(e.Name.Replace('/', '_')) + ".dat"));
-            if (path == inputPath)
-            {
-                throw new UsageException($"tensor '{e.Name}' would be written over the input file {file.Path}");
-            }
-
-            if (!overwrite && File.Exists(path))
-            {
-                throw new UsageException($"{path} exists (tensor '{e.Name}'); use --overwrite to replace it");
-            }
-
-            plan.Add(new Planned(e, path));
+            eligible.Add((e, names.Get(e.Name)));
         }
 
         if (refused.Count > 0 && !skipIneligible)
@@ -174,9 +185,20 @@ internal sealed class QuantizeCommand : ICommand
             throw new ImpossibleQuantizationException(refused[0].Name, $"{refused[0].Reason}{others}; nothing was written (use --skip-ineligible to skip such tensors)");
         }
 
+        var plan = new Plan();
+        foreach ((SafetensorsEntry entry, string fileName) in eligible)
+        {
+            plan.Tensors.Add(new Planned(entry, fileName, transaction.AddOutput(Path.Combine(output, fileName), NnefOutputKinds.TensorFile)));
+        }
+
+        if (eligible.Any(e => !names.IsVerbatim(e.Entry.Name)))
+        {
+            plan.Index = transaction.AddOutput(Path.Combine(output, TensorFileIndex.FileName), TensorFileIndex.OutputKind);
+        }
+
         foreach ((string name, string reason) in refused)
         {
-            stderr.WriteLine($"t2n quantize: warning: skipping tensor '{name}': {reason}");
+            stderr.WriteLine($"t2n quantize: warning: skipping tensor '{TerminalText.Escape(name)}': {TerminalText.Escape(reason)}");
         }
 
         return plan;
@@ -205,21 +227,6 @@ internal sealed class QuantizeCommand : ICommand
         return new MinMaxCalibration(p);
     }
 
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // The original error is what the user needs to see.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
     private static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
@@ -228,7 +235,14 @@ internal sealed class QuantizeCommand : ICommand
         _ => $"{bytes} B",
     };
 
-    private sealed record Planned(SafetensorsEntry Entry, string Path);
+    private sealed record Planned(SafetensorsEntry Entry, string FileName, OutputTarget Target);
+
+    private sealed class Plan
+    {
+        public List<Planned> Tensors { get; } = [];
+
+        public OutputTarget? Index { get; set; }
+    }
 
     /// <summary>Synchronous progress callback (System.Progress posts to the thread pool and may report late).</summary>
     private sealed class Progress(Action<long> report) : IProgress<long>

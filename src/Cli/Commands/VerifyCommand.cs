@@ -3,6 +3,8 @@ using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation;
 using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
+using TorchToNnef.Formats.Numpy;
+using TorchToNnef.IO;
 using TorchToNnef.Ir;
 
 namespace TorchToNnef.Cli.Commands;
@@ -20,13 +22,14 @@ internal sealed class VerifyCommand : ICommand
     public string Usage => """
         Usage: t2n verify <archive|dir> --io <bundle.npz> [--tolerance <level>]
                t2n verify <archive|dir> --input <name>=<file.npy> ... --output <name>=<file.npy> ... [--tolerance <level>]
-               t2n verify <archive|dir> --inputs <inputs.npz> [--input <name>=<file.npy> ...] --out <outputs.npz>
+               t2n verify <archive|dir> --inputs <inputs.npz> [--input <name>=<file.npy> ...] --out <outputs.npz> [--overwrite]
 
         <archive|dir>        a .nnef.tgz / .nnef.tar archive or an extracted NNEF directory
         --io <npz>           inputs and expected outputs by name (torch_to_nnef's io.npz / tests/*_io.npz layout)
         --input n=f.npy      one input array (repeatable); --output n=f.npy one expected output (repeatable)
         --inputs <npz>       inputs by name, for a plain run (other arrays in it are ignored)
-        --out <npz>          write the computed outputs (no check); written atomically
+        --out <npz>          write the computed outputs (no check); written atomically, never over an input
+        --overwrite          replace an existing --out file if it is an npz of arrays (anything else is refused)
         --tolerance <level>  exact | close | approximate (default) | very | super | ultra, as tract's --approx
         --scenario <name>    also check the tract_assert lines of this scenario (e.g. tg, pp)
         --threads <n>        worker threads for matrix products (default: all cores)
@@ -36,9 +39,9 @@ internal sealed class VerifyCommand : ICommand
         For export folders with separate .npy files (io.json), pass each as --input / --output.
         """;
 
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
-        var parsed = new ArgList(args, ["--io", "--input", "--output", "--inputs", "--out", "--tolerance|-t", "--scenario", "--threads"], []);
+        var parsed = new ArgList(args, ["--io", "--input", "--output", "--inputs", "--out", "--tolerance|-t", "--scenario", "--threads"], ["--overwrite"]);
         string archive = parsed.SinglePositional("archive path");
         Approximation level = Approximation.Approximate;
         if (parsed.Get("--tolerance") is string t && !Tolerance.TryParseLevel(t, out level))
@@ -52,13 +55,41 @@ internal sealed class VerifyCommand : ICommand
             throw new UsageException($"--threads expects a positive integer, got '{th}'");
         }
 
-        var options = new EvaluationOptions { Scenario = parsed.Get("--scenario"), MaxDegreeOfParallelism = threads };
+        var options = new EvaluationOptions { Scenario = parsed.Get("--scenario"), MaxDegreeOfParallelism = threads, Cancellation = cancellation };
         string? io = parsed.Get("--io");
         string? outPath = parsed.Get("--out");
         if (io is not null && (outPath is not null || parsed.Get("--inputs") is not null))
         {
             throw new UsageException("--io checks a bundle; use --inputs with --out for a plain run");
         }
+
+        List<(string Name, string Path)> inputFiles = parsed.GetAll("--input").Select(ParseNamed).ToList();
+        List<(string Name, string Path)> outputFiles = parsed.GetAll("--output").Select(ParseNamed).ToList();
+        if (outPath is not null && outputFiles.Count > 0)
+        {
+            throw new UsageException("--out writes outputs; expected outputs (--output) are not checked in that mode");
+        }
+
+        if (outPath is null && io is null && outputFiles.Count == 0)
+        {
+            throw new UsageException("give --io, --output, or --out");
+        }
+
+        if (outPath is null && parsed.Has("--overwrite"))
+        {
+            throw new UsageException("--overwrite applies to --out");
+        }
+
+        // The output is declared (and refused if need be) before anything is read.
+        using var transaction = new OutputTransaction(
+            new OutputOptions { Overwrite = parsed.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n verify: {m}") },
+            cancellation);
+        foreach (string input in new[] { archive, io, parsed.Get("--inputs") }.Concat(inputFiles.Concat(outputFiles).Select(f => f.Path)).OfType<string>())
+        {
+            transaction.AddInput(input);
+        }
+
+        OutputTarget? target = outPath is null ? null : transaction.AddOutput(outPath, NumpyOutputKinds.Npz);
 
         List<NamedTensor> arrays = [];
         if (io is not null)
@@ -71,22 +102,12 @@ internal sealed class VerifyCommand : ICommand
             arrays.AddRange(IoBundle.ReadNpz(inputs));
         }
 
-        arrays.AddRange(parsed.GetAll("--input").Select(ReadNamedNpy));
-        List<NamedTensor> expected = parsed.GetAll("--output").Select(ReadNamedNpy).ToList();
+        arrays.AddRange(inputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)));
+        List<NamedTensor> expected = outputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)).ToList();
         Graph graph = NnefArchive.Read(archive);
-        if (outPath is not null)
+        if (target is not null)
         {
-            if (expected.Count > 0)
-            {
-                throw new UsageException("--out writes outputs; expected outputs (--output) are not checked in that mode");
-            }
-
-            return Run(graph, arrays, outPath, options, stdout);
-        }
-
-        if (io is null && expected.Count == 0)
-        {
-            throw new UsageException("give --io, --output, or --out");
+            return Run(graph, arrays, target, transaction, options, stdout);
         }
 
         VerificationReport report = GraphVerifier.Verify(graph, [.. arrays, .. expected], level, options);
@@ -100,7 +121,7 @@ internal sealed class VerifyCommand : ICommand
         return 0;
     }
 
-    private static int Run(Graph graph, List<NamedTensor> inputs, string outPath, EvaluationOptions options, TextWriter stdout)
+    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, TextWriter stdout)
     {
         var evaluator = new GraphEvaluator(graph, options);
 
@@ -109,14 +130,19 @@ internal sealed class VerifyCommand : ICommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<NamedTensor> outputs = evaluator.Run(fed.Count > 0 ? fed : inputs);
         clock.Stop();
-        IoBundle.WriteNpz(outPath, outputs);
-
-        foreach (NamedTensor o in outputs)
+        using (FileStream stream = target.CreateFile())
         {
-            stdout.WriteLine($"{o.Name}: {o.Value}");
+            IoBundle.WriteNpz(stream, outputs);
+            stream.Flush(flushToDisk: true);
         }
 
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"evaluated in {clock.Elapsed.TotalMilliseconds:F1} ms; wrote {outPath}"));
+        transaction.Commit();
+        foreach (NamedTensor o in outputs)
+        {
+            stdout.WriteLine($"{TerminalText.Escape(o.Name)}: {o.Value}");
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"evaluated in {clock.Elapsed.TotalMilliseconds:F1} ms; wrote {TerminalText.Escape(target.Path)}"));
         return 0;
     }
 
@@ -128,10 +154,10 @@ internal sealed class VerifyCommand : ICommand
             string status = o.Passed ? "ok" : "FAIL";
             stdout.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{status,-4} {o.Name}: max abs error {o.MaxAbsError:G4}, max rel error {o.MaxRelError:G4}, outliers {o.Outliers}/{o.Count} (compared as {o.ComparedAs}, atol {o.Tolerance.Atol:G4}, rtol {o.Tolerance.Rtol:G4})"));
+                $"{status,-4} {TerminalText.Escape(o.Name)}: max abs error {o.MaxAbsError:G4}, max rel error {o.MaxRelError:G4}, outliers {o.Outliers}/{o.Count} (compared as {o.ComparedAs}, atol {o.Tolerance.Atol:G4}, rtol {o.Tolerance.Rtol:G4})"));
             if (!o.Passed && o.Detail is not null)
             {
-                stdout.WriteLine($"     {o.Detail}");
+                stdout.WriteLine($"     {TerminalText.Escape(o.Detail)}");
             }
         }
 
@@ -148,11 +174,11 @@ internal sealed class VerifyCommand : ICommand
         _ => "ultra",
     };
 
-    private static NamedTensor ReadNamedNpy(string spec)
+    private static (string Name, string Path) ParseNamed(string spec)
     {
         int eq = spec.IndexOf('=', StringComparison.Ordinal);
         return eq > 0 && eq < spec.Length - 1
-            ? IoBundle.ReadNpy(spec[..eq], spec[(eq + 1)..])
+            ? (spec[..eq], spec[(eq + 1)..])
             : throw new UsageException($"expected <name>=<file.npy>, got '{spec}'");
     }
 }

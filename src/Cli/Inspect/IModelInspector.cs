@@ -19,5 +19,5 @@ internal interface IModelInspector
 /// <summary>The inspectors <c>t2n inspect</c> tries, in order; the first that accepts the path is used.</summary>
 internal static class InspectorCatalog
 {
-    public static IModelInspector[] All => [new NnefInspector(), new SafetensorsInspector()];
+    public static IModelInspector[] All => [new NnefInspector(), new SafetensorsInspector(), new OnnxInspector()];
 }

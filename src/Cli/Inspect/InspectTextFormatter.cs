@@ -1,18 +1,22 @@
 using System.Globalization;
 using TorchToNnef.Formats.HuggingFace;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Cli.Inspect;
 
-/// <summary>Human-readable rendering of an <see cref="InspectReport"/>: files, a tensor table, totals, config.</summary>
+/// <summary>
+/// Human-readable rendering of an <see cref="InspectReport"/>: files, a tensor table, totals, config. Every string that
+/// comes from the inspected files (names, paths, metadata, properties, config values) goes through <see cref="E"/>.
+/// </summary>
 internal static class InspectTextFormatter
 {
     public static void Write(InspectReport report, TextWriter w)
     {
-        w.WriteLine($"{report.Path}: {report.Kind}, {Plural(report.Files.Count, "file")}");
+        w.WriteLine($"{E(report.Path)}: {E(report.Kind)}, {Plural(report.Files.Count, "file")}");
         foreach (InspectFile f in report.Files)
         {
-            string meta = f.Metadata.Count == 0 ? string.Empty : ", metadata " + string.Join(" ", f.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
-            w.WriteLine($"  {Path.GetFileName(f.Path)}: {Plural(f.Tensors, "tensor")}, {Bytes(f.Bytes)}{meta}");
+            string meta = f.Metadata.Count == 0 ? string.Empty : ", metadata " + string.Join(" ", f.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{E(kv.Key)}={E(kv.Value)}"));
+            w.WriteLine($"  {E(Path.GetFileName(f.Path))}: {Plural(f.Tensors, "tensor")}, {Bytes(f.Bytes)}{meta}");
         }
 
         w.WriteLine();
@@ -22,7 +26,7 @@ internal static class InspectTextFormatter
         w.WriteLine($"total: {Plural(t.Tensors, "tensor")}, {Count(t.Parameters)} parameters, {Bytes(t.Bytes)}");
         foreach (InspectDTypeTotal d in t.ByDtype)
         {
-            w.WriteLine($"  {d.Dtype}: {Plural(d.Tensors, "tensor")}, {Count(d.Parameters)} parameters, {Bytes(d.Bytes)}");
+            w.WriteLine($"  {E(d.Dtype)}: {Plural(d.Tensors, "tensor")}, {Count(d.Parameters)} parameters, {Bytes(d.Bytes)}");
         }
 
         if (report.Graph is not null)
@@ -37,7 +41,7 @@ internal static class InspectTextFormatter
             w.WriteLine("properties:");
             foreach ((string key, string value) in report.Properties)
             {
-                w.WriteLine($"  {key}: {value}");
+                w.WriteLine($"  {E(key)}: {E(value)}");
             }
         }
 
@@ -51,8 +55,10 @@ internal static class InspectTextFormatter
     private static void WriteTable(IReadOnlyList<InspectTensor> tensors, TextWriter w)
     {
         bool withFile = tensors.Any(x => x.File is not null);
-        int nameWidth = Math.Max(6, tensors.Count == 0 ? 0 : tensors.Max(x => x.Name.Length));
-        int dtypeWidth = Math.Max(5, tensors.Count == 0 ? 0 : tensors.Max(x => x.Dtype.Length));
+        string[] names = tensors.Select(x => E(x.Name)).ToArray();
+        string[] dtypes = tensors.Select(x => E(x.Dtype)).ToArray();
+        int nameWidth = Math.Max(6, names.Length == 0 ? 0 : names.Max(x => x.Length));
+        int dtypeWidth = Math.Max(5, dtypes.Length == 0 ? 0 : dtypes.Max(x => x.Length));
         string[] shapes = tensors.Select(x => "[" + string.Join(", ", x.Shape) + "]").ToArray();
         int shapeWidth = Math.Max(5, shapes.Length == 0 ? 0 : shapes.Max(s => s.Length));
         string fileHeader = withFile ? "  file" : string.Empty;
@@ -60,8 +66,8 @@ internal static class InspectTextFormatter
         for (int i = 0; i < tensors.Count; i++)
         {
             InspectTensor x = tensors[i];
-            string file = withFile ? "  " + x.File : string.Empty;
-            w.WriteLine($"{x.Name.PadRight(nameWidth)}  {x.Dtype.PadRight(dtypeWidth)}  {shapes[i].PadRight(shapeWidth)}  {x.Bytes,14}{file}");
+            string file = withFile ? "  " + E(x.File) : string.Empty;
+            w.WriteLine($"{names[i].PadRight(nameWidth)}  {dtypes[i].PadRight(dtypeWidth)}  {shapes[i].PadRight(shapeWidth)}  {x.Bytes,14}{file}");
         }
     }
 
@@ -70,22 +76,22 @@ internal static class InspectTextFormatter
         w.WriteLine($"graph: {Plural(g.Inputs.Count, "input")}, {Plural(g.Outputs.Count, "output")}, {Plural(g.Operators.Sum(o => o.Count), "statement")}");
         foreach (InspectValue i in g.Inputs)
         {
-            w.WriteLine($"  input {i.Name}: {i.Dtype} [{string.Join(", ", i.Shape)}]");
+            w.WriteLine($"  input {E(i.Name)}: {E(i.Dtype)} [{E(string.Join(", ", i.Shape))}]");
         }
 
-        w.WriteLine($"  outputs: {string.Join(", ", g.Outputs)}");
+        w.WriteLine($"  outputs: {E(string.Join(", ", g.Outputs))}");
         Line(w, "registries", g.Registries.Count == 0 ? null : string.Join(", ", g.Registries));
         Line(w, "symbols", g.Symbols.Count == 0 ? null : string.Join(", ", g.Symbols));
         foreach (string a in g.Assertions)
         {
-            w.WriteLine($"  assert: {a}");
+            w.WriteLine($"  assert: {E(a)}");
         }
 
         Line(w, "fragments", g.Fragments.Count == 0 ? null : string.Join(", ", g.Fragments));
         w.WriteLine("  operators:");
         foreach (InspectOperatorCount o in g.Operators)
         {
-            w.WriteLine($"    {o.Op}{(o.Fragment ? " (fragment)" : string.Empty)}: {Count(o.Count)}");
+            w.WriteLine($"    {E(o.Op)}{(o.Fragment ? " (fragment)" : string.Empty)}: {Count(o.Count)}");
         }
 
         if (g.Quantization.Count > 0)
@@ -93,7 +99,7 @@ internal static class InspectTextFormatter
             w.WriteLine("  graph.quant:");
             foreach (InspectQuantization q in g.Quantization)
             {
-                w.WriteLine($"    {q.Tensor}: {q.Dtype} zero_point={q.ZeroPoint} scale={q.Scale.ToString("R", CultureInfo.InvariantCulture)}");
+                w.WriteLine($"    {E(q.Tensor)}: {E(q.Dtype)} zero_point={q.ZeroPoint} scale={q.Scale.ToString("R", CultureInfo.InvariantCulture)}");
             }
         }
 
@@ -128,9 +134,11 @@ internal static class InspectTextFormatter
     {
         if (value is not null)
         {
-            w.WriteLine($"  {key}: {value}");
+            w.WriteLine($"  {key}: {E(value)}");
         }
     }
+
+    private static string E(string? text) => TerminalText.Escape(text);
 
     private static string Plural(long n, string noun) => $"{Count(n)} {noun}{(n == 1 ? string.Empty : "s")}";
 

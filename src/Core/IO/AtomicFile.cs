@@ -1,14 +1,16 @@
 namespace TorchToNnef.IO;
 
 /// <summary>
-/// Writes a file so that it appears complete or not at all: the content goes to a temporary file next to the
-/// destination (same directory, so the final rename stays on one file system), is flushed to disk, and is then
-/// moved over the destination. If writing fails the temporary file is deleted and the destination is untouched.
+/// Writes one file so that it appears complete or not at all: the content goes to a temporary file next to the
+/// destination (same directory, so the final rename stays on one file system) and is then moved over the
+/// destination. If writing fails (or is cancelled) the temporary file is deleted and the destination is untouched.
+/// A one-output <see cref="OutputTransaction"/> that may replace any existing regular file; commands use a
+/// transaction of their own, which also knows their inputs and what they may replace.
 /// </summary>
 public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
-    /// <param name="path">Destination; replaced if it exists.</param>
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically, flushed to the device.</summary>
+    /// <param name="path">Destination; replaced if it is a file (never through a symbolic link, never a folder).</param>
     /// <param name="write">Writes the whole content to the stream it is given (a seekable, writable file stream).</param>
     public static void Write(string path, Action<FileStream> write) => Write(path, write, durable: true);
 
@@ -18,44 +20,18 @@ public static class AtomicFile
     /// the disk); without it the move is still atomic for other processes and for a crash of this one, as with
     /// <c>cp</c> or <c>mv</c>.
     /// </summary>
-    public static void Write(string path, Action<FileStream> write, bool durable)
+    /// <exception cref="Errors.OutputRefusedException">The destination is a folder, a symbolic link or a root.</exception>
+    public static void Write(string path, Action<FileStream> write, bool durable, CancellationToken cancellation = default)
     {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
-        string temp = TempPathFor(directory, Path.GetFileName(full));
-        try
+        ArgumentNullException.ThrowIfNull(write);
+        using var transaction = new OutputTransaction(new OutputOptions { Overwrite = true }, cancellation);
+        OutputTarget target = transaction.AddOutput(path, OutputKind.AnyFile);
+        using (FileStream stream = target.CreateFile())
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: durable);
-            }
+            write(stream);
+            stream.Flush(flushToDisk: durable);
+        }
 
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-    }
-
-    /// <summary>A fresh hidden temporary name for <paramref name="fileName"/> in <paramref name="directory"/>.</summary>
-    public static string TempPathFor(string directory, string fileName) =>
-        Path.Combine(directory, $".{fileName}.{Guid.NewGuid():N}.tmp");
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: the original error is what the caller needs to see.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        transaction.Commit();
     }
 }

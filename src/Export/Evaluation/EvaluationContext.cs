@@ -25,7 +25,7 @@ internal sealed class EvaluationContext
         Weights = weights;
         _documentFragments = graph.Fragments.Where(f => f.Body is not null).GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         _activeRegistries = [.. Registries.Extensions.Where(r => graph.Registries.Contains(r.Name)).Reverse(), Registries.Nnef];
-        ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1 };
+        ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }
 
     public Graph Graph { get; }
@@ -50,6 +50,7 @@ internal sealed class EvaluationContext
     {
         for (int i = 0; i < body.Count; i++)
         {
+            Options.Cancellation.ThrowIfCancellationRequested();
             Node node = body[i];
             string where = path.Length == 0 ? node.Name : $"{path} > {node.Name}";
             try

@@ -20,4 +20,7 @@ public sealed record EvaluationOptions
 
     /// <summary>Worker threads for matrix products and convolutions; 0 uses every core.</summary>
     public int MaxDegreeOfParallelism { get; init; }
+
+    /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken Cancellation { get; init; }
 }

@@ -33,12 +33,16 @@ public static class IoBundle
     }
 
     /// <summary>Writes named values to an <c>.npz</c> (atomically; stored, not deflated).</summary>
-    public static void WriteNpz(string path, IEnumerable<NamedTensor> values)
+    public static void WriteNpz(string path, IEnumerable<NamedTensor> values) =>
+        IO.AtomicFile.Write(path, stream => WriteNpz(stream, values));
+
+    /// <summary>Writes named values as an <c>.npz</c> to <paramref name="destination"/> (stored, not deflated).</summary>
+    public static void WriteNpz(Stream destination, IEnumerable<NamedTensor> values)
     {
         var tensors = values.Select(o => (o.Name, o.Value.ToTensor())).ToList();
         try
         {
-            NpzArchive.Write(path, tensors, compressed: false);
+            NpzArchive.Write(destination, tensors, compressed: false);
         }
         finally
         {

@@ -1,6 +1,6 @@
-using System.Globalization;
 using TorchToNnef.Errors;
 using TorchToNnef.Formats.Nnef.Archive;
+using TorchToNnef.IO;
 using TorchToNnef.Ir;
 
 namespace TorchToNnef.Formats.Nnef;
@@ -11,58 +11,72 @@ public static partial class NnefArchive
     /// Writes <paramref name="graph"/> as a tract-loadable archive: <c>graph.nnef</c>, <c>graph.quant</c> (when some
     /// value is quantized), then one <c>.dat</c> per label in graph order, each streamed from its source so memory
     /// stays bounded by one tensor. Labels are sanitized into safe relative paths (the written graph uses the
-    /// sanitized labels). The result is built next to the destination under a hidden temporary name and moved into
-    /// place only when complete; on failure nothing is left behind. The same graph gives byte-identical output.
+    /// sanitized labels). The graph is validated before anything is written. The result is built next to the
+    /// destination under a hidden temporary name and moved into place only when complete; on failure or cancellation
+    /// nothing is left behind. The same graph gives byte-identical output. A one-output <see cref="OutputTransaction"/>:
+    /// <see cref="NnefWriteOptions.Overwrite"/> replaces only an NNEF archive or a folder holding nothing but an NNEF model.
     /// </summary>
     /// <param name="graph">The graph (not modified).</param>
     /// <param name="destination">A directory, or a <c>.nnef.tgz</c>/<c>.tar</c> file.</param>
     /// <param name="options">Target version, container, compression level, overwrite.</param>
-    /// <exception cref="IOException">The destination exists and <see cref="NnefWriteOptions.Overwrite"/> is off.</exception>
-    /// <exception cref="InvalidGraphException">A variable without data, or two variables sharing a label with different data.</exception>
+    /// <param name="cancellation">Stops the write; what was written is removed.</param>
+    /// <exception cref="OutputRefusedException">The destination exists (without overwrite, or holding something else), or cannot be an output.</exception>
+    /// <exception cref="InvalidGraphException">The graph is not well formed, a variable has no data, or two variables share a label with different data.</exception>
     /// <exception cref="UnsupportedFeatureException">Something the target cannot represent (bf16 data, rank-3 Q4_0 for tract &lt;= 0.21.10, ...).</exception>
-    public static void Write(Graph graph, string destination, NnefWriteOptions? options = null)
+    public static void Write(Graph graph, string destination, NnefWriteOptions? options = null, CancellationToken cancellation = default)
     {
+        options ??= new NnefWriteOptions();
+        using var transaction = new OutputTransaction(new OutputOptions { Overwrite = options.Overwrite }, cancellation);
+        OutputTarget target = DeclareOutput(transaction, destination, options.Format);
+        Write(graph, target, options);
+        transaction.Commit();
+    }
+
+    /// <summary>
+    /// Declares <paramref name="destination"/> as an NNEF output of <paramref name="transaction"/> (a folder, or an
+    /// archive file as its name or <paramref name="format"/> says); refusals happen here, before anything is read or
+    /// written. Write it with <see cref="Write(Graph, OutputTarget, NnefWriteOptions?)"/>.
+    /// </summary>
+    /// <exception cref="OutputRefusedException">The output policy refuses the path.</exception>
+    public static OutputTarget DeclareOutput(OutputTransaction transaction, string destination, NnefArchiveFormat format = NnefArchiveFormat.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return transaction.AddOutput(destination, NnefOutputKinds.For(ResolveFormat(format, destination)));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="graph"/> into a declared output (see <see cref="DeclareOutput"/>); it is moved into
+    /// place when its transaction commits. The graph is validated before anything is written.
+    /// </summary>
+    public static void Write(Graph graph, OutputTarget target, NnefWriteOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(target);
         options ??= new NnefWriteOptions();
         if (options.CompressionLevel is < 0 or > 9)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.CompressionLevel, "gzip compression level must be 0 to 9");
         }
 
-        TractVersion target = options.TractVersion
+        NnefArchiveFormat format = ResolveFormat(options.Format, target.Path);
+        if ((format == NnefArchiveFormat.Directory) != target.Kind.IsDirectory)
+        {
+            throw new ArgumentException($"{target.Path} was declared as {target.Kind.Description}, not as a {format} output.", nameof(target));
+        }
+
+        TractVersion version = options.TractVersion
             ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion v) ? v : TractVersion.Latest);
-        NnefArchiveFormat format = ResolveFormat(options.Format, destination);
-        WritePlan plan = WritePlan.Create(graph, target);
-
-        string full = Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar);
-        string parent = Path.GetDirectoryName(full) ?? throw new IOException($"cannot write to the root {full}");
-        bool exists = File.Exists(full) || Directory.Exists(full);
-        if (exists && !options.Overwrite)
+        GraphValidator.Validate(graph);
+        WritePlan plan = WritePlan.Create(graph, version);
+        if (format == NnefArchiveFormat.Directory)
         {
-            throw new IOException($"{destination} already exists (use overwrite to replace it)");
+            using var sink = new DirectorySink(target.CreateFileIn);
+            WriteMembers(plan, sink);
         }
-
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
+        else
         {
-            if (format == NnefArchiveFormat.Directory)
-            {
-                Directory.CreateDirectory(temp);
-                using var sink = new DirectorySink(temp);
-                WriteMembers(plan, sink);
-            }
-            else
-            {
-                using var sink = new TarSink(temp, format == NnefArchiveFormat.Tgz, options.CompressionLevel);
-                WriteMembers(plan, sink);
-            }
-
-            MoveIntoPlace(temp, full, format == NnefArchiveFormat.Directory);
-        }
-        catch
-        {
-            DeleteQuietly(temp);
-            throw;
+            using var sink = new TarSink(target.CreateFile(), format == NnefArchiveFormat.Tgz, options.CompressionLevel);
+            WriteMembers(plan, sink);
         }
     }
 
@@ -93,72 +107,5 @@ public static partial class NnefArchive
         return name.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase)
             ? NnefArchiveFormat.Tgz
             : name.EndsWith(".tar", StringComparison.OrdinalIgnoreCase) ? NnefArchiveFormat.Tar : NnefArchiveFormat.Directory;
-    }
-
-    /// <summary>
-    /// Moves the finished temporary output to the destination. A file replaces its predecessor atomically; an existing
-    /// directory is first renamed aside, then deleted once the new one is in place.
-    /// </summary>
-    private static void MoveIntoPlace(string temp, string destination, bool isDirectory)
-    {
-        if (!isDirectory)
-        {
-            if (Directory.Exists(destination))
-            {
-                throw new IOException($"{destination} is a directory; cannot replace it with an archive file");
-            }
-
-            File.Move(temp, destination, overwrite: true);
-            return;
-        }
-
-        if (File.Exists(destination))
-        {
-            throw new IOException($"{destination} is a file; cannot replace it with a directory");
-        }
-
-        if (!Directory.Exists(destination))
-        {
-            Directory.Move(temp, destination);
-            return;
-        }
-
-        string old = Path.Combine(
-            Path.GetDirectoryName(destination)!,
-            $".{Path.GetFileName(destination)}.old-{Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)}");
-        Directory.Move(destination, old);
-        try
-        {
-            Directory.Move(temp, destination);
-        }
-        catch
-        {
-            Directory.Move(old, destination);
-            throw;
-        }
-
-        DeleteQuietly(old);
-    }
-
-    private static void DeleteQuietly(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                Directory.Delete(path, recursive: true);
-            }
-            else if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-        catch (IOException)
-        {
-            // Best effort: the original error matters more than a leftover temporary.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

@@ -1,6 +1,6 @@
 namespace TorchToNnef.Formats.Nnef;
 
-/// <summary>Container written by <see cref="NnefArchive.Write"/>.</summary>
+/// <summary>Container written by <see cref="NnefArchive.Write(Ir.Graph, string, NnefWriteOptions?, CancellationToken)"/>.</summary>
 public enum NnefArchiveFormat
 {
     /// <summary>From the destination name: <c>.tgz</c>/<c>.tar.gz</c> gives <see cref="Tgz"/>, <c>.tar</c> <see cref="Tar"/>, anything else a directory.</summary>
@@ -13,7 +13,7 @@ public enum NnefArchiveFormat
     Tar,
 }
 
-/// <summary>Options of <see cref="NnefArchive.Write"/>.</summary>
+/// <summary>Options of <see cref="NnefArchive.Write(Ir.Graph, string, NnefWriteOptions?, CancellationToken)"/>.</summary>
 public sealed record NnefWriteOptions
 {
     /// <summary>
@@ -28,7 +28,10 @@ public sealed record NnefWriteOptions
     /// <summary>gzip level 0 (stored, as torch_to_nnef's default and its LLM export) to 9.</summary>
     public int CompressionLevel { get; init; }
 
-    /// <summary>Replace an existing destination (atomically, once the new archive is complete). Off by default.</summary>
+    /// <summary>
+    /// Replace an existing destination (atomically, once the new archive is complete), but only an NNEF archive or a
+    /// folder holding nothing but an NNEF model (<see cref="NnefOutputKinds"/>); anything else is refused. Off by default.
+    /// </summary>
     public bool Overwrite { get; init; }
 }
 

@@ -137,31 +137,32 @@ public sealed class NpzArchive : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">A name is empty, repeated, or contains a path separator.</exception>
     /// <exception cref="UnsupportedFeatureException">A tensor numpy cannot represent (bf16, Q4_0).</exception>
-    public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> entries, bool compressed)
+    public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> entries, bool compressed) =>
+        AtomicFile.Write(path, stream => Write(stream, entries, compressed));
+
+    /// <summary>Writes an archive to <paramref name="destination"/> (left open), as <see cref="Write(string, IEnumerable{ValueTuple{string, Tensor}}, bool)"/>.</summary>
+    public static void Write(Stream destination, IEnumerable<(string Name, Tensor Tensor)> entries, bool compressed)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        AtomicFile.Write(path, stream =>
+        using var zip = new ZipArchive(destination, ZipArchiveMode.Create, leaveOpen: true);
+        foreach ((string name, Tensor tensor) in entries)
         {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            foreach ((string name, Tensor tensor) in entries)
+            // Array names come from models; they must not turn into directories when the archive is extracted.
+            if (name.Length == 0 || name.IndexOfAny(['/', '\\', '\0']) >= 0 || name is "." or "..")
             {
-                // Array names come from models; they must not turn into directories when the archive is extracted.
-                if (name.Length == 0 || name.IndexOfAny(['/', '\\', '\0']) >= 0 || name is "." or "..")
-                {
-                    throw new ArgumentException($"Array name '{name}' cannot be an npz entry name.", nameof(entries));
-                }
-
-                if (!seen.Add(name))
-                {
-                    throw new ArgumentException($"Array name '{name}' is repeated.", nameof(entries));
-                }
-
-                ZipArchiveEntry entry = zip.CreateEntry(name + Suffix, compressed ? CompressionLevel.Optimal : CompressionLevel.NoCompression);
-                entry.LastWriteTime = ZipEpoch;
-                using Stream s = entry.Open();
-                NpyFile.Write(s, tensor);
+                throw new ArgumentException($"Array name '{name}' cannot be an npz entry name.", nameof(entries));
             }
-        });
+
+            if (!seen.Add(name))
+            {
+                throw new ArgumentException($"Array name '{name}' is repeated.", nameof(entries));
+            }
+
+            ZipArchiveEntry entry = zip.CreateEntry(name + Suffix, compressed ? CompressionLevel.Optimal : CompressionLevel.NoCompression);
+            entry.LastWriteTime = ZipEpoch;
+            using Stream s = entry.Open();
+            NpyFile.Write(s, tensor);
+        }
     }
 
     /// <inheritdoc />

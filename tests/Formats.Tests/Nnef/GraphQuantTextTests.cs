@@ -36,9 +36,15 @@ public class GraphQuantTextTests
             new("x", new QuantInfo { ZeroPoint = 131, Scale = 0.017354927957057953, Bits = 8, Signed = false, Symmetric = false }),
             new("w", new QuantInfo { ZeroPoint = 0, Scale = 1.4284146018326283e-3, Bits = 8, Signed = true }),
         };
-        string text = GraphQuantText.Format(entries);
-        Assert.Contains("\"x\": zero_point_linear_quantize(zero_point = 131, scale = 0.017354927957057953, bits = 8, signed = false, symmetric = false);", text);
+        // torch_to_nnef lists zero_point first only for a quantize's output, scale first for every other entry.
+        string text = GraphQuantText.Format(entries, new HashSet<string> { "x" });
+        Assert.Equal(
+            "\"x\": zero_point_linear_quantize(zero_point = 131, scale = 0.017354927957057953, bits = 8, signed = false, symmetric = false);\n" +
+            "\"w\": zero_point_linear_quantize(scale = 0.0014284146018326283, zero_point = 0, bits = 8, signed = true);\n",
+            text);
         Assert.Equal(entries, GraphQuantText.Parse(text));
+        Assert.Equal(entries, GraphQuantText.Parse(GraphQuantText.Format(entries)));
+        Assert.StartsWith("\"x\": zero_point_linear_quantize(scale = ", GraphQuantText.Format(entries), StringComparison.Ordinal);
     }
 
     [Theory]

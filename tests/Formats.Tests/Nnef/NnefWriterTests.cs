@@ -222,7 +222,7 @@ public class NnefWriterTests
         // An existing archive is kept unless overwrite is asked, and kept intact when the overwrite fails.
         NnefArchive.Write(Small(Floats(1, 2)), tmp.File("keep.nnef.tgz"));
         byte[] before = File.ReadAllBytes(tmp.File("keep.nnef.tgz"));
-        Assert.Throws<IOException>(() => NnefArchive.Write(Small(Floats(3, 4)), tmp.File("keep.nnef.tgz")));
+        Assert.Throws<OutputRefusedException>(() => NnefArchive.Write(Small(Floats(3, 4)), tmp.File("keep.nnef.tgz")));
         Assert.Throws<InvalidOperationException>(() => NnefArchive.Write(g, tmp.File("keep.nnef.tgz"), new NnefWriteOptions { Overwrite = true }));
         Assert.Equal(before, File.ReadAllBytes(tmp.File("keep.nnef.tgz")));
         NnefArchive.Write(Small(Floats(3, 4)), tmp.File("keep.nnef.tgz"), new NnefWriteOptions { Overwrite = true });

@@ -17,7 +17,7 @@ public class NumpyGoldenTests
     public void EveryNpyRewritesToTheSameBytes()
     {
         string[] files = Directory.GetFiles(Golden.Dir, "*.npy", SearchOption.AllDirectories);
-        Assert.NotEmpty(files);
+        AssertListed(".npy", files);
         foreach (string path in files)
         {
             using Tensor t = NpyFile.Read(path);
@@ -31,7 +31,7 @@ public class NumpyGoldenTests
     public void EveryNpzEntryRewritesToTheSameBytes()
     {
         string[] files = Directory.GetFiles(Golden.Dir, "*.npz", SearchOption.AllDirectories);
-        Assert.NotEmpty(files);
+        AssertListed(".npz", files);
         foreach (string path in files)
         {
             using var zip = ZipFile.OpenRead(path);
@@ -63,7 +63,7 @@ public class NumpyGoldenTests
     public void ExportArraysMatchIoJson()
     {
         int checkedFiles = 0;
-        foreach (string folder in Directory.GetDirectories(Golden.Dir, "export_*"))
+        foreach (string folder in GoldenManifest.ExportFolders.Select(f => Golden.File(f)))
         {
             using JsonDocument io = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "io.json")));
             foreach (string group in new[] { "inputs", "outputs", "extra_outputs" })
@@ -78,14 +78,18 @@ public class NumpyGoldenTests
             }
         }
 
-        // Every export-folder .npy is listed in its io.json.
+        // Every export-folder .npy is listed in its io.json, and is one the manifests list.
         int onDisk = Directory.GetDirectories(Golden.Dir, "export_*").Sum(f => Directory.GetFiles(f, "*.npy").Length);
+        int listed = GoldenManifest.ExportFolders.Sum(f => GoldenManifest.FilesEndingWith(".npy", f).Count);
+        Assert.True(listed > 0);
+        Assert.Equal(listed, onDisk);
         Assert.Equal(onDisk, checkedFiles);
     }
 
     [Fact]
     public void LlmReferenceArraysAgreeWithTokenIdsAndRecordedLogitDifferences()
     {
+        int bundles = 0;
         foreach (string model in LlmModels())
         {
             string reference = Path.Combine(model, "reference");
@@ -117,6 +121,7 @@ public class NumpyGoldenTests
                     }
 
                     Assert.Equal((float)mode.Value.GetProperty("max_abs_vs_full_forward_last_logits").GetDouble(), maxAbs);
+                    bundles++;
                 }
                 finally
                 {
@@ -124,13 +129,19 @@ public class NumpyGoldenTests
                 }
             }
         }
+
+        int expected = GoldenManifest.Files.Count(f => f.Contains("/reference/hf_", StringComparison.Ordinal) && f.EndsWith("_io.npz", StringComparison.Ordinal));
+        Assert.True(expected > 0);
+        Assert.Equal(expected, bundles);
     }
 
     [Fact]
     public void LlmIoArchivesHoldInputsThenOutputsWithConsistentCaches()
     {
         string[] archives = Directory.GetFiles(Golden.File("llm"), "*_io.npz", SearchOption.AllDirectories);
-        Assert.NotEmpty(archives);
+        IReadOnlyList<string> listed = GoldenManifest.FilesEndingWith("_io.npz", "llm");
+        Assert.NotEmpty(listed);
+        Assert.Equal(listed, archives.Select(GoldenManifest.Relative).Order(StringComparer.Ordinal));
         foreach (string path in archives)
         {
             string modelDir = FindModelDir(path);
@@ -199,7 +210,15 @@ public class NumpyGoldenTests
     }
 
     private static IEnumerable<string> LlmModels() =>
-        Directory.GetDirectories(Golden.File("llm")).Where(d => Directory.Exists(Path.Combine(d, "reference")));
+        GoldenManifest.LlmModels.Select(m => Golden.File("llm", m, "reference")).Select(d => Path.GetDirectoryName(d)!);
+
+    // The files found on disk are exactly the ones the manifests list (none missing, none extra, never zero).
+    private static void AssertListed(string suffix, string[] found)
+    {
+        IReadOnlyList<string> listed = GoldenManifest.FilesEndingWith(suffix);
+        Assert.NotEmpty(listed);
+        Assert.Equal(listed, found.Select(GoldenManifest.Relative).Order(StringComparer.Ordinal));
+    }
 
     private static DType NumpyName(string name) => name switch
     {

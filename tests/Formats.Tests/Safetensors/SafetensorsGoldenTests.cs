@@ -20,7 +20,9 @@ public class SafetensorsGoldenTests
         var covered = new HashSet<string>(Q40Files().Concat(ExportFolders().Select(f => Path.Combine(f, "weights.safetensors")))
             .Concat(LlmModels().Select(m => Path.Combine(m, "hf", "model.safetensors"))).Select(Path.GetFullPath));
         string[] all = Directory.GetFiles(Golden.Dir, "*.safetensors", SearchOption.AllDirectories);
-        Assert.NotEmpty(all);
+        IReadOnlyList<string> listed = GoldenManifest.FilesEndingWith(".safetensors");
+        Assert.NotEmpty(listed);
+        Assert.Equal(listed, all.Select(GoldenManifest.Relative).Order(StringComparer.Ordinal));
         foreach (string path in all)
         {
             Assert.Contains(Path.GetFullPath(path), covered);
@@ -54,6 +56,7 @@ public class SafetensorsGoldenTests
     public void Q40DequantFilesRebuildTheDatBytesAndTheInputScales()
     {
         using JsonDocument manifest = ReadJson(Golden.File("q40", "manifest.json"));
+        Assert.Equal(22, manifest.RootElement.GetProperty("cases").GetArrayLength());
         foreach (JsonElement c in manifest.RootElement.GetProperty("cases").EnumerateArray())
         {
             string id = c.GetProperty("id").GetString()!;
@@ -97,8 +100,10 @@ public class SafetensorsGoldenTests
     [Fact]
     public void ExportWeightsEqualTheExportedDatFiles()
     {
+        int folders = 0, compared = 0;
         foreach (string folder in ExportFolders())
         {
+            folders++;
             string path = Path.Combine(folder, "weights.safetensors");
             using JsonDocument manifest = ReadJson(Path.Combine(folder, "manifest.json"));
             JsonElement files = manifest.RootElement.GetProperty("files");
@@ -134,18 +139,25 @@ public class SafetensorsGoldenTests
                     Assert.Equal(expected.DType, actual.DType);
                     Assert.True(expected.Bytes.SequenceEqual(actual.Bytes), $"{path}: {e.Name} differs from {dat}");
                 }
+
+                compared++;
             }
 
             // BatchNorm's step counter is the only state an eval-mode export leaves out.
             Assert.All(unmatched, n => Assert.EndsWith(".num_batches_tracked", n, StringComparison.Ordinal));
         }
+
+        Assert.Equal(GoldenManifest.ExportFolders.Count, folders);
+        Assert.True(compared > 0, "no weight was compared with a .dat file");
     }
 
     [Fact]
     public void LlmCheckpointsEqualTheF32ExportDatFiles()
     {
+        int models = 0;
         foreach (string model in LlmModels())
         {
+            models++;
             string path = Path.Combine(model, "hf", "model.safetensors");
             using JsonDocument config = ReadJson(Path.Combine(model, "hf", "config.json"));
             bool tied = config.RootElement.TryGetProperty("tie_word_embeddings", out JsonElement t) && t.GetBoolean();
@@ -184,6 +196,8 @@ public class SafetensorsGoldenTests
             Assert.Equal(file.Entries.Count(e => !e.Name.Contains("norm", StringComparison.Ordinal)), matched);
             Assert.True(matched > 0);
         }
+
+        Assert.Equal(GoldenManifest.LlmModels.Count, models);
     }
 
     private static void CheckScalesAgainstInput(JsonElement c, string id, ReadOnlySpan<Half> scales)
@@ -269,11 +283,12 @@ public class SafetensorsGoldenTests
         return files;
     }
 
+    // The folders the manifests list, each of which must hold its file: a missing one fails, never shrinks the loop.
     private static IEnumerable<string> ExportFolders() =>
-        Directory.GetDirectories(Golden.Dir, "export_*").Where(d => File.Exists(Path.Combine(d, "weights.safetensors")));
+        GoldenManifest.ExportFolders.Select(f => Path.GetDirectoryName(Golden.File(f, "weights.safetensors"))!);
 
     private static IEnumerable<string> LlmModels() =>
-        Directory.GetDirectories(Golden.File("llm")).Where(d => Directory.Exists(Path.Combine(d, "hf")));
+        GoldenManifest.LlmModels.Select(m => Path.GetDirectoryName(Golden.File("llm", m, "hf"))!);
 
     private static bool BitEqualOrBothNaN(float a, float b) =>
         (float.IsNaN(a) && float.IsNaN(b)) || BitConverter.SingleToUInt32Bits(a) == BitConverter.SingleToUInt32Bits(b);

@@ -6,7 +6,8 @@ namespace TorchToNnef.Ir;
 /// Checks that a graph is well formed in NNEF's sense, where the body order is the execution order: every value is
 /// defined once, every read refers to a value defined earlier (or to a symbol), graph inputs are externals, outputs
 /// exist, variable nodes and <see cref="Graph.Variables"/> agree, and fragment bodies only read their parameters
-/// and earlier values. Errors name the node and the value.
+/// and earlier values, no output is listed twice, and no fragment invokes itself, directly or through others (tract
+/// would recurse without end). Errors name the node and the value.
 /// </summary>
 public static class GraphValidator
 {
@@ -70,11 +71,17 @@ public static class GraphValidator
             }
         }
 
+        var outputs = new HashSet<string>(StringComparer.Ordinal);
         foreach (string output in graph.Outputs)
         {
             if (!definedAt.ContainsKey(output))
             {
                 throw new InvalidGraphException(output, "graph output is never defined");
+            }
+
+            if (!outputs.Add(output))
+            {
+                throw new InvalidGraphException(output, "graph output is listed twice");
             }
         }
 
@@ -90,6 +97,8 @@ public static class GraphValidator
         {
             ValidateFragment(f, symbols);
         }
+
+        CheckFragmentsDoNotRecurse(graph.Fragments);
     }
 
     /// <summary>
@@ -174,6 +183,64 @@ public static class GraphValidator
 
         IEnumerable<int> loop = path.Skip(seenAt[current]);
         return string.Join(" <- ", loop.Select(i => $"'{graph.Nodes[i].Name}'")) + $" <- '{graph.Nodes[current].Name}'";
+    }
+
+    private static void CheckFragmentsDoNotRecurse(List<Fragment> fragments)
+    {
+        var byName = new Dictionary<string, Fragment>(StringComparer.Ordinal);
+        foreach (Fragment f in fragments)
+        {
+            if (!byName.TryAdd(f.Name, f))
+            {
+                throw new InvalidGraphException(f.Name, "fragment is defined twice");
+            }
+        }
+
+        // Depth-first walk of "invokes" edges, iterative so that a long chain cannot exhaust the stack; a fragment
+        // met again while it is still on the path closes a cycle.
+        var finished = new HashSet<string>(StringComparer.Ordinal);
+        var onPath = new List<string>();
+        var onPathSet = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<(Fragment Fragment, int Next)>();
+        foreach (Fragment root in fragments)
+        {
+            if (root.Body is null || finished.Contains(root.Name))
+            {
+                continue;
+            }
+
+            stack.Push((root, 0));
+            onPath.Add(root.Name);
+            onPathSet.Add(root.Name);
+            while (stack.TryPop(out (Fragment Fragment, int Next) top))
+            {
+                List<Node> body = top.Fragment.Body!;
+                if (top.Next == body.Count)
+                {
+                    onPath.RemoveAt(onPath.Count - 1);
+                    onPathSet.Remove(top.Fragment.Name);
+                    finished.Add(top.Fragment.Name);
+                    continue;
+                }
+
+                stack.Push((top.Fragment, top.Next + 1));
+                string callee = body[top.Next].Op;
+                if (!byName.TryGetValue(callee, out Fragment? next) || next.Body is null || finished.Contains(callee))
+                {
+                    continue;
+                }
+
+                if (onPathSet.Contains(callee))
+                {
+                    int at = onPath.IndexOf(callee);
+                    throw new InvalidGraphException(callee, $"recursive fragment: {string.Join(" -> ", onPath.Skip(at).Append(callee))}");
+                }
+
+                stack.Push((next, 0));
+                onPath.Add(callee);
+                onPathSet.Add(callee);
+            }
+        }
     }
 
     private static void ValidateFragment(Fragment f, HashSet<string> symbols)

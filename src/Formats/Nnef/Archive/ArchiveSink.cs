@@ -65,8 +65,11 @@ internal abstract class ArchiveSink : IDisposable
     protected abstract void End();
 }
 
-/// <summary>Writes members as files under a directory (creating sub-folders for labels with <c>/</c>).</summary>
-internal sealed class DirectorySink(string root) : ArchiveSink
+/// <summary>
+/// Writes members as files of a directory; <paramref name="create"/> creates the file of a <c>/</c>-separated member
+/// path (and its sub-folders) and returns its stream.
+/// </summary>
+internal sealed class DirectorySink(Func<string, FileStream> create) : ArchiveSink
 {
     private FileStream? _current;
 
@@ -78,9 +81,7 @@ internal sealed class DirectorySink(string root) : ArchiveSink
 
     protected override Stream Begin(string path, long size)
     {
-        string full = Path.Combine(root, path.Replace('/', Path.DirectorySeparatorChar));
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        _current = new FileStream(full, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        _current = create(path);
         return new NonClosingWriteStream(_current);
     }
 
@@ -103,9 +104,10 @@ internal sealed class TarSink : ArchiveSink
     private readonly DeterministicTarWriter _tar;
     private readonly TarMemberStream _member;
 
-    public TarSink(string path, bool gzip, int level)
+    /// <summary>Writes into <paramref name="file"/> (a new, empty file; disposed with the sink).</summary>
+    public TarSink(FileStream file, bool gzip, int level)
     {
-        _file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        _file = file;
         Stream target = _file;
         if (gzip)
         {

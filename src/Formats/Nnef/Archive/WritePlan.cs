@@ -90,7 +90,7 @@ internal sealed class WritePlan
         }
 
         string text = Text.GraphTextWriter.Format(graph, target);
-        string? quant = graph.Quantization.Count == 0 ? null : Text.GraphQuantText.Format(QuantEntriesInGraphOrder(graph));
+        string? quant = graph.Quantization.Count == 0 ? null : Text.GraphQuantText.Format(QuantEntriesInGraphOrder(graph), Text.GraphQuantText.QuantizeOutputs(graph));
         return new WritePlan(graph, dats, text, quant);
     }
 

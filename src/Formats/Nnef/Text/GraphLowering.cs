@@ -61,11 +61,24 @@ internal sealed class GraphLowering
 
         var scope = new LoweringScope(doc.Graph.Body, []);
         LowerBody(doc.Graph.Body, scope, graph.Nodes);
+        var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (string output in doc.Graph.Outputs)
         {
+            if (!listed.Add(output))
+            {
+                throw Error(0, 0, $"graph output '{output}' is listed twice");
+            }
+
             if (scope.Resolve(output) is null)
             {
                 throw Error(0, 0, $"graph output '{output}' is never assigned");
+            }
+
+            // Other identifiers may be re-bound (tract's last binding wins), but an output assigned twice is almost
+            // certainly a mistake, and which value is the model's output would depend on that rule.
+            if (scope.Bindings.TryGetValue(output, out List<string>? bound) && bound.Count > 1)
+            {
+                throw Error(0, 0, $"graph output '{output}' is assigned more than once ({bound.Count} times)");
             }
         }
 

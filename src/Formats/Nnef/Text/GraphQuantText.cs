@@ -72,9 +72,11 @@ public static class GraphQuantText
 
     /// <summary>
     /// Formats entries, one per line, in the given order, as torch_to_nnef writes them: keys double-quoted, numbers
-    /// with round-trip precision, <c>symmetric</c> only when known.
+    /// with round-trip precision, <c>symmetric</c> only when known, and <c>scale</c> before <c>zero_point</c> except
+    /// for the keys in <paramref name="zeroPointFirst"/> (torch_to_nnef builds a quantize's entry with
+    /// <c>zero_point</c> first and every other one with <c>scale</c> first; <see cref="QuantizeOutputs"/> finds them).
     /// </summary>
-    public static string Format(IEnumerable<KeyValuePair<string, QuantInfo>> entries)
+    public static string Format(IEnumerable<KeyValuePair<string, QuantInfo>> entries, IReadOnlySet<string>? zeroPointFirst = null)
     {
         var sb = new StringBuilder();
         foreach ((string key, QuantInfo q) in entries)
@@ -88,8 +90,11 @@ public static class GraphQuantText
                 continue;
             }
 
-            sb.Append("zero_point_linear_quantize(zero_point = ").Append(q.ZeroPoint.ToString(CultureInfo.InvariantCulture))
-                .Append(", scale = ").Append(NnefLiterals.FormatFloat(q.Scale))
+            string zeroPoint = "zero_point = " + q.ZeroPoint.ToString(CultureInfo.InvariantCulture);
+            string scale = "scale = " + NnefLiterals.FormatFloat(q.Scale);
+            bool zeroPointLeads = zeroPointFirst?.Contains(key) == true;
+            sb.Append("zero_point_linear_quantize(").Append(zeroPointLeads ? zeroPoint : scale)
+                .Append(", ").Append(zeroPointLeads ? scale : zeroPoint)
                 .Append(", bits = ").Append(q.Bits.ToString(CultureInfo.InvariantCulture))
                 .Append(", signed = ").Append(q.Signed ? "true" : "false");
             if (q.Symmetric is bool sym)
@@ -101,6 +106,25 @@ public static class GraphQuantText
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The quantized values a quantize produced: outputs of a <c>tract_core_cast</c> that have an entry while the value
+    /// cast does not (torch_to_nnef's <c>quantize_per_tensor</c>); their entries list <c>zero_point</c> first.
+    /// </summary>
+    public static IReadOnlySet<string> QuantizeOutputs(Graph graph)
+    {
+        var outputs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (Node n in graph.Nodes)
+        {
+            if (n.Op == "tract_core_cast" && n.Outputs.Count == 1 && graph.Quantization.ContainsKey(n.Outputs[0])
+                && n.Inputs.Count > 0 && n.Inputs[0] is ValueRef input && !graph.Quantization.ContainsKey(input.Name))
+            {
+                outputs.Add(n.Outputs[0]);
+            }
+        }
+
+        return outputs;
     }
 
     private static QuantInfo Build(NnefLexer lex, Token key, Token op, Dictionary<string, (Token At, string Value)> args)

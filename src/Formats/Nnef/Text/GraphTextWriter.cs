@@ -8,7 +8,8 @@ namespace TorchToNnef.Formats.Nnef.Text;
 /// <summary>
 /// Prints the IR as <c>graph.nnef</c> in torch_to_nnef's layout: <c>version 1.0;</c>, the extension lines
 /// (registries, symbols, assertions, others), the <c>tract_core_properties</c> fragment, the other fragments, then
-/// <c>graph network(...) -&gt; (...)</c> with one 4-space-indented statement per line. Floats are printed as
+/// <c>graph network(...) -&gt; (...)</c> with one 4-space-indented statement per line, blank lines placed as
+/// torch_to_nnef places them. Floats are printed as
 /// Python's <c>repr</c> (exact round trip of the double), never as <c>e+</c> before tract 0.23; strings are escaped
 /// so tract reads them back; no <c>{{</c>, <c>{%</c> or <c>{#</c> appears anywhere (tract &gt;= 0.22 runs the file
 /// through a template engine).
@@ -63,6 +64,13 @@ internal sealed class GraphTextWriter
         foreach (Fragment f in graph.Fragments)
         {
             WriteFragment(f);
+        }
+
+        if (graph.Properties.Count > 0 || graph.Fragments.Count > 0)
+        {
+            // torch_to_nnef leaves five blank lines between its fragment section and the graph (four more than
+            // between fragments); matching them makes fragment-free graphs byte-identical to the reference's.
+            _sb.Append("\n\n\n\n");
         }
 
         _sb.Append("graph ").Append(Id(graph.Name))

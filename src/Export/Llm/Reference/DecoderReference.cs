@@ -1,0 +1,226 @@
+using TorchToNnef.Formats.HuggingFace;
+
+namespace TorchToNnef.Export.Llm.Reference;
+
+/// <summary>
+/// An independent forward pass of a decoder, written straight over the memory-mapped checkpoint weights (no graph):
+/// embedding, per layer RMS norm → q/k/v projections (fused or not, with biases and per-head q/k norms as the family
+/// says) → rotary embedding at positions <c>P .. P+S-1</c> → causal grouped-query attention over the past cache
+/// plus this step → output projection and residual, RMS norm → SiLU-gated MLP and residual; final norm and logits of
+/// the last positions. It checks exports: the archive's outputs must match it. Weights are streamed row window by
+/// row window on all cores (no f32 copy of the model); only norm and bias vectors are kept.
+/// </summary>
+/// <remarks>One <see cref="Run"/> at a time per instance (each call is parallel inside).</remarks>
+public sealed class DecoderReference
+{
+    private readonly LlmCheckpoint _checkpoint;
+    private readonly DecoderArchitecture _arch;
+    private readonly bool _half;
+    private readonly float[] _inverseFrequencies;
+    private readonly ParallelOptions _parallel;
+    private readonly Dictionary<string, float[]> _vectors = new(StringComparer.Ordinal);
+
+    /// <summary>Prepares a pass over <paramref name="checkpoint"/> (which must stay open while it is used).</summary>
+    /// <param name="checkpoint">A validated checkpoint.</param>
+    /// <param name="precision">Arithmetic (f32, or what an f16 export computes).</param>
+    /// <param name="maxDegreeOfParallelism">Threads for the weight-streaming products; -1 for all cores.</param>
+    public DecoderReference(LlmCheckpoint checkpoint, ReferencePrecision precision = ReferencePrecision.F32, int maxDegreeOfParallelism = -1)
+        : this(checkpoint, checkpoint.Architecture, precision, maxDegreeOfParallelism)
+    {
+    }
+
+    /// <summary>A pass reading <paramref name="checkpoint"/>'s weights as <paramref name="architecture"/> describes them (tests).</summary>
+    internal DecoderReference(LlmCheckpoint checkpoint, DecoderArchitecture architecture, ReferencePrecision precision = ReferencePrecision.F32, int maxDegreeOfParallelism = -1)
+    {
+        _checkpoint = checkpoint;
+        _arch = architecture;
+        Precision = precision;
+        _half = precision != ReferencePrecision.F32;
+        _inverseFrequencies = RotaryFrequencies.Inverse(_arch.Config.Rope, _arch.Config.HeadDim);
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism };
+    }
+
+    /// <summary>The arithmetic used.</summary>
+    public ReferencePrecision Precision { get; }
+
+    /// <summary>
+    /// One step: <paramref name="inputIds"/> (S tokens) after <paramref name="past"/> (P cached positions per layer,
+    /// or none), returning the logits of the last <paramref name="logitsToKeep"/> positions (all with 0) and the
+    /// caches extended by this step. In f16 precisions the past caches are taken as f16 (rounded) and every output is
+    /// f16-valued.
+    /// </summary>
+    /// <exception cref="ArgumentException">A token id outside the vocabulary, or caches of the wrong count or shape.</exception>
+    public ForwardResult Run(ReadOnlySpan<long> inputIds, IReadOnlyList<KvCache>? past = null, int logitsToKeep = 1)
+    {
+        DecoderConfig c = _arch.Config;
+        int tokens = inputIds.Length;
+        ArgumentOutOfRangeException.ThrowIfZero(tokens, nameof(inputIds));
+        ArgumentOutOfRangeException.ThrowIfNegative(logitsToKeep);
+        past ??= Enumerable.Range(0, c.NumLayers).Select(_ => KvCache.Empty(c.NumKeyValueHeads, c.HeadDim)).ToList();
+        int start = CheckPast(past);
+        if (start + (long)tokens > c.MaxPositionEmbeddings)
+        {
+            throw new ArgumentException($"{start} cached + {tokens} new positions exceed max_position_embeddings {c.MaxPositionEmbeddings}.");
+        }
+
+        float[] x = Embed(inputIds);
+        var caches = new KvCache[c.NumLayers];
+        foreach (DecoderLayerWeights layer in _arch.Layers)
+        {
+            caches[layer.Index] = Layer(layer, x, tokens, start, past[layer.Index]);
+        }
+
+        int kept = logitsToKeep == 0 ? tokens : Math.Min(logitsToKeep, tokens);
+        float[] last = x.AsSpan((tokens - kept) * c.HiddenSize).ToArray();
+        ReferenceOps.RmsNorm(last, c.HiddenSize, Vector(_arch.FinalNorm), _arch.RmsNormEps, _half);
+        float[] logits = ReferenceOps.Linear(Matrix(_arch.LmHead), null, last, kept, _half, _parallel);
+        return new ForwardResult(logits, kept, c.VocabSize, caches);
+    }
+
+    private KvCache Layer(DecoderLayerWeights layer, float[] x, int tokens, int start, KvCache past)
+    {
+        DecoderConfig c = _arch.Config;
+        int d = c.HeadDim;
+        float[] h = (float[])x.Clone();
+        ReferenceOps.RmsNorm(h, c.HiddenSize, Vector(layer.AttentionNorm), _arch.RmsNormEps, _half);
+        var outputs = new Dictionary<LinearWeights, float[]>();
+        foreach (LinearWeights linear in layer.QkvLinears)
+        {
+            outputs[linear] = Linear(linear, h, tokens);
+        }
+
+        float[] q = Slice(outputs, layer.Query, tokens);
+        float[] k = Slice(outputs, layer.Key, tokens);
+        float[] v = Slice(outputs, layer.Value, tokens);
+        if (layer.QueryNorm is not null && layer.KeyNorm is not null)
+        {
+            ReferenceOps.RmsNorm(q, d, Vector(layer.QueryNorm), _arch.RmsNormEps, _half);
+            ReferenceOps.RmsNorm(k, d, Vector(layer.KeyNorm), _arch.RmsNormEps, _half);
+        }
+
+        ReferenceOps.Rotate(q, tokens, c.NumAttentionHeads, d, start, _inverseFrequencies, _half);
+        ReferenceOps.Rotate(k, tokens, c.NumKeyValueHeads, d, start, _inverseFrequencies, _half);
+        KvCache cache = Append(past, k, v, tokens);
+        float[] attention = ReferenceAttention.Run(q, cache, tokens, c.NumAttentionHeads, start, layer.AttentionWindow, Precision, _parallel);
+        ReferenceOps.AddInPlace(x, Linear(layer.Output, attention, tokens), _half);
+
+        h = (float[])x.Clone();
+        ReferenceOps.RmsNorm(h, c.HiddenSize, Vector(layer.MlpNorm), _arch.RmsNormEps, _half);
+        outputs.Clear();
+        foreach (LinearWeights linear in layer.GateUpLinears)
+        {
+            outputs[linear] = Linear(linear, h, tokens);
+        }
+
+        float[] gate = Slice(outputs, layer.Gate, tokens);
+        ReferenceOps.GatedSilu(gate, Slice(outputs, layer.Up, tokens), _half);
+        ReferenceOps.AddInPlace(x, Linear(layer.Down, gate, tokens), _half);
+        return cache;
+    }
+
+    // Concatenates past [kv, P, d] and this step's [S, kv·d] (token-major, as projected) into [kv, P+S, d].
+    private KvCache Append(KvCache past, float[] keys, float[] values, int tokens)
+    {
+        int kv = past.KvHeads;
+        int d = past.HeadDim;
+        int p = past.Length;
+        int total = p + tokens;
+        var k = new float[kv * total * d];
+        var v = new float[kv * total * d];
+        for (int g = 0; g < kv; g++)
+        {
+            past.Keys.AsSpan(g * p * d, p * d).CopyTo(k.AsSpan(g * total * d));
+            past.Values.AsSpan(g * p * d, p * d).CopyTo(v.AsSpan(g * total * d));
+            for (int t = 0; t < tokens; t++)
+            {
+                keys.AsSpan(((t * kv) + g) * d, d).CopyTo(k.AsSpan(((g * total) + p + t) * d));
+                values.AsSpan(((t * kv) + g) * d, d).CopyTo(v.AsSpan(((g * total) + p + t) * d));
+            }
+        }
+
+        if (_half)
+        {
+            // Past caches enter an f16 graph as f16.
+            HalfRounding.Round(k);
+            HalfRounding.Round(v);
+        }
+
+        return new KvCache(kv, total, d, k, v);
+    }
+
+    private float[] Embed(ReadOnlySpan<long> ids)
+    {
+        WeightRows table = Matrix(_arch.Embedding);
+        int hidden = table.Columns;
+        var x = new float[ids.Length * hidden];
+        var scratch = new byte[table.RowBytes];
+        for (int t = 0; t < ids.Length; t++)
+        {
+            long id = ids[t];
+            if (id < 0 || id >= table.Rows)
+            {
+                throw new ArgumentException($"Token id {id} at position {t} is outside the vocabulary [0, {table.Rows}).");
+            }
+
+            table.ReadRow((int)id, x.AsSpan(t * hidden, hidden), scratch);
+        }
+
+        return x;
+    }
+
+    private int CheckPast(IReadOnlyList<KvCache> past)
+    {
+        DecoderConfig c = _arch.Config;
+        if (past.Count != c.NumLayers)
+        {
+            throw new ArgumentException($"Expected {c.NumLayers} layer caches, got {past.Count}.", nameof(past));
+        }
+
+        int length = past[0].Length;
+        for (int i = 0; i < past.Count; i++)
+        {
+            KvCache p = past[i];
+            if (p.KvHeads != c.NumKeyValueHeads || p.HeadDim != c.HeadDim || p.Length != length)
+            {
+                throw new ArgumentException(
+                    $"Layer {i} cache is [{p.KvHeads}, {p.Length}, {p.HeadDim}], expected [{c.NumKeyValueHeads}, {length}, {c.HeadDim}].", nameof(past));
+            }
+        }
+
+        return length;
+    }
+
+    private float[] Linear(LinearWeights linear, float[] x, int tokens) =>
+        ReferenceOps.Linear(Matrix(linear.Weight), linear.Bias is null ? null : Vector(linear.Bias), x, tokens, _half, _parallel);
+
+    private static float[] Slice(Dictionary<LinearWeights, float[]> outputs, Projection p, int tokens)
+    {
+        float[] all = outputs[p.Linear];
+        if (!p.IsFused)
+        {
+            return all;
+        }
+
+        int width = p.Linear.OutFeatures;
+        var part = new float[tokens * p.Size];
+        for (int t = 0; t < tokens; t++)
+        {
+            all.AsSpan((t * width) + p.Offset, p.Size).CopyTo(part.AsSpan(t * p.Size));
+        }
+
+        return part;
+    }
+
+    private WeightRows Matrix(string name) => new(_checkpoint.Weights.GetTensor(name), _half);
+
+    private float[] Vector(string name)
+    {
+        if (!_vectors.TryGetValue(name, out float[]? values))
+        {
+            values = new WeightRows(_checkpoint.Weights.GetTensor(name), _half).ReadAll();
+            _vectors[name] = values;
+        }
+
+        return values;
+    }
+}
