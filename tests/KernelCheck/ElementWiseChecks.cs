@@ -124,6 +124,7 @@ public static class ElementWiseChecks
             }
 
             UnaryCheck<ExpOperator>(failures, width, "exp", x);
+            UnaryCheck<ExpOperator>(failures, width, "exp over its range", ExpRange(n));
             UnaryCheck<AbsOperator<float>>(failures, width, "abs", x);
             UnaryCheck<NegateOperator<float>>(failures, width, "neg", x);
             UnaryCheck<SquareOperator<float>>(failures, width, "square", x);
@@ -153,6 +154,24 @@ public static class ElementWiseChecks
                 return;
             }
         }
+    }
+
+    // n values through exp's whole range: overflow, normal, subnormal results and underflow, plus specials.
+    private static float[] ExpRange(int n)
+    {
+        var v = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            v[i] = (i % 7) switch
+            {
+                0 => float.NaN,
+                1 => float.PositiveInfinity,
+                2 => float.NegativeInfinity,
+                _ => -110f + (205f * i / Math.Max(1, n)),
+            };
+        }
+
+        return v;
     }
 
     /// <summary>Bitwise equality, any NaN matching any NaN.</summary>

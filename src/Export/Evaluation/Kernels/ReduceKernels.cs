@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace TorchToNnef.Export.Evaluation.Kernels;
 
@@ -114,35 +115,35 @@ internal static class ReduceKernels
     private readonly struct KeepGreater<T> : IBinaryOperator<T>
         where T : struct, INumber<T>
     {
-        public static bool IsVectorizable => System.Runtime.Intrinsics.Vector128<T>.IsSupported;
+        public static bool IsVectorizable => Vector128<T>.IsSupported;
 
         public static T Invoke(T x, T y) => y > x ? y : x;
 
-        public static System.Runtime.Intrinsics.Vector128<T> Invoke(System.Runtime.Intrinsics.Vector128<T> x, System.Runtime.Intrinsics.Vector128<T> y) =>
-            System.Runtime.Intrinsics.Vector128.ConditionalSelect(System.Runtime.Intrinsics.Vector128.GreaterThan(y, x), y, x);
+        public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> y) =>
+            Vector128.ConditionalSelect(Vector128.GreaterThan(y, x), y, x);
 
-        public static System.Runtime.Intrinsics.Vector256<T> Invoke(System.Runtime.Intrinsics.Vector256<T> x, System.Runtime.Intrinsics.Vector256<T> y) =>
-            System.Runtime.Intrinsics.Vector256.ConditionalSelect(System.Runtime.Intrinsics.Vector256.GreaterThan(y, x), y, x);
+        public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> y) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(y, x), y, x);
 
-        public static System.Runtime.Intrinsics.Vector512<T> Invoke(System.Runtime.Intrinsics.Vector512<T> x, System.Runtime.Intrinsics.Vector512<T> y) =>
-            System.Runtime.Intrinsics.Vector512.ConditionalSelect(System.Runtime.Intrinsics.Vector512.GreaterThan(y, x), y, x);
+        public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> y) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(y, x), y, x);
     }
 
     /// <summary><c>y &lt; x ? y : x</c>.</summary>
     private readonly struct KeepSmaller<T> : IBinaryOperator<T>
         where T : struct, INumber<T>
     {
-        public static bool IsVectorizable => System.Runtime.Intrinsics.Vector128<T>.IsSupported;
+        public static bool IsVectorizable => Vector128<T>.IsSupported;
 
         public static T Invoke(T x, T y) => y < x ? y : x;
 
-        public static System.Runtime.Intrinsics.Vector128<T> Invoke(System.Runtime.Intrinsics.Vector128<T> x, System.Runtime.Intrinsics.Vector128<T> y) =>
-            System.Runtime.Intrinsics.Vector128.ConditionalSelect(System.Runtime.Intrinsics.Vector128.LessThan(y, x), y, x);
+        public static Vector128<T> Invoke(Vector128<T> x, Vector128<T> y) =>
+            Vector128.ConditionalSelect(Vector128.LessThan(y, x), y, x);
 
-        public static System.Runtime.Intrinsics.Vector256<T> Invoke(System.Runtime.Intrinsics.Vector256<T> x, System.Runtime.Intrinsics.Vector256<T> y) =>
-            System.Runtime.Intrinsics.Vector256.ConditionalSelect(System.Runtime.Intrinsics.Vector256.LessThan(y, x), y, x);
+        public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> y) =>
+            Vector256.ConditionalSelect(Vector256.LessThan(y, x), y, x);
 
-        public static System.Runtime.Intrinsics.Vector512<T> Invoke(System.Runtime.Intrinsics.Vector512<T> x, System.Runtime.Intrinsics.Vector512<T> y) =>
-            System.Runtime.Intrinsics.Vector512.ConditionalSelect(System.Runtime.Intrinsics.Vector512.LessThan(y, x), y, x);
+        public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> y) =>
+            Vector512.ConditionalSelect(Vector512.LessThan(y, x), y, x);
     }
 }

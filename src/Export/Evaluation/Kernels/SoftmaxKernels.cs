@@ -30,6 +30,12 @@ internal static class SoftmaxKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(KernelWidth width, ReadOnlySpan<float> source, Span<float> destination)
     {
+        if (width == KernelWidth.Vector512)
+        {
+            Row512(source, destination);
+            return;
+        }
+
         ref float x = ref MemoryMarshal.GetReference(source);
         ref float y = ref MemoryMarshal.GetReference(destination);
         int n = source.Length;
@@ -39,20 +45,6 @@ internal static class SoftmaxKernels
         int i = 0;
         switch (width)
         {
-            case KernelWidth.Vector512:
-            {
-                Vector512<float> m = Vector512.Create(max), a = Vector512<float>.Zero;
-                for (; i <= n - 16; i += 16)
-                {
-                    Vector512<float> e = ExpKernel.Exp(Vector512.LoadUnsafe(ref x, (nuint)i) - m);
-                    e.StoreUnsafe(ref y, (nuint)i);
-                    a += e;
-                }
-
-                a.CopyTo(lanes);
-                break;
-            }
-
             case KernelWidth.Vector256:
             {
                 Vector256<float> m = Vector256.Create(max), a = Vector256<float>.Zero, b = a;
@@ -107,6 +99,82 @@ internal static class SoftmaxKernels
 
         float scale = 1f / LaneSum.Fold(lanes);
         ElementWiseLoops.Run<ScaleOperator, float>(width, ref y, 1, ref scale, 0, ref y, n);
+    }
+
+    // The 512-bit row: the maximum with native max (it differs from Math.Max only for NaN, which makes every output NaN
+    // either way, and in the sign of a zero maximum, which x - max does not see), then exp and the sum in the lane
+    // order (one vector is the 16 lanes; the tail goes to its lanes through a zero-padded vector; adding +0 to a lane
+    // changes nothing since lanes start at +0 and never hold -0), the fold as LaneSum.Fold, then the scaling.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row512(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        ref float x = ref MemoryMarshal.GetReference(source);
+        ref float y = ref MemoryMarshal.GetReference(destination);
+        int n = source.Length;
+        int i = 0;
+        Vector512<float> m0 = Vector512.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
+        for (; i <= n - 64; i += 64)
+        {
+            m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref x, (nuint)i));
+            m1 = Vector512.MaxNative(m1, Vector512.LoadUnsafe(ref x, (nuint)(i + 16)));
+            m2 = Vector512.MaxNative(m2, Vector512.LoadUnsafe(ref x, (nuint)(i + 32)));
+            m3 = Vector512.MaxNative(m3, Vector512.LoadUnsafe(ref x, (nuint)(i + 48)));
+        }
+
+        for (; i <= n - 16; i += 16)
+        {
+            m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref x, (nuint)i));
+        }
+
+        Vector512<float> mv = Vector512.MaxNative(Vector512.MaxNative(m0, m1), Vector512.MaxNative(m2, m3));
+        float max = float.NegativeInfinity;
+        for (int l = 0; l < 16; l++)
+        {
+            max = MathF.Max(max, mv[l]);
+        }
+
+        for (; i < n; i++)
+        {
+            max = MathF.Max(max, Unsafe.Add(ref x, i));
+        }
+
+        Vector512<float> m = Vector512.Create(max), a = Vector512<float>.Zero;
+        i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            Vector512<float> e = ExpKernel.Exp(Vector512.LoadUnsafe(ref x, (nuint)i) - m);
+            e.StoreUnsafe(ref y, (nuint)i);
+            a += e;
+        }
+
+        if (i < n)
+        {
+            Span<float> tail = stackalloc float[16];
+            tail.Clear();
+            for (int t = 0; i + t < n; t++)
+            {
+                float e = ExpKernel.Exp(Unsafe.Add(ref x, i + t) - max);
+                Unsafe.Add(ref y, i + t) = e;
+                tail[t] = e;
+            }
+
+            a += Vector512.Create<float>(tail);
+        }
+
+        Vector256<float> h8 = a.GetLower() + a.GetUpper();
+        Vector128<float> h4 = h8.GetLower() + h8.GetUpper();
+        float sum = (h4[0] + h4[2]) + (h4[1] + h4[3]);
+        Vector512<float> scale = Vector512.Create(1f / sum);
+        i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            (Vector512.LoadUnsafe(ref y, (nuint)i) * scale).StoreUnsafe(ref y, (nuint)i);
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref y, i) *= scale[0];
+        }
     }
 
     /// <summary>
