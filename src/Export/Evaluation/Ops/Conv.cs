@@ -200,8 +200,8 @@ internal static class Conv
     {
         QuantParams qx = x.Type.ZpScale;
         QuantParams qw = w.Type.ZpScale;
-        long[] input = Array.ConvertAll(Cast.ToLongs(x), v => v - qx.ZeroPoint);
-        long[] kernel = Array.ConvertAll(Cast.ToLongs(w), v => v - qw.ZeroPoint);
+        long[] input = MatMul.Centered(Cast.ToLongs(x), qx.ZeroPoint);
+        long[] kernel = MatMul.Centered(Cast.ToLongs(w), qw.ZeroPoint);
         long[] b = Cast.ToLongs(Cast.To(bias.Type.IsQuantized ? bias.WithType(bias.Type.Unquantized) : bias, DatumType.I32));
         int outChannels = w.Shape[0];
         int perGroupOut = outChannels / groups;

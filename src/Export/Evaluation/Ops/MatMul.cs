@@ -129,8 +129,8 @@ internal static class MatMul
         QuantParams qb = b.Type.ZpScale;
         DatumType accum = DatumType.QI32(0, qa.Scale * qb.Scale);
         DatumType output = outputQuant ?? accum;
-        long[] x = Array.ConvertAll(Cast.ToLongs(a), v => v - qa.ZeroPoint);
-        long[] y = Array.ConvertAll(Cast.ToLongs(b), v => v - qb.ZeroPoint);
+        long[] x = Centered(Cast.ToLongs(a), qa.ZeroPoint);
+        long[] y = Centered(Cast.ToLongs(b), qb.ZeroPoint);
         CheckNoLonely(aAxes, bAxes, outAxes);
         Contraction plan = Contraction.Plan(aAxes, a.ShapeArray, bAxes, b.ShapeArray, outAxes);
         long[] acc = plan.RunSequential(x, y);
@@ -149,9 +149,8 @@ internal static class MatMul
         }
 
         QuantParams q = output.Quant!.Value;
-        long[] values = output.Kind == DatumKind.I32 && q.ZeroPoint == 0 && q.Scale == accScale
-            ? acc
-            : Array.ConvertAll(acc, v => q.ZeroPoint + (long)Cast.ScaleBy(checked((int)v), accScale / q.Scale));
+        bool raw = output.Kind == DatumKind.I32 && q.ZeroPoint == 0 && q.Scale == accScale;
+        float factor = accScale / q.Scale;
         (long lo, long hi) = output.Kind switch
         {
             DatumKind.U8 => (0L, 255L),
@@ -159,8 +158,26 @@ internal static class MatMul
             DatumKind.U32 => (0L, (long)uint.MaxValue),
             _ => ((long)int.MinValue, (long)int.MaxValue),
         };
-        long[] clamped = Array.ConvertAll(values, v => Math.Clamp(v, lo, hi));
+        var clamped = new long[acc.Length];
+        for (int i = 0; i < acc.Length; i++)
+        {
+            long v = raw ? acc[i] : q.ZeroPoint + (long)Cast.ScaleBy(checked((int)acc[i]), factor);
+            clamped[i] = Math.Clamp(v, lo, hi);
+        }
+
         return Cast.To(TensorValue.Wrap(DatumType.I64, shape, clamped), output.Unquantized).WithType(output);
+    }
+
+    /// <summary>Quantized codes minus their zero point, exact in 64 bits.</summary>
+    public static long[] Centered(long[] codes, int zeroPoint)
+    {
+        var r = new long[codes.Length];
+        for (int i = 0; i < codes.Length; i++)
+        {
+            r[i] = codes[i] - zeroPoint;
+        }
+
+        return r;
     }
 
     private static TensorOperand Einsum(Invocation inv)

@@ -179,7 +179,7 @@ internal static class Reduce
             DatumKind.U16 => Extreme<ushort>(raw, outer, reduced, inner, max),
             DatumKind.U32 => Extreme<uint>(raw, outer, reduced, inner, max),
             DatumKind.U64 => Extreme<ulong>(raw, outer, reduced, inner, max),
-            DatumKind.Bool => Array.ConvertAll(Extreme<byte>(Cast.To(raw, DatumType.U8), outer, reduced, inner, max), b => b != 0),
+            DatumKind.Bool => Cast.To(TensorValue.Wrap(DatumType.U8, shape, Extreme<byte>(Cast.To(raw, DatumType.U8), outer, reduced, inner, max)), DatumType.Bool).Data!,
             _ => throw new UnsupportedFeatureException(null, null, $"reduction of {x.Type}"),
         };
         return TensorValue.Wrap(x.Type, shape, result);
