@@ -4,6 +4,7 @@ using BenchmarkDotNet.Running;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
+// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
@@ -25,6 +26,12 @@ if (args is ["llm-reference", ..])
 if (args is ["llama", ..])
 {
     TorchToNnef.Benchmarks.Llama.LlamaRun.Run(args);
+    return;
+}
+
+// Generators and the measured copy of bench/streaming-memory.sh (peak RSS needs a process of its own).
+if (TorchToNnef.Benchmarks.Streaming.StreamingTools.TryRun(args))
+{
     return;
 }
 

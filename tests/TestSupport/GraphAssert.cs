@@ -69,7 +69,7 @@ public static class GraphAssert
         return ma.GetBuffer().AsSpan(0, (int)ma.Length).SequenceEqual(mb.GetBuffer().AsSpan(0, (int)mb.Length));
     }
 
-    private static void Nodes(List<Node> expected, List<Node> actual, string where)
+    private static void Nodes(IReadOnlyList<Node> expected, IReadOnlyList<Node> actual, string where)
     {
         for (int i = 0; i < Math.Min(expected.Count, actual.Count); i++)
         {

@@ -33,6 +33,25 @@ public abstract record Arg
     /// <summary>Tuple of arguments.</summary>
     public static Arg Tuple(params IEnumerable<Arg> items) => new TupleArg([.. items]);
 
+    /// <summary>
+    /// A dimension in its one canonical argument form, as tract writes a TDim: an integer literal when known, a
+    /// reference to the symbol when it is one symbol, else a <see cref="DimArg"/> expression (written infix,
+    /// <c>S + P</c>).
+    /// </summary>
+    public static Arg Dim(Dim value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.TryGetConstant(out long c))
+        {
+            return Int(c);
+        }
+
+        return value.TryGetSymbol(out string s) ? Ref(s) : new DimArg(value);
+    }
+
+    /// <summary>Array of dimensions, each in its canonical form (see <see cref="Dim(Ir.Dim)"/>).</summary>
+    public static Arg Dims(params IEnumerable<Dim> items) => new ArrayArg([.. items.Select(Dim)]);
+
     /// <summary>Names of all values referenced by this argument, depth first.</summary>
     public virtual IEnumerable<string> References => [];
 }
@@ -73,6 +92,36 @@ public sealed record StringLiteral(string Value) : Arg
 {
     /// <inheritdoc />
     public override string ToString() => $"'{Value}'";
+}
+
+/// <summary>
+/// A dimension expression over symbols (<c>S+P</c>, <c>2*S</c>, <c>(S+1)/2</c>) used as an argument: a TDim constant to
+/// tract. Built by <see cref="Arg.Dim"/>, which keeps constants and single symbols in their literal and reference forms
+/// so that each dimension has one argument form.
+/// </summary>
+public sealed record DimArg : Arg
+{
+    /// <summary>Wraps an expression that is neither a constant nor a single symbol (use <see cref="Arg.Dim"/>).</summary>
+    /// <exception cref="ArgumentException">The value is a constant or a single symbol.</exception>
+    public DimArg(Dim value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.IsConstant || value.IsSymbol)
+        {
+            throw new ArgumentException($"'{value}' is written as a literal or a symbol reference, not as an expression.", nameof(value));
+        }
+
+        Value = value;
+    }
+
+    /// <summary>The expression.</summary>
+    public Dim Value { get; }
+
+    /// <summary>The symbols the expression reads.</summary>
+    public override IEnumerable<string> References => Value.Symbols;
+
+    /// <inheritdoc />
+    public override string ToString() => Value.ToString();
 }
 
 /// <summary>Array <c>[a, b]</c>.</summary>

@@ -10,10 +10,15 @@ namespace TorchToNnef.Ir;
 /// <param name="Right">Right expression.</param>
 public sealed record Assertion(string? Scenario, Dim Left, string Operator, Dim Right)
 {
+    /// <summary>The text the assertion was parsed from, kept so that it is written back as it was read; null when built.</summary>
+    public string? Text { get; init; }
+
     /// <summary>Parses <c>[scenario:] expr op expr</c>; the scenario name is the text before the first colon, untrimmed.</summary>
     /// <exception cref="FormatException">Malformed text.</exception>
     public static Assertion Parse(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        string source = text;
         string? scenario = null;
         int colon = text.IndexOf(':', StringComparison.Ordinal);
         if (colon >= 0)
@@ -23,8 +28,15 @@ public sealed record Assertion(string? Scenario, Dim Left, string Operator, Dim 
         }
 
         (Dim left, string op, Dim right) = new DimParser(text.Trim()).ParseComparison();
-        return new Assertion(scenario, left, op, right);
+        return new Assertion(scenario, left, op, right) { Text = source };
     }
+
+    /// <summary>Equality of meaning: same scenario, operator and (normalized) expressions, however they were written.</summary>
+    public bool Equals(Assertion? other) =>
+        other is not null && Scenario == other.Scenario && Operator == other.Operator && Left == other.Left && Right == other.Right;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Scenario, Operator, Left, Right);
 
     /// <summary>Checks the assertion with bound symbols.</summary>
     public bool Holds(IReadOnlyDictionary<string, long> symbols)
@@ -42,7 +54,9 @@ public sealed record Assertion(string? Scenario, Dim Left, string Operator, Dim 
         };
     }
 
-    /// <summary>Formats as tract writes it: <c>S+P &lt; 256</c> or <c>tg: S==1</c>.</summary>
+    /// <summary>
+    /// The text it was parsed from, else the canonical form as tract writes it: <c>P+S &lt; 256</c> or <c>tg: S==1</c>.
+    /// </summary>
     public override string ToString() =>
-        Scenario is null ? $"{Left} {Operator} {Right}" : $"{Scenario}: {Left}{Operator}{Right}";
+        Text ?? (Scenario is null ? $"{Left} {Operator} {Right}" : $"{Scenario}: {Left}{Operator}{Right}");
 }

@@ -33,8 +33,11 @@ public sealed class Graph
     /// <summary>Identifiers listed in the graph signature as outputs, in order.</summary>
     public List<string> Outputs { get; } = [];
 
+    private Dictionary<string, Node>? _producers;
+    private int _producersVersion;
+
     /// <summary>Body nodes in definition order.</summary>
-    public List<Node> Nodes { get; } = [];
+    public NodeList Nodes { get; } = [];
 
     /// <summary>Variables keyed by the identifier of the value their <c>variable</c> node defines.</summary>
     public Dictionary<string, Variable> Variables { get; } = new(StringComparer.Ordinal);
@@ -89,8 +92,44 @@ public sealed class Graph
         return copy;
     }
 
-    /// <summary>The node defining <paramref name="valueName"/>, or null.</summary>
-    public Node? FindProducer(string valueName) => Nodes.FirstOrDefault(n => n.Outputs.Contains(valueName));
+    /// <summary>
+    /// The node defining <paramref name="valueName"/>, or null. Uses an index kept until the body changes (and checked
+    /// against the node, whose outputs may have been edited in place), not a scan of the body.
+    /// </summary>
+    public Node? FindProducer(string valueName)
+    {
+        if (_producers is null || _producersVersion != Nodes.Version)
+        {
+            IndexProducers();
+        }
+
+        if (_producers!.TryGetValue(valueName, out Node? n) && n.Outputs.Contains(valueName))
+        {
+            return n;
+        }
+
+        // Outputs can be edited in place after a node is added: rebuild once before concluding.
+        IndexProducers();
+        return _producers.TryGetValue(valueName, out n) ? n : null;
+    }
+
+    /// <summary>A snapshot index of producers and consumers of every value (see <see cref="GraphIndex"/>).</summary>
+    public GraphIndex Index() => GraphIndex.Build(this);
+
+    private void IndexProducers()
+    {
+        var map = new Dictionary<string, Node>(StringComparer.Ordinal);
+        foreach (Node n in Nodes)
+        {
+            foreach (string o in n.Outputs)
+            {
+                map.TryAdd(o, n);
+            }
+        }
+
+        _producers = map;
+        _producersVersion = Nodes.Version;
+    }
 
     /// <summary>The property value as a string, or null when absent or not a string.</summary>
     public string? GetProperty(string key) =>
@@ -113,13 +152,19 @@ public sealed class Graph
 
     /// <summary>
     /// Appends a graph input <c>name = tract_core_external(shape = [...], datum_type = '...')</c> and lists it in
-    /// <see cref="Inputs"/>. Symbolic dimensions are declared in <see cref="Symbols"/> if not yet there.
+    /// <see cref="Inputs"/>. Symbolic dimensions are declared in <see cref="Symbols"/> if not yet there, and the
+    /// <c>tract_core</c> registry the operator belongs to is activated. (<see cref="GraphBuilder"/> builds whole graphs.)
     /// </summary>
     public Node AddInput(string name, DType dtype, IReadOnlyList<Dim> shape)
     {
         var node = new Node(ExternalOp, name)
             .With("shape", Arg.Array(shape.Select(DimToArg)))
             .With("datum_type", Arg.String(dtype.Name()));
+        if (!Registries.Contains(OperatorCatalog.CoreRegistry))
+        {
+            Registries.Add(OperatorCatalog.CoreRegistry);
+        }
+
         foreach (string s in shape.SelectMany(d => d.Symbols))
         {
             if (!Symbols.Contains(s))
@@ -156,52 +201,68 @@ public sealed class Graph
         return node;
     }
 
-    /// <summary>Shape of a graph input as declared by its external node.</summary>
+    /// <summary>Shape of a graph input as declared by its external node (literals, symbols, dimension expressions).</summary>
     /// <exception cref="InvalidGraphException">No such input, or the declaration is malformed.</exception>
     public IReadOnlyList<Dim> GetInputShape(string name)
     {
-        Node node = FindProducer(name) ?? throw new InvalidGraphException(name, "no such graph input");
-        if (node.GetAttribute("shape") is not ArrayArg dims)
+        Node node = InputNode(name);
+        try
         {
-            throw new InvalidGraphException(name, "input has no shape array");
+            return SourceOperators.DeclaredInputShape(node, InputSchema(node));
         }
-
-        return [.. dims.Items.Select(ArgToDim)];
+        catch (InvalidGraphException e) when (e.TensorName is null)
+        {
+            throw new InvalidGraphException(name, e.Message);
+        }
     }
 
-    /// <summary>Data type of a graph input: <c>datum_type</c> of <c>tract_core_external</c>, else f32 as for NNEF <c>external</c>.</summary>
+    /// <summary>
+    /// Declared type of a graph input: <c>datum_type</c> of <c>tract_core_external</c>, else by generic as NNEF's
+    /// <c>external</c> (f32, <c>integer</c> i64, <c>logical</c> bool). A <c>graph.quant</c> entry is not applied.
+    /// </summary>
+    /// <exception cref="InvalidGraphException">No such input, or the declared type is not a tract type.</exception>
+    public DatumType GetInputType(string name)
+    {
+        Node node = InputNode(name);
+        try
+        {
+            return SourceOperators.DeclaredInputType(node);
+        }
+        catch (InvalidGraphException e) when (e.TensorName is null)
+        {
+            throw new InvalidGraphException(name, e.Message);
+        }
+    }
+
+    /// <summary>Storage dtype of a graph input (see <see cref="GetInputType"/>).</summary>
+    /// <exception cref="InvalidGraphException">No such input, or the type has no storage dtype (TDim inputs are i64).</exception>
     public DType GetInputDType(string name)
     {
-        Node node = FindProducer(name) ?? throw new InvalidGraphException(name, "no such graph input");
-        if (node.GetAttribute("datum_type") is StringLiteral s)
-        {
-            return DTypeInfo.TryParseName(s.Value, out DType dt)
-                ? dt
-                : throw new InvalidGraphException(name, $"unknown datum_type '{s.Value}'");
-        }
-
-        return node.Generic switch
-        {
-            "integer" => DType.I64,
-            "logical" => DType.Bool,
-            _ => DType.F32,
-        };
+        DatumType t = GetInputType(name);
+        return t.Kind is DatumKind.String or DatumKind.BlockQuant
+            ? throw new InvalidGraphException(name, $"input type {t} has no storage dtype")
+            : t.ToStorageDType();
     }
 
-    /// <summary>Converts a dimension to an argument: a literal when known, else a reference or an expression string.</summary>
-    public static Arg DimToArg(Dim d) => d switch
-    {
-        ConstantDim c => Arg.Int(c.Value),
-        SymbolDim s => Arg.Ref(s.Name),
-        _ => Arg.String(d.ToString()),
-    };
+    private Node InputNode(string name) =>
+        FindProducer(name) is { Op: ExternalOp or "external" } node ? node : throw new InvalidGraphException(name, "no such graph input");
 
-    /// <summary>Inverse of <see cref="DimToArg"/>.</summary>
-    public static Dim ArgToDim(Arg a) => a switch
+    private static OperatorSchema InputSchema(Node node) =>
+        OperatorCatalog.Find(node.Op == ExternalOp ? OperatorCatalog.CoreRegistry : OperatorCatalog.NnefRegistry, node.Op)!;
+
+    /// <summary>Converts a dimension to its argument form (see <see cref="Arg.Dim"/>).</summary>
+    public static Arg DimToArg(Dim d) => Arg.Dim(d);
+
+    /// <summary>Inverse of <see cref="DimToArg"/>: an integer literal, a symbol reference or a dimension expression.</summary>
+    /// <exception cref="InvalidGraphException">Any other argument.</exception>
+    public static Dim ArgToDim(Arg a) => TryArgToDim(a) ?? throw new InvalidGraphException(null, $"'{a}' is not a dimension");
+
+    /// <summary>The dimension an argument denotes (an integer literal, a symbol reference, a dimension expression), or null.</summary>
+    public static Dim? TryArgToDim(Arg a) => a switch
     {
         IntLiteral i => Dim.Of(i.Value),
         ValueRef r => Dim.Symbol(r.Name),
-        StringLiteral s => Dim.Parse(s.Value),
-        _ => throw new InvalidGraphException(null, $"'{a}' is not a dimension"),
+        DimArg d => d.Value,
+        _ => null,
     };
 }

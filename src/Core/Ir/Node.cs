@@ -67,13 +67,6 @@ public sealed class Node
     /// <summary>The named argument, or null.</summary>
     public Arg? GetAttribute(string name) => Attributes.TryGetValue(name, out Arg? a) ? a : null;
 
-    /// <summary>
-    /// Argument by declared position and name, as tract resolves it: a named argument wins, else the positional
-    /// argument at <paramref name="position"/> if present, else null.
-    /// </summary>
-    public Arg? GetArgument(string name, int position) =>
-        Attributes.TryGetValue(name, out Arg? a) ? a : position < Inputs.Count ? Inputs[position] : null;
-
     /// <summary>A copy with its own argument lists (arguments themselves are immutable and shared).</summary>
     public Node Clone()
     {

@@ -1,3 +1,5 @@
+using TorchToNnef.Errors;
+
 namespace TorchToNnef.Ir;
 
 /// <summary>How a <c>graph.quant</c> entry was written.</summary>
@@ -38,6 +40,25 @@ public sealed record QuantInfo
 
     /// <summary>For <see cref="QuantFormat.MinMaxLinear"/>: the written maximum.</summary>
     public double Max { get; init; }
+
+    /// <summary>
+    /// The type tract gives a value with this entry: QU8/QI8 for 8 bits, QI32 for signed 32 bits, plain u32 for unsigned
+    /// 32 bits (tract has no QU32).
+    /// </summary>
+    /// <param name="identifier">The value the entry belongs to, for the error message.</param>
+    /// <exception cref="UnsupportedFeatureException">Another bit width.</exception>
+    public DatumType ToDatumType(string? identifier = null)
+    {
+        var p = new QuantParams(checked((int)ZeroPoint), (float)Scale);
+        return (Bits, Signed) switch
+        {
+            (8, true) => new DatumType(DatumKind.I8, p),
+            (8, false) => new DatumType(DatumKind.U8, p),
+            (32, true) => new DatumType(DatumKind.I32, p),
+            (32, false) => new DatumType(DatumKind.U32),
+            _ => throw new UnsupportedFeatureException(null, identifier, $"graph.quant entry with {Bits} bits is not supported"),
+        };
+    }
 
     /// <summary>Builds the equivalent of <c>linear_quantize(min, max, bits)</c> as tract converts it.</summary>
     public static QuantInfo FromMinMax(double min, double max, int bits)

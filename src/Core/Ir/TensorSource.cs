@@ -1,4 +1,3 @@
-using System.Buffers;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Ir;
@@ -29,31 +28,12 @@ public abstract class TensorSource
         CopyPayload(tensor.Data, destination);
     }
 
-    /// <summary>Copies a payload to a stream through a pooled window of at most 1 MiB.</summary>
-    protected static void CopyPayload(TensorData data, Stream destination)
-    {
-        if (data.TryGetSpan(out ReadOnlySpan<byte> all))
-        {
-            destination.Write(all);
-            return;
-        }
-
-        byte[] window = ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            for (long offset = 0; offset < data.ByteLength;)
-            {
-                int n = (int)Math.Min(window.Length, data.ByteLength - offset);
-                data.Read(offset, window.AsSpan(0, n));
-                destination.Write(window, 0, n);
-                offset += n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(window);
-        }
-    }
+    /// <summary>
+    /// Copies a payload to a stream in windows of at most <see cref="TensorData.DefaultWindowBytes"/>. A mapped
+    /// payload is never asked for one span over all of it: writing such a span would pull every page of the tensor
+    /// into the resident set at once, so copying a checkpoint would grow the process to the checkpoint's size.
+    /// </summary>
+    protected static void CopyPayload(TensorData data, Stream destination) => data.CopyTo(destination);
 
     /// <summary>A source that hands out non-owning views of an existing tensor (the caller keeps ownership).</summary>
     public static TensorSource FromTensor(Tensor tensor) => new TensorViewSource(tensor);

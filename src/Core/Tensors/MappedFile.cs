@@ -1,32 +1,37 @@
 using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Tensors;
 
 /// <summary>
-/// A read-only memory mapping of a whole file. Mapping costs address space only; pages become resident when
-/// touched. <see cref="Slice"/> hands out zero-copy <see cref="TensorData"/> views; their <see cref="TensorData.Read"/>
+/// A read-only memory mapping of a whole file, or of one region of an open file (a member of an uncompressed tar, a
+/// range of a temporary file). Mapping costs address space only; pages become resident when touched. <see cref="Slice"/> hands out zero-copy <see cref="TensorData"/> views; their <see cref="TensorData.Read"/>
 /// uses positional file reads so that streaming a large tensor does not keep its pages in the resident set.
 /// The mapping lives until this object is disposed; views must not be used afterwards.
 /// </summary>
 public sealed unsafe class MappedFile : IDisposable
 {
     private readonly SafeFileHandle _handle;
+    private readonly long _start;
+    private readonly bool _ownsHandle;
     private readonly MemoryMappedFile? _mmf;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;
     private int _disposed;
 
-    private MappedFile(string path, SafeFileHandle handle, long length)
+    private MappedFile(string path, SafeFileHandle handle, long start, long length, bool ownsHandle)
     {
         Path = path;
         _handle = handle;
+        _start = start;
+        _ownsHandle = ownsHandle;
         Length = length;
         if (length > 0)
         {
             _mmf = MemoryMappedFile.CreateFromFile(
                 handle, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            _view = _mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            _view = _mmf.CreateViewAccessor(start, length, MemoryMappedFileAccess.Read);
             byte* p = null;
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
             _pointer = p + _view.PointerOffset;
@@ -34,12 +39,13 @@ public sealed unsafe class MappedFile : IDisposable
     }
 
     /// <summary>Opens and maps <paramref name="path"/> read-only.</summary>
+    /// <exception cref="Errors.InvalidInputFileException">The path is not a regular file (a FIFO or a device).</exception>
     public static MappedFile Open(string path)
     {
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        SafeFileHandle handle = InputFile.OpenHandle(path);
         try
         {
-            return new MappedFile(path, handle, RandomAccess.GetLength(handle));
+            return new MappedFile(path, handle, 0, RandomAccess.GetLength(handle), ownsHandle: true);
         }
         catch
         {
@@ -48,10 +54,32 @@ public sealed unsafe class MappedFile : IDisposable
         }
     }
 
-    /// <summary>The path given to <see cref="Open"/>.</summary>
+    /// <summary>
+    /// Maps <paramref name="length"/> bytes at <paramref name="start"/> of a file that is already open (a member of a
+    /// tar archive, a region of a temporary file); offsets of this object are then relative to
+    /// <paramref name="start"/>. The handle stays the caller's unless <paramref name="ownsHandle"/> is set.
+    /// </summary>
+    /// <param name="handle">An open, readable handle of a regular file.</param>
+    /// <param name="start">First byte of the region.</param>
+    /// <param name="length">Bytes in the region.</param>
+    /// <param name="name">Name used in messages (and as <see cref="Path"/>).</param>
+    /// <param name="ownsHandle">Whether disposing the mapping closes the handle.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The region does not lie within the file.</exception>
+    public static MappedFile FromHandle(SafeFileHandle handle, long start, long length, string name, bool ownsHandle)
+    {
+        if (start < 0 || length < 0 || start > RandomAccess.GetLength(handle) - length)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(start), $"{name}: region [{start}, {start}+{length}) is outside the {RandomAccess.GetLength(handle)}-byte file.");
+        }
+
+        return new MappedFile(name, handle, start, length, ownsHandle);
+    }
+
+    /// <summary>The path given to <see cref="Open"/> (or the name given to <see cref="FromHandle"/>).</summary>
     public string Path { get; }
 
-    /// <summary>File size in bytes.</summary>
+    /// <summary>Size in bytes of the file, or of the mapped region.</summary>
     public long Length { get; }
 
     /// <summary>Zero-copy view of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
@@ -69,7 +97,7 @@ public sealed unsafe class MappedFile : IDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         while (!destination.IsEmpty)
         {
-            int n = RandomAccess.Read(_handle, destination, offset);
+            int n = RandomAccess.Read(_handle, destination, _start + offset);
             if (n <= 0)
             {
                 throw new EndOfStreamException($"{Path}: file shrank while reading at offset {offset}.");
@@ -88,7 +116,7 @@ public sealed unsafe class MappedFile : IDisposable
     {
         CheckRange(offset, length);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return length == 0 || _mmf is null ? new MappedWindow(null) : new MappedWindow(_mmf.CreateViewAccessor(offset, length, MemoryMappedFileAccess.Read), length);
+        return length == 0 || _mmf is null ? new MappedWindow(null) : new MappedWindow(_mmf.CreateViewAccessor(_start + offset, length, MemoryMappedFileAccess.Read), length);
     }
 
     /// <summary>A <see cref="TensorData"/> over <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
@@ -114,7 +142,10 @@ public sealed unsafe class MappedFile : IDisposable
         }
 
         _mmf?.Dispose();
-        _handle.Dispose();
+        if (_ownsHandle)
+        {
+            _handle.Dispose();
+        }
     }
 
     private void CheckRange(long offset, long length)

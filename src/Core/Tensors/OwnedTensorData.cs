@@ -53,6 +53,9 @@ public sealed class OwnedTensorData : TensorData
     /// <inheritdoc />
     public override bool IsWritable => true;
 
+    /// <inheritdoc />
+    public override bool IsInMemory => true;
+
     /// <summary>The writable payload.</summary>
     public Span<byte> Span => Buffer.AsSpan(0, _length);
 

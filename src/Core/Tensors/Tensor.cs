@@ -155,6 +155,8 @@ public sealed class Tensor : IDisposable
 
         public override bool IsWritable => inner.IsWritable;
 
+        public override bool IsInMemory => inner.IsInMemory;
+
         public override void Read(long offset, Span<byte> destination) => inner.Read(offset, destination);
 
         public override bool TryGetSpan(out ReadOnlySpan<byte> bytes) => inner.TryGetSpan(out bytes);

@@ -1,12 +1,18 @@
+using System.Buffers;
+
 namespace TorchToNnef.Tensors;
 
 /// <summary>
 /// The bytes behind a tensor: an owned (pooled) buffer, or a read-only region of a memory-mapped file.
-/// Consumers that stream large tensors use <see cref="Read"/> in windows (a positional read that does not grow the
-/// process's resident set); consumers that want zero-copy access use <see cref="TryGetSpan"/>.
+/// Consumers that stream large tensors go through <see cref="ForEachWindow{TState}"/> or <see cref="CopyTo(Stream)"/>,
+/// which hand out bounded windows (short-lived mappings, or positional reads, that do not grow the process's resident
+/// set); consumers that need the whole payload at once (an evaluator) use <see cref="TryGetSpan"/>.
 /// </summary>
 public abstract class TensorData : IDisposable
 {
+    /// <summary>Largest window <see cref="CopyTo(Stream)"/> and <see cref="ForEachWindow{TState}"/> hand out by default.</summary>
+    public const int DefaultWindowBytes = 1 << 20;
+
     /// <summary>Payload size in bytes.</summary>
     public abstract long ByteLength { get; }
 
@@ -32,6 +38,82 @@ public abstract class TensorData : IDisposable
         CheckRange(offset, length);
         return null;
     }
+
+    /// <summary>
+    /// Calls <paramref name="action"/> on consecutive windows of at most <paramref name="maxWindow"/> bytes covering
+    /// <paramref name="count"/> bytes from <paramref name="offset"/>, in order. A mapped payload gives each window its
+    /// own mapping (released before the next, so its pages leave the resident set); an in-memory payload gives
+    /// slices of its buffer; any other payload is read into one pooled buffer. A window is valid only during its call.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the payload, or the window size is not positive.</exception>
+    public void ForEachWindow<TState>(long offset, long count, int maxWindow, TState state, ReadOnlySpanAction<byte, TState> action)
+    {
+        CheckRange(offset, count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxWindow);
+        if (count == 0)
+        {
+            return;
+        }
+
+        int first = (int)Math.Min(maxWindow, count);
+        using (TensorWindow? window = OpenWindow(offset, first))
+        {
+            if (window is not null)
+            {
+                action(window.Span, state);
+                for (long at = offset + first, end = offset + count; at < end;)
+                {
+                    int n = (int)Math.Min(maxWindow, end - at);
+                    using TensorWindow next = OpenWindow(at, n)!;
+                    action(next.Span, state);
+                    at += n;
+                }
+
+                return;
+            }
+        }
+
+        if (IsInMemory && TryGetSpan(out ReadOnlySpan<byte> all))
+        {
+            for (long at = offset, end = offset + count; at < end;)
+            {
+                int n = (int)Math.Min(maxWindow, end - at);
+                action(all.Slice((int)at, n), state);
+                at += n;
+            }
+
+            return;
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(first);
+        try
+        {
+            for (long at = offset, end = offset + count; at < end;)
+            {
+                int n = (int)Math.Min(maxWindow, end - at);
+                Read(at, buffer.AsSpan(0, n));
+                action(buffer.AsSpan(0, n), state);
+                at += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes the payload to <paramref name="destination"/> in bounded windows (see <see cref="ForEachWindow{TState}"/>).</summary>
+    public void CopyTo(Stream destination) => CopyTo(destination, 0, ByteLength);
+
+    /// <summary>Writes <paramref name="count"/> bytes from <paramref name="offset"/> to <paramref name="destination"/> in bounded windows.</summary>
+    public void CopyTo(Stream destination, long offset, long count) =>
+        ForEachWindow(offset, count, DefaultWindowBytes, destination, static (window, s) => s.Write(window));
+
+    /// <summary>
+    /// True when the whole payload already sits in process memory (a managed buffer), so that a span over it costs
+    /// nothing; false for memory-mapped payloads, whose pages a whole-payload span would pull into the resident set.
+    /// </summary>
+    public virtual bool IsInMemory => false;
 
     /// <summary>Releases the buffer or the mapping reference.</summary>
     public void Dispose()

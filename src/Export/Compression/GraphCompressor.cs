@@ -39,9 +39,8 @@ public static class GraphCompressor
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(method);
         Graph g = graph.Clone();
-        ILookup<string, Node> readers = g.Nodes
-            .SelectMany(n => n.References.Distinct(StringComparer.Ordinal).Select(r => (r, n)))
-            .ToLookup(p => p.r, p => p.n, StringComparer.Ordinal);
+        GraphIndex index = g.Index();
+        var resolver = new OperatorResolver(g);
 
         // Variable nodes sharing one data source (tied weights written under one label) are decided together.
         var groups = g.Nodes
@@ -60,7 +59,7 @@ public static class GraphCompressor
             }
 
             string label = g.Variables[group.First().Name].Label;
-            List<WeightUse.Use> uses = [.. group.SelectMany(n => WeightUse.Find(g, n.Name, source.Shape.Rank, readers))];
+            List<WeightUse.Use> uses = [.. group.SelectMany(n => WeightUse.Find(g, n.Name, source.Shape.Rank, index, resolver))];
             if (uses.Count == 0 || uses.All(u => u.Kind is null) || group.Any(n => g.Quantization.ContainsKey(n.Name)))
             {
                 continue; // Not a weight of a layer (bias, norm, constant): nothing to report, as torch_to_nnef.
@@ -99,7 +98,8 @@ public static class GraphCompressor
                 n.Generic = null;
             }
 
-            foreach (WeightUse.Use use in uses.Where(u => u.Kind == WeightKind.Embedding && u.Consumer.GetArgument("datum_type", 3) is null))
+            OperatorSchema gather = OperatorCatalog.Find(OperatorCatalog.CoreRegistry, "tract_core_gather")!;
+            foreach (WeightUse.Use use in uses.Where(u => u.Kind == WeightKind.Embedding && gather.Explicit(u.Consumer, "datum_type") is null))
             {
                 // tract: "Gather applied to compressed data requires an explicit datum_type" (the float type it had).
                 use.Consumer.With("datum_type", Arg.String(source.DType == DType.F16 ? "f16" : "f32"));

@@ -19,8 +19,11 @@ internal static class WeightUse
     /// <param name="Via">The value actually read (the weight itself or its unsqueezed alias).</param>
     internal sealed record Use(Node Consumer, WeightKind? Kind, string Via);
 
-    /// <summary>Every read of <paramref name="weight"/> (a variable of rank <paramref name="rank"/>) in the graph body.</summary>
-    public static List<Use> Find(Graph graph, string weight, int rank, ILookup<string, Node> readers)
+    /// <summary>
+    /// Every read of <paramref name="weight"/> (a variable of rank <paramref name="rank"/>) in the graph body; operators
+    /// are resolved as tract resolves them for this graph (a document fragment shadowing <c>linear</c> is not linear).
+    /// </summary>
+    public static List<Use> Find(Graph graph, string weight, int rank, GraphIndex index, OperatorResolver resolver)
     {
         var uses = new List<Use>();
         var pending = new Queue<string>([weight]);
@@ -37,28 +40,36 @@ internal static class WeightUse
                 uses.Add(new Use(new Node("<graph output>", value), null, value));
             }
 
-            foreach (Node n in readers[value])
+            foreach (Node n in index.Consumers(value))
             {
-                if (n.Op == "unsqueeze" && IsLeadingUnsqueezeOf(n, value))
+                // A graph built without its registry line still names the same operator.
+                OperatorSchema? schema = resolver.TryResolve(n.Op) ?? OperatorCatalog.FindAny(n.Op);
+                if (schema is null || schema.Registry == OperatorSchema.DocumentRegistry)
+                {
+                    uses.Add(new Use(n, null, value));
+                    continue;
+                }
+
+                if (n.Op == "unsqueeze" && IsLeadingUnsqueezeOf(n, schema, value))
                 {
                     pending.Enqueue(n.Outputs[0]);
                     continue;
                 }
 
-                uses.Add(new Use(n, Classify(n, value, rank), value));
+                uses.Add(new Use(n, Classify(n, schema, value, rank), value));
             }
         }
 
         return uses;
     }
 
-    private static bool IsLeadingUnsqueezeOf(Node n, string value) =>
+    private static bool IsLeadingUnsqueezeOf(Node n, OperatorSchema schema, string value) =>
         n.Outputs.Count == 1
-        && n.GetArgument("input", 0) is ValueRef r && r.Name == value
+        && schema.Argument(n, "input") is ValueRef r && r.Name == value
         && n.Inputs.Skip(1).All(a => a is not ValueRef)
-        && n.GetArgument("axes", 1) is ArrayArg axes && axes.Items.All(a => a is IntLiteral { Value: 0 });
+        && schema.Argument(n, "axes") is ArrayArg axes && axes.Items.All(a => a is IntLiteral { Value: 0 });
 
-    private static WeightKind? Classify(Node n, string value, int rank)
+    private static WeightKind? Classify(Node n, OperatorSchema schema, string value, int rank)
     {
         // The value must appear exactly once among the arguments, in the weight position.
         if (n.References.Count(r => r == value) != 1)
@@ -66,34 +77,34 @@ internal static class WeightUse
             return null;
         }
 
-        bool Is(string name, int position) => n.GetArgument(name, position) is ValueRef r && r.Name == value;
+        bool Is(string name) => schema.Argument(n, name) is ValueRef r && r.Name == value;
         switch (n.Op)
         {
-            case "linear" when Is("filter", 1):
+            case "linear" when Is("filter"):
                 return WeightKind.Linear;
-            case "matmul" when Is("B", 1) && n.GetArgument("transposeB", 3) is BoolLiteral { Value: true }:
+            case "matmul" when Is("B") && schema.Argument(n, "transposeB") is BoolLiteral { Value: true }:
                 return WeightKind.Linear;
-            case "conv" when Is("filter", 1):
+            case "conv" when Is("filter"):
                 return rank switch
                 {
                     3 => WeightKind.Conv1d,
                     4 => WeightKind.Conv2d,
                     _ => null,
                 };
-            case "tract_core_gather" when Is("input", 0) && n.GetArgument("axis", 2) is IntLiteral { Value: 0 }:
+            case "tract_core_gather" when Is("input") && schema.Argument(n, "axis") is IntLiteral { Value: 0 }:
                 return WeightKind.Embedding;
             case "tract_core_einsum":
-                return IsEinsumLinearWeight(n, value) ? WeightKind.Linear : null;
+                return IsEinsumLinearWeight(n, schema, value) ? WeightKind.Linear : null;
             default:
                 return null;
         }
     }
 
     /// <summary><c>tract_core_einsum([x, w], expr = '...ij,kj->...ik')</c>: w is the second input, a 2-letter operand contracted on its last axis with x's last axis.</summary>
-    private static bool IsEinsumLinearWeight(Node n, string value)
+    private static bool IsEinsumLinearWeight(Node n, OperatorSchema schema, string value)
     {
-        if (n.GetArgument("inputs", 0) is not ArrayArg { Items: [_, ValueRef w] } || w.Name != value
-            || n.GetArgument("expr", 1) is not StringLiteral expr)
+        if (schema.Argument(n, "inputs") is not ArrayArg { Items: [_, ValueRef w] } || w.Name != value
+            || schema.Argument(n, "expr") is not StringLiteral expr)
         {
             return false;
         }

@@ -10,9 +10,8 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 internal sealed class EvaluationContext
 {
-    private readonly Dictionary<string, Fragment> _documentFragments;
-    private readonly List<OpRegistry> _activeRegistries;
     private readonly List<Scope> _finishedFragments = [];
+    private readonly OperatorResolver _resolver;
     private int _depth;
 
     public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights)
@@ -23,8 +22,7 @@ internal sealed class EvaluationContext
         Inputs = inputs;
         Pool = pool;
         Weights = weights;
-        _documentFragments = graph.Fragments.Where(f => f.Body is not null).GroupBy(f => f.Name).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
-        _activeRegistries = [.. Registries.Extensions.Where(r => graph.Registries.Contains(r.Name)).Reverse(), Registries.Nnef];
+        _resolver = new OperatorResolver(graph);
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }
 
@@ -55,7 +53,7 @@ internal sealed class EvaluationContext
             string where = path.Length == 0 ? node.Name : $"{path} > {node.Name}";
             try
             {
-                RunNode(node, scope, where);
+                RunNode(node, scope, path, where);
             }
             catch (TorchToNnefException e) when (e.TensorName is null || !e.TensorName.StartsWith(where, StringComparison.Ordinal))
             {
@@ -76,10 +74,10 @@ internal sealed class EvaluationContext
         }
     }
 
-    private void RunNode(Node node, Scope scope, string where)
+    private void RunNode(Node node, Scope scope, string path, string where)
     {
         DatumType?[] quant = node.Outputs.Select(QuantTypeOf).ToArray();
-        Operand result = node.Op == Graph.AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, where);
+        Operand result = node.Op == Graph.AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, path);
         List<TensorOperand> values;
         if (node.Outputs.Count == 1)
         {
@@ -109,6 +107,12 @@ internal sealed class EvaluationContext
             }
 
             scope[node.Outputs[k]] = values[k];
+            if (Options.ValueComputed is { } observer)
+            {
+                // The observer may keep the value: its storage leaves the pool rather than being reused under it.
+                Pool.Forget(values[k]);
+                observer(ValuePath.Of(path, node.Outputs[k]), values[k].Value);
+            }
         }
 
         // Fragment scopes of this node are released only now that the caller holds their results.
@@ -144,54 +148,29 @@ internal sealed class EvaluationContext
         return value;
     }
 
-    /// <summary>Evaluates one invocation in <paramref name="scope"/>.</summary>
-    public Operand Invoke(Node node, Scope scope, DatumType?[] quant, string where)
+    /// <summary>Evaluates one invocation in <paramref name="scope"/>: the catalog (or a document fragment) says what the operator is.</summary>
+    public Operand Invoke(Node node, Scope scope, DatumType?[] quant, string path)
     {
-        if (_documentFragments.TryGetValue(node.Op, out Fragment? fragment))
+        OperatorSchema schema = _resolver.Resolve(node.Op);
+        if (schema.Body is not null)
         {
-            return InvokeFragment(node, fragment, scope, quant, where);
+            return InvokeFragment(node, schema, scope, quant, path);
         }
 
-        // tract searches the activated registries, the last activated first; tract_nnef is always active.
-        OpDefinition? def = null;
-        foreach (OpRegistry registry in _activeRegistries)
-        {
-            if (registry.TryGet(node.Op, out OpDefinition found))
-            {
-                def = found;
-                break;
-            }
-        }
-
-        if (def is null && Registries.Extensions.FirstOrDefault(r => r.TryGet(node.Op, out _)) is OpRegistry inactive)
-        {
-            throw new InvalidGraphException(null, $"operator '{node.Op}' needs 'extension tract_registry {inactive.Name};'");
-        }
-
-        if (def is null)
-        {
-            throw new UnsupportedFeatureException(null, null, $"unknown operator '{node.Op}'");
-        }
-
-        if (def.Body is not null)
-        {
-            return InvokeFragment(node, def.Body, scope, quant, where);
-        }
-
-        var invocation = new Invocation(this, node, def.Parameters, scope, quant);
-        return def.Impl!(invocation);
+        return Registries.ImplementationOf(schema)(new Invocation(this, node, schema, scope, quant));
     }
 
-    private TupleOperand InvokeFragment(Node node, Fragment fragment, Scope callerScope, DatumType?[] quant, string where)
+    private TupleOperand InvokeFragment(Node node, OperatorSchema schema, Scope callerScope, DatumType?[] quant, string path)
     {
+        Fragment fragment = schema.Body!;
         if (_depth >= Options.MaxFragmentDepth)
         {
             throw new InvalidGraphException(null, $"fragments nest deeper than {Options.MaxFragmentDepth} levels (recursive fragment '{fragment.Name}'?)");
         }
 
-        var call = new Invocation(this, node, fragment.Parameters, callerScope, quant);
+        var call = new Invocation(this, node, schema, callerScope, quant);
         var inner = new Scope(this);
-        foreach (FragmentParameter p in fragment.Parameters)
+        foreach (OperatorParameter p in schema.Parameters)
         {
             inner[p.Name] = call.Find(p.Name) ?? throw new InvalidGraphException(null, $"fragment '{fragment.Name}' expects argument '{p.Name}'");
         }
@@ -199,7 +178,7 @@ internal sealed class EvaluationContext
         _depth++;
         try
         {
-            RunBody(fragment.Body!, inner, $"{where} ({fragment.Name})");
+            RunBody(fragment.Body!, inner, ValuePath.FragmentScope(path, node, fragment.Name));
         }
         finally
         {
@@ -213,23 +192,8 @@ internal sealed class EvaluationContext
         return results;
     }
 
-    private DatumType? QuantTypeOf(string identifier)
-    {
-        if (!Graph.Quantization.TryGetValue(identifier, out QuantInfo? q))
-        {
-            return null;
-        }
-
-        var p = new QuantParams(checked((int)q.ZeroPoint), (float)q.Scale);
-        return (q.Bits, q.Signed) switch
-        {
-            (8, true) => new DatumType(DatumKind.I8, p),
-            (8, false) => new DatumType(DatumKind.U8, p),
-            (32, true) => new DatumType(DatumKind.I32, p),
-            (32, false) => new DatumType(DatumKind.U32),
-            _ => throw new UnsupportedFeatureException(null, identifier, $"graph.quant entry with {q.Bits} bits is not supported"),
-        };
-    }
+    private DatumType? QuantTypeOf(string identifier) =>
+        Graph.Quantization.TryGetValue(identifier, out QuantInfo? q) ? q.ToDatumType(identifier) : null;
 
     private static TorchToNnefException Located(TorchToNnefException e, string where, Node node)
     {

@@ -21,6 +21,13 @@ public sealed record EvaluationOptions
     /// <summary>Worker threads for matrix products, convolutions and large element-wise operations; 0 uses every core.</summary>
     public int MaxDegreeOfParallelism { get; init; }
 
+    /// <summary>
+    /// Called with every value the run computes, in the graph body and inside fragment invocations, keyed by its
+    /// <see cref="ValuePath"/> (the keys <see cref="ShapeInference"/> uses), so a caller can compare each value with its
+    /// static type or trace a run. Null (the default) costs nothing.
+    /// </summary>
+    public Action<string, TensorValue>? ValueComputed { get; init; }
+
     /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

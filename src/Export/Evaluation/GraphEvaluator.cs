@@ -118,42 +118,14 @@ public sealed class GraphEvaluator
     private GraphInput DescribeInput(Node node)
     {
         string name = node.Name;
-        DatumType type;
-        if (node.Op == Graph.ExternalOp)
-        {
-            string dt = node.GetAttribute("datum_type") is StringLiteral s ? s.Value : throw new InvalidGraphException(name, "tract_core_external without datum_type");
-            type = DatumType.TryParse(dt, out DatumType parsed) ? parsed : throw new InvalidGraphException(name, $"unknown datum_type '{dt}'");
-        }
-        else
-        {
-            type = node.Generic switch { "integer" => DatumType.I64, "logical" => DatumType.Bool, _ => DatumType.F32 };
-        }
-
+        DatumType type = _graph.GetInputType(name);
         if (_graph.Quantization.TryGetValue(name, out QuantInfo? q))
         {
             var p = new QuantParams(checked((int)q.ZeroPoint), (float)q.Scale);
             type = q.Bits == 32 ? new DatumType(DatumKind.I32, p) : new DatumType(q.Signed ? DatumKind.I8 : DatumKind.U8, p);
         }
 
-        Arg shapeArg = node.GetArgument("shape", 0) ?? throw new InvalidGraphException(name, "input declares no shape");
-        if (shapeArg is not ArrayArg items)
-        {
-            throw new InvalidGraphException(name, $"input shape '{shapeArg}' is not a list");
-        }
-
-        var dims = new List<Dim>();
-        foreach (Arg item in items.Items)
-        {
-            dims.Add(item switch
-            {
-                IntLiteral { Value: >= 0 } i => Dim.Of(i.Value),
-                ValueRef r => Dim.Symbol(r.Name),
-                StringLiteral s => Dim.Parse(s.Value),
-                _ => throw new InvalidGraphException(name, $"bad dimension '{item}' in the input shape"),
-            });
-        }
-
-        return new GraphInput(name, type, dims);
+        return new GraphInput(name, type, _graph.GetInputShape(name));
     }
 
     private TensorValue Feed(GraphInput declared, TensorValue? value, Dictionary<string, long> symbols)
@@ -162,7 +134,7 @@ public sealed class GraphEvaluator
         {
             if (declared.Shape.All(d => d.IsConstant) && declared.Shape.Any(d => d.TryGetConstant(out long v) && v == 0))
             {
-                return TensorValue.Zeros(declared.Type, declared.Shape.Select(d => (int)((ConstantDim)d).Value).ToArray());
+                return TensorValue.Zeros(declared.Type, declared.Shape.Select(d => d.TryGetConstant(out long v) ? (int)v : 0).ToArray());
             }
 
             throw new InvalidGraphException(declared.Name, "no value fed for this graph input");
@@ -186,14 +158,14 @@ public sealed class GraphEvaluator
 
         for (int i = 0; i < value.Rank; i++)
         {
-            if (declared.Shape[i] is SymbolDim s)
+            if (declared.Shape[i].TryGetSymbol(out string s))
             {
-                if (symbols.TryGetValue(s.Name, out long bound) && bound != value.Shape[i])
+                if (symbols.TryGetValue(s, out long bound) && bound != value.Shape[i])
                 {
-                    throw new InvalidGraphException(declared.Name, $"symbol {s.Name} is {bound} from an earlier input but {value.Shape[i]} here");
+                    throw new InvalidGraphException(declared.Name, $"symbol {s} is {bound} from an earlier input but {value.Shape[i]} here");
                 }
 
-                symbols[s.Name] = value.Shape[i];
+                symbols[s] = value.Shape[i];
             }
         }
 

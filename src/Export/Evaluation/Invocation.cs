@@ -11,15 +11,15 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 internal sealed class Invocation
 {
-    private readonly IReadOnlyList<FragmentParameter> _parameters;
+    private readonly OperatorSchema _schema;
     private bool _allInputsFoldable = true;
     private int _inputCount;
 
-    public Invocation(EvaluationContext context, Node node, IReadOnlyList<FragmentParameter> parameters, Scope scope, DatumType?[] outputTypes)
+    public Invocation(EvaluationContext context, Node node, OperatorSchema schema, Scope scope, DatumType?[] outputTypes)
     {
         Context = context;
         Node = node;
-        _parameters = parameters;
+        _schema = schema;
         Scope = scope;
         OutputTypes = outputTypes;
     }
@@ -37,33 +37,10 @@ internal sealed class Invocation
     public DatumType? OutputQuant => OutputTypes.Length > 0 ? OutputTypes[0] : null;
 
     /// <summary>Every argument in writing order (positional ones first), as tract's <c>invocation.arguments</c>.</summary>
-    public IReadOnlyList<Arg> ArgumentsInOrder => [.. Node.Inputs, .. Node.Attributes.Values];
+    public IReadOnlyList<Arg> ArgumentsInOrder => OperatorSchema.ArgumentsInOrder(Node);
 
-    /// <summary>Resolves an argument by declared name, or null when absent with no default.</summary>
-    public Operand? Find(string name)
-    {
-        if (Node.Attributes.TryGetValue(name, out Arg? named))
-        {
-            return Scope.Resolve(named);
-        }
-
-        for (int i = 0; i < _parameters.Count; i++)
-        {
-            if (_parameters[i].Name != name)
-            {
-                continue;
-            }
-
-            if (i < Node.Inputs.Count)
-            {
-                return Scope.Resolve(Node.Inputs[i]);
-            }
-
-            return _parameters[i].Default is Arg d ? Scope.Resolve(d) : null;
-        }
-
-        return null;
-    }
+    /// <summary>Resolves an argument by declared name (bound as the catalog says), or null when absent with no default.</summary>
+    public Operand? Find(string name) => _schema.Argument(Node, name) is Arg a ? Scope.Resolve(a) : null;
 
     /// <summary>Resolves a required argument.</summary>
     public Operand Get(string name) =>

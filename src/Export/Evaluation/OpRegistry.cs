@@ -1,34 +1,16 @@
-using System.Globalization;
-using TorchToNnef.Ir;
-
 namespace TorchToNnef.Export.Evaluation;
 
 /// <summary>Implementation of a built-in operator.</summary>
 internal delegate Operand OpImpl(Invocation invocation);
 
-/// <summary>How tract resolves an operator name inside one registry (primitives win over fragments).</summary>
-internal enum OpKind
-{
-    /// <summary>A primitive with its own deserializer (conv, slice, tract_core_gather, ...).</summary>
-    Primitive,
-    /// <summary>A one-input element-wise operator reading its argument by position.</summary>
-    UnitElementWise,
-    /// <summary>A binary operator with tract's operand typing and trailing-axis broadcasting.</summary>
-    Binary,
-    /// <summary>A fragment whose body is run (tract's stdlib text).</summary>
-    Fragment,
-}
-
-/// <summary>One operator known to a registry.</summary>
-internal sealed record OpDefinition(string Name, OpKind Kind, IReadOnlyList<FragmentParameter> Parameters, OpImpl? Impl, Fragment? Body);
-
 /// <summary>
-/// A table of operators, as one tract registry (<c>tract_nnef</c>, always active, or <c>tract_core</c>, active with
-/// <c>extension tract_registry tract_core</c>). Each operator lives in an <c>Ops/*.cs</c> file that registers itself.
+/// The evaluator's implementations of one registry's built-in operators (<c>tract_nnef</c>, <c>tract_core</c>,
+/// <c>tract_transformers</c>). What an operator is — its parameters, defaults, form and registry — comes from the
+/// <see cref="OperatorCatalog"/>; an <c>Ops/*.cs</c> file only binds the computation to a catalog name.
 /// </summary>
 internal sealed class OpRegistry
 {
-    private readonly Dictionary<string, OpDefinition> _ops = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OpImpl> _impls = new(StringComparer.Ordinal);
 
     public OpRegistry(string name)
     {
@@ -37,93 +19,38 @@ internal sealed class OpRegistry
 
     public string Name { get; }
 
-    public bool TryGet(string op, out OpDefinition definition) => _ops.TryGetValue(op, out definition!);
+    public IEnumerable<string> Names => _impls.Keys;
 
-    public IEnumerable<string> Names => _ops.Keys;
+    public bool TryGet(string op, out OpImpl impl) => _impls.TryGetValue(op, out impl!);
 
-    /// <summary>Registers a primitive; <paramref name="parameters"/> is the declaration, e.g. <c>"input, axes, normalize = false"</c>.</summary>
-    public void Primitive(string name, string parameters, OpImpl impl) =>
-        _ops.Add(name, new OpDefinition(name, OpKind.Primitive, ParseParameters(parameters), impl, null));
+    /// <summary>Binds the implementation of a primitive declared in the catalog.</summary>
+    public void Primitive(string name, OpImpl impl) => Bind(name, impl);
 
-    public void UnitElementWise(string name, OpImpl impl) =>
-        _ops.Add(name, new OpDefinition(name, OpKind.UnitElementWise, ParseParameters("x"), impl, null));
+    /// <summary>Binds the implementation of a one-input element-wise operator declared in the catalog.</summary>
+    public void UnitElementWise(string name, OpImpl impl) => Bind(name, impl);
 
-    public void Binary(string name, OpImpl impl) =>
-        _ops.Add(name, new OpDefinition(name, OpKind.Binary, ParseParameters("x, y"), impl, null));
+    /// <summary>Binds the implementation of a binary operator declared in the catalog.</summary>
+    public void Binary(string name, OpImpl impl) => Bind(name, impl);
 
-    public void Fragment(Fragment fragment) =>
-        _ops.Add(fragment.Name, new OpDefinition(fragment.Name, OpKind.Fragment, fragment.Parameters, null, fragment));
-
-    /// <summary>Parses <c>name</c> or <c>name = literal</c> items separated by top-level commas.</summary>
-    internal static List<FragmentParameter> ParseParameters(string spec)
+    /// <summary>Every built-in of the catalog for this registry has an implementation (fragments run from their bodies).</summary>
+    public void CheckComplete()
     {
-        var result = new List<FragmentParameter>();
-        foreach (string item in SplitTopLevel(spec))
+        foreach (OperatorSchema s in OperatorCatalog.All.Where(s => s.Registry == Name && s.Body is null))
         {
-            if (item.Length == 0)
+            if (!_impls.ContainsKey(s.Name))
             {
-                continue;
-            }
-
-            int eq = item.IndexOf('=', StringComparison.Ordinal);
-            if (eq < 0)
-            {
-                result.Add(new FragmentParameter(item, "tensor<scalar>"));
-            }
-            else
-            {
-                result.Add(new FragmentParameter(item[..eq].Trim(), "tensor<scalar>", ParseLiteral(item[(eq + 1)..].Trim())));
+                throw new InvalidOperationException($"The evaluator has no implementation of {Name} operator '{s.Name}'.");
             }
         }
-
-        return result;
     }
 
-    internal static Arg ParseLiteral(string text)
+    private void Bind(string name, OpImpl impl)
     {
-        if (text.StartsWith('[') || text.StartsWith('('))
+        if (OperatorCatalog.Find(Name, name) is not { Body: null })
         {
-            List<Arg> items = SplitTopLevel(text[1..^1]).Where(s => s.Length > 0).Select(ParseLiteral).ToList();
-            return text[0] == '[' ? Arg.Array(items) : Arg.Tuple(items);
+            throw new InvalidOperationException($"'{name}' is not a built-in of the {Name} catalog.");
         }
 
-        if (text.StartsWith('\''))
-        {
-            return Arg.String(text[1..^1]);
-        }
-
-        if (text is "true" or "false")
-        {
-            return Arg.Bool(text == "true");
-        }
-
-        return text.Contains('.', StringComparison.Ordinal)
-            ? Arg.Float(double.Parse(text, CultureInfo.InvariantCulture))
-            : Arg.Int(long.Parse(text, CultureInfo.InvariantCulture));
-    }
-
-    private static IEnumerable<string> SplitTopLevel(string text)
-    {
-        int depth = 0;
-        int start = 0;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (c is '[' or '(')
-            {
-                depth++;
-            }
-            else if (c is ']' or ')')
-            {
-                depth--;
-            }
-            else if (c == ',' && depth == 0)
-            {
-                yield return text[start..i].Trim();
-                start = i + 1;
-            }
-        }
-
-        yield return text[start..].Trim();
+        _impls.Add(name, impl);
     }
 }

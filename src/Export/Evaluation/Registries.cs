@@ -1,11 +1,12 @@
+using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation.Ops;
 
 namespace TorchToNnef.Export.Evaluation;
 
-/// <summary>The two operator registries the evaluator knows, filled once from the <c>Ops/*</c> files.</summary>
+/// <summary>The evaluator's implementations of the catalog's built-ins, per registry, filled once from the <c>Ops/*</c> files.</summary>
 internal static class Registries
 {
-    /// <summary><c>tract_nnef</c>: the NNEF standard operators and stdlib fragments; always active.</summary>
+    /// <summary><c>tract_nnef</c>: the NNEF standard operators; always active.</summary>
     public static readonly OpRegistry Nnef;
 
     /// <summary><c>tract_core</c>: <c>tract_core_*</c> extensions, active with <c>extension tract_registry tract_core;</c>.</summary>
@@ -14,16 +15,13 @@ internal static class Registries
     /// <summary><c>tract_transformers</c>: fused transformer ops, active with <c>extension tract_registry tract_transformers;</c>.</summary>
     public static readonly OpRegistry Transformers;
 
-    /// <summary>The registries a graph activates with extension lines, in tract's framework order.</summary>
-    public static IReadOnlyList<OpRegistry> Extensions => [Core, Transformers];
-
-#pragma warning disable CA1810 // explicit static constructor: both tables are filled together by the op files
+#pragma warning disable CA1810 // explicit static constructor: the tables are filled together by the op files
     static Registries()
 #pragma warning restore CA1810
     {
-        Nnef = new OpRegistry("tract_nnef");
-        Core = new OpRegistry("tract_core");
-        Transformers = new OpRegistry("tract_transformers");
+        Nnef = new OpRegistry(OperatorCatalog.NnefRegistry);
+        Core = new OpRegistry(OperatorCatalog.CoreRegistry);
+        Transformers = new OpRegistry(OperatorCatalog.TransformersRegistry);
         Sources.Register(Nnef, Core);
         Shapes.Register(Nnef, Core);
         Binary.Register(Nnef);
@@ -35,7 +33,23 @@ internal static class Registries
         Reduce.Register(Nnef, Core);
         Softmax.Register(Nnef, Core);
         Gather.Register(Core);
-        Stdlib.Register(Nnef);
         Fused.Register(Core, Transformers);
+        Nnef.CheckComplete();
+        Core.CheckComplete();
+        Transformers.CheckComplete();
+    }
+
+    /// <summary>The implementation of a built-in schema.</summary>
+    public static OpImpl ImplementationOf(OperatorSchema schema)
+    {
+        OpRegistry registry = schema.Registry switch
+        {
+            OperatorCatalog.CoreRegistry => Core,
+            OperatorCatalog.TransformersRegistry => Transformers,
+            _ => Nnef,
+        };
+        return registry.TryGet(schema.Name, out OpImpl impl)
+            ? impl
+            : throw new UnsupportedFeatureException(null, null, $"operator '{schema.Name}' has no implementation in the evaluator");
     }
 }

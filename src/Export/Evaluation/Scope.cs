@@ -63,6 +63,7 @@ internal sealed class Scope
                 ? new DimOperand(s)
                 : throw new InvalidGraphException(null, $"'{r.Name}' is neither a value in scope nor a bound symbol"),
         IntLiteral i => new DimOperand(i.Value),
+        DimArg d => new DimOperand(Evaluate(d.Value)),
         FloatLiteral f => new ScalarOperand((float)f.Value),
         BoolLiteral b => new BoolOperand(b.Value),
         StringLiteral s => new StringOperand(s.Value),
@@ -70,4 +71,16 @@ internal sealed class Scope
         TupleArg t => new TupleOperand(t.Items.Select(Resolve).ToList()),
         _ => throw new InvalidGraphException(null, $"unsupported argument '{arg}'"),
     };
+
+    private long Evaluate(Dim d)
+    {
+        try
+        {
+            return d.Evaluate(_context.Symbols);
+        }
+        catch (KeyNotFoundException e)
+        {
+            throw new InvalidGraphException(null, $"dimension '{d}' cannot be evaluated: {e.Message}");
+        }
+    }
 }

@@ -86,6 +86,15 @@ internal sealed class TensorPool
         FreeBytes += a.Length * (long)SizeOf(key.Item1);
     }
 
+    /// <summary>Storage handed to someone outside the run (a <see cref="EvaluationOptions.ValueComputed"/> observer) is never reused.</summary>
+    public void Forget(Operand? operand)
+    {
+        if (Storage(operand) is Array a)
+        {
+            _bindings.Remove(a);
+        }
+    }
+
     /// <summary>
     /// Ends a run: storage still bound (outputs handed to the caller, values of abandoned scopes) is forgotten, and
     /// free lists of sizes this run never asked for are dropped.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TorchToNnef.Errors;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Formats.HuggingFace;
 
@@ -61,16 +62,11 @@ public sealed record ModelConfigSummary
     /// <exception cref="InvalidInputFileException">Not a JSON object, or a known field has the wrong type.</exception>
     public static ModelConfigSummary Read(string path)
     {
-        long length = new FileInfo(path).Length;
-        if (length > MaxConfigBytes)
-        {
-            throw new InvalidInputFileException(path, null, $"config is {length} bytes, above the {MaxConfigBytes}-byte limit");
-        }
-
+        byte[] bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, "config");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 32 });
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException e)
         {

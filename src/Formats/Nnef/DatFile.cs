@@ -1,5 +1,6 @@
 using System.Buffers;
 using TorchToNnef.Errors;
+using TorchToNnef.IO;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
@@ -10,8 +11,9 @@ public static class DatFile
 {
     /// <summary>
     /// Reads a tensor from a stream positioned at the header; the payload is read into an owned buffer and must be
-    /// followed by nothing else when <paramref name="requireEnd"/> is set. Bit-packed booleans are expanded to one byte
-    /// per value.
+    /// followed by nothing else when <paramref name="requireEnd"/> is set. The size the header declares is checked
+    /// against what a seekable stream holds before anything is allocated (an unseekable one is read as it delivers).
+    /// Bit-packed booleans are expanded to one byte per value.
     /// </summary>
     /// <exception cref="InvalidInputFileException">Malformed header, truncated payload or trailing bytes.</exception>
     public static Tensor Read(Stream stream, string? file, string? tensor, bool requireEnd = true)
@@ -19,15 +21,9 @@ public static class DatFile
         Span<byte> head = stackalloc byte[DatHeader.Size];
         int got = stream.ReadAtLeast(head, DatHeader.Size, throwOnEndOfStream: false);
         DatHeader header = DatHeader.Parse(head[..got], file, tensor);
-        OwnedTensorData payload = OwnedTensorData.Allocate(header.DataSize, clear: false);
+        OwnedTensorData payload = PayloadReader.Read(stream, header.DataSize, file, tensor);
         try
         {
-            int n = stream.ReadAtLeast(payload.Span, payload.Span.Length, throwOnEndOfStream: false);
-            if (n != payload.Span.Length)
-            {
-                throw new InvalidInputFileException(file, tensor, $"truncated payload: {n} of {header.DataSize} bytes");
-            }
-
             if (requireEnd && stream.ReadByte() >= 0)
             {
                 throw new InvalidInputFileException(file, tensor, $"unexpected bytes after the {header.DataSize}-byte payload");
@@ -52,7 +48,7 @@ public static class DatFile
     /// <summary>Reads a <c>.dat</c> file from disk.</summary>
     public static Tensor Read(string path, string? tensor = null)
     {
-        using FileStream fs = File.OpenRead(path);
+        using FileStream fs = InputFile.OpenRead(path);
         return Read(fs, path, tensor);
     }
 
@@ -65,8 +61,9 @@ public static class DatFile
         destination.Write(head);
         if (header.IsBitPackedBool)
         {
-            using Tensor t = source.Open();
-            destination.Write(PackBits(t.Bytes));
+            var packer = new PackedBoolStream(destination);
+            source.WriteTo(packer);
+            packer.Complete();
             return;
         }
 

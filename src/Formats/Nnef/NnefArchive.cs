@@ -14,10 +14,14 @@ public static partial class NnefArchive
 {
     /// <summary>
     /// Loads an archive into the IR: a directory (or the path of its <c>graph.nnef</c>), or a <c>.nnef.tgz</c> /
-    /// <c>.nnef.tar</c> file. Variable data stays lazy: directory <c>.dat</c> files are memory-mapped when opened;
-    /// a tgz is streamed once and its members kept in memory, never extracted to disk.
+    /// <c>.nnef.tar</c> file. Variable data stays lazy and is never held in memory: <c>.dat</c> files of a directory
+    /// and members of a <c>.tar</c> are memory-mapped when read (and streamed a window at a time); a <c>.tgz</c> is decompressed
+    /// once, and the payloads its variables read are copied to an unnamed temporary file (in <c>TMPDIR</c>, gone
+    /// when the graph is collected or the process ends) and mapped from there. Only regular files are read.
     /// </summary>
-    /// <exception cref="InvalidInputFileException">Malformed text, <c>.dat</c> or archive; a variable without data or with a mismatched shape.</exception>
+    /// <exception cref="InvalidInputFileException">Malformed text, <c>.dat</c> or archive (with a size it does not hold,
+    /// or a gzip stream that expands more than a hundredfold); a FIFO or device; a variable without data or with a
+    /// mismatched shape.</exception>
     /// <exception cref="UnsupportedFeatureException">Valid NNEF this reader does not support.</exception>
     /// <exception cref="FileNotFoundException">Nothing at <paramref name="path"/>.</exception>
     public static Graph Read(string path) => Read(path, null);
@@ -26,14 +30,18 @@ public static partial class NnefArchive
     public static Graph Read(string path, NnefReadOptions? options) =>
         Bind(ArchiveResources.Open(path, options?.HeadersOnly ?? false));
 
-    /// <summary>Loads an archive from a tar or gzip-compressed tar stream (read sequentially, once).</summary>
+    /// <summary>
+    /// Loads an archive from a tar or gzip-compressed tar stream, read sequentially, once; the payloads its variables
+    /// read are copied to an unnamed temporary file.
+    /// </summary>
     /// <param name="stream">The archive bytes.</param>
     /// <param name="name">Name used in error messages.</param>
     public static Graph Read(Stream stream, string name) => Bind(ArchiveResources.FromStream(stream, name, headersOnly: false));
 
     private static Graph Bind(ArchiveResources resources)
     {
-        Graph graph = GraphText.Parse(resources.GraphText, resources.GraphLocation, out Dictionary<string, List<string>> bindings);
+        Graph graph = resources.Graph;
+        Dictionary<string, List<string>> bindings = resources.Bindings;
         if (resources.QuantText is not null)
         {
             foreach ((string key, QuantInfo info) in GraphQuantText.Parse(resources.QuantText, resources.QuantLocation))
@@ -65,12 +73,13 @@ public static partial class NnefArchive
             throw new InvalidInputFileException(where, node.Name, "a variable defines exactly one value");
         }
 
-        if (node.GetArgument("label", 1) is not StringLiteral { Value: string label })
+        OperatorSchema variable = OperatorCatalog.Find(OperatorCatalog.NnefRegistry, Graph.VariableOp)!;
+        if (variable.Argument(node, "label") is not StringLiteral { Value: string label })
         {
             throw new InvalidInputFileException(where, node.Name, "variable has no string label");
         }
 
-        if (node.GetArgument("shape", 0) is not ArrayArg shapeArg || shapeArg.Items.Any(i => i is not IntLiteral))
+        if (variable.Argument(node, "shape") is not ArrayArg shapeArg || shapeArg.Items.Any(i => i is not IntLiteral))
         {
             throw new InvalidInputFileException(where, node.Name, "variable shape must be a list of integers");
         }

@@ -12,10 +12,6 @@ namespace TorchToNnef.Formats.Numpy;
 /// </summary>
 public static class NpyFile
 {
-    // Unseekable streams (deflated zip entries) cannot tell how much data remains, so the payload buffer grows as
-    // bytes actually arrive instead of trusting the header's size up front.
-    private const int InitialUnseekableBuffer = 1 << 20;
-
     /// <summary>Reads one array from <paramref name="stream"/> into an owned tensor.</summary>
     /// <param name="stream">Positioned at the magic.</param>
     /// <param name="file">File name for error messages.</param>
@@ -23,16 +19,31 @@ public static class NpyFile
     /// <param name="requireEnd">When true, any byte after the payload is an error.</param>
     /// <exception cref="InvalidInputFileException">Malformed header, truncated payload or trailing bytes.</exception>
     /// <exception cref="UnsupportedFeatureException">A dtype, byte order, Fortran order or version we do not read.</exception>
-    public static Tensor Read(Stream stream, string? file, string? tensor = null, bool requireEnd = true)
+    public static Tensor Read(Stream stream, string? file, string? tensor = null, bool requireEnd = true) =>
+        Read(stream, file, tensor, requireEnd, length: null);
+
+    /// <summary>
+    /// As <see cref="Read(Stream, string?, string?, bool)"/> for a stream that declares it holds <paramref name="length"/>
+    /// bytes (a zip entry's uncompressed size): the array the header describes must fit in what remains after the
+    /// header, which is checked before anything is allocated.
+    /// </summary>
+    internal static Tensor Read(Stream stream, string? file, string? tensor, bool requireEnd, long? length)
     {
-        (DType dtype, Shape shape) = NpyHeader.Read(stream, file, tensor);
+        var counted = new Nnef.Archive.CountingReadStream(stream);
+        (DType dtype, Shape shape) = NpyHeader.Read(length is null ? stream : counted, file, tensor);
         long size = dtype.ByteSize(shape.ElementCount);
+        if (length is long declared && size > declared - counted.Count)
+        {
+            throw new InvalidInputFileException(file, tensor,
+                $"truncated payload: the header describes {dtype.Name()}{shape} ({size} bytes) but the entry holds {Math.Max(0, declared - counted.Count)} bytes after it");
+        }
+
         if (size > Array.MaxLength)
         {
             throw new UnsupportedFeatureException(file, tensor, $"{size}-byte array is larger than one in-memory tensor can hold");
         }
 
-        TensorData data = ReadPayload(stream, (int)size, file, tensor);
+        TensorData data = PayloadReader.Read(stream, size, file, tensor);
         try
         {
             if (requireEnd && stream.ReadByte() >= 0)
@@ -52,7 +63,7 @@ public static class NpyFile
     /// <summary>Reads a <c>.npy</c> file.</summary>
     public static Tensor Read(string path)
     {
-        using FileStream stream = File.OpenRead(path);
+        using FileStream stream = InputFile.OpenRead(path);
         return Read(stream, path);
     }
 
@@ -73,46 +84,4 @@ public static class NpyFile
     /// <summary>Writes a <c>.npy</c> file atomically.</summary>
     public static void Write(string path, Tensor tensor) => AtomicFile.Write(path, s => Write(s, tensor));
 
-    private static TensorData ReadPayload(Stream stream, int size, string? file, string? tensor)
-    {
-        if (stream.CanSeek && stream.Length - stream.Position < size)
-        {
-            throw new InvalidInputFileException(file, tensor,
-                $"truncated payload: header needs {size} bytes, {stream.Length - stream.Position} remain");
-        }
-
-        if (stream.CanSeek || size <= InitialUnseekableBuffer)
-        {
-            OwnedTensorData owned = OwnedTensorData.Allocate(size, clear: false);
-            int n = stream.ReadAtLeast(owned.Span, size, throwOnEndOfStream: false);
-            if (n < size)
-            {
-                owned.Dispose();
-                throw Truncated(file, tensor, size, n);
-            }
-
-            return owned;
-        }
-
-        byte[] buffer = new byte[InitialUnseekableBuffer];
-        int filled = 0;
-        while (true)
-        {
-            filled += stream.ReadAtLeast(buffer.AsSpan(filled), buffer.Length - filled, throwOnEndOfStream: false);
-            if (filled < buffer.Length)
-            {
-                throw Truncated(file, tensor, size, filled);
-            }
-
-            if (filled == size)
-            {
-                return OwnedTensorData.Wrap(buffer);
-            }
-
-            Array.Resize(ref buffer, (int)Math.Min(size, 2L * buffer.Length));
-        }
-    }
-
-    private static InvalidInputFileException Truncated(string? file, string? tensor, int size, int got) =>
-        new(file, tensor, $"truncated payload: {got} of {size} bytes");
 }

@@ -19,12 +19,14 @@ public sealed class NpzArchive : IDisposable
     private static readonly DateTimeOffset ZipEpoch = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly ZipArchive _zip;
+    private readonly long _fileLength;
     private readonly Dictionary<string, ZipArchiveEntry> _entries;
 
-    private NpzArchive(string path, ZipArchive zip, List<string> names, Dictionary<string, ZipArchiveEntry> entries)
+    private NpzArchive(string path, ZipArchive zip, long fileLength, List<string> names, Dictionary<string, ZipArchiveEntry> entries)
     {
         Path = path;
         _zip = zip;
+        _fileLength = fileLength;
         Names = names;
         _entries = entries;
     }
@@ -39,7 +41,7 @@ public sealed class NpzArchive : IDisposable
     /// <exception cref="InvalidInputFileException">Not a zip, an entry not named <c>*.npy</c>, or a duplicate name.</exception>
     public static NpzArchive Open(string path)
     {
-        FileStream stream = File.OpenRead(path);
+        FileStream stream = InputFile.OpenRead(path);
         ZipArchive zip;
         try
         {
@@ -71,7 +73,7 @@ public sealed class NpzArchive : IDisposable
                 names.Add(name);
             }
 
-            return new NpzArchive(path, zip, names, entries);
+            return new NpzArchive(path, zip, stream.Length, names, entries);
         }
         catch (InvalidDataException e)
         {
@@ -86,8 +88,12 @@ public sealed class NpzArchive : IDisposable
         }
     }
 
-    /// <summary>Reads array <paramref name="name"/> into an owned tensor.</summary>
-    /// <exception cref="InvalidInputFileException">No such array, or the entry is corrupt.</exception>
+    /// <summary>
+    /// Reads array <paramref name="name"/> into an owned tensor. The sizes the zip directory declares are checked
+    /// before anything is allocated: the compressed data must fit in the file, the entry may not expand beyond
+    /// <see cref="DecompressionLimits"/>, and the array the <c>.npy</c> header describes must fit in the entry.
+    /// </summary>
+    /// <exception cref="InvalidInputFileException">No such array, or the entry is corrupt or claims more than it holds.</exception>
     public Tensor ReadTensor(string name)
     {
         if (!_entries.TryGetValue(name, out ZipArchiveEntry? entry))
@@ -95,10 +101,21 @@ public sealed class NpzArchive : IDisposable
             throw new InvalidInputFileException(Path, name, "no such array in the archive");
         }
 
+        if (entry.CompressedLength > _fileLength)
+        {
+            throw new InvalidInputFileException(Path, name,
+                $"the zip directory declares {entry.CompressedLength} compressed bytes for this entry; the file has {_fileLength}");
+        }
+
+        if (!DecompressionLimits.Allows(entry.Length, entry.CompressedLength))
+        {
+            throw new InvalidInputFileException(Path, name, DecompressionLimits.Describe(entry.Length, entry.CompressedLength, "the zip entry"));
+        }
+
         try
         {
             using Stream s = entry.Open();
-            return NpyFile.Read(s, Path, name);
+            return NpyFile.Read(s, Path, name, requireEnd: true, length: entry.Length);
         }
         catch (InvalidDataException e)
         {

@@ -97,6 +97,10 @@ public sealed class SafetensorsCheckpoint : IDisposable
     /// <exception cref="InvalidInputFileException">No tensor has that name.</exception>
     public Tensor GetTensor(string name) => ShardOf(name).GetTensor(name);
 
+    /// <summary>Tensor <paramref name="name"/> as a lazily read variable source, valid while the checkpoint is open.</summary>
+    /// <exception cref="InvalidInputFileException">No tensor has that name.</exception>
+    public SafetensorsTensorSource GetSource(string name) => ShardOf(name).GetSource(name);
+
     /// <summary>The shard holding tensor <paramref name="name"/>.</summary>
     /// <exception cref="InvalidInputFileException">No tensor has that name.</exception>
     public SafetensorsFile ShardOf(string name) =>

@@ -92,6 +92,10 @@ public sealed class SafetensorsFile : IDisposable
         return new Tensor(entry.DType, entry.Shape, _map.Slice(entry.DataOffset, entry.ByteLength));
     }
 
+    /// <summary>Tensor <paramref name="name"/> as a lazily read variable source, valid while this file is open.</summary>
+    /// <exception cref="InvalidInputFileException">No tensor has that name.</exception>
+    public SafetensorsTensorSource GetSource(string name) => new(this, GetEntry(name));
+
     /// <inheritdoc />
     public void Dispose() => _map.Dispose();
 

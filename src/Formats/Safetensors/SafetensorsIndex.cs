@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TorchToNnef.Errors;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Formats.Safetensors;
 
@@ -32,13 +33,7 @@ public sealed class SafetensorsIndex
     /// <exception cref="InvalidInputFileException">Malformed JSON, a missing <c>weight_map</c>, a duplicate tensor or an unsafe shard name.</exception>
     public static SafetensorsIndex Read(string path)
     {
-        long length = new FileInfo(path).Length;
-        if (length > MaxIndexBytes)
-        {
-            throw new InvalidInputFileException(path, null, $"index is {length} bytes, above the {MaxIndexBytes}-byte limit");
-        }
-
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = InputFile.ReadAllBytes(path, MaxIndexBytes, "index");
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         bool sawWeightMap = false;
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 16 });

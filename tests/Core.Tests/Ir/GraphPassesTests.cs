@@ -124,6 +124,7 @@ public class GraphPassesTests
     public void ShapeComputationsOnKnownShapesFoldToLiteralsAndSymbols()
     {
         var g = new Graph();
+        g.Registries.Add("tract_core"); // tract_core_shape_of and tract_core_cast need it, as in tract
         g.Symbols.Add("P");
         g.AddInput("cache", DType.F32, [Dim.Of(1), Dim.Of(2), Dim.Symbol("P"), Dim.Of(16)]);
         g.AddVariable("inv", "inv", Zeros(8));

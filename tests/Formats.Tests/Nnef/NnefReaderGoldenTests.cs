@@ -134,6 +134,9 @@ public class NnefReaderGoldenTests
         Assert.Equal(
             ["P >= 0", "S >= 1", "S+P < 256", "tg: S==1", "pp: P==0"],
             g.Assertions.Select(a => a.ToString()));
+        // Assertions compare by meaning, with their dimensions in normal form.
+        Assert.Equal(Assertion.Parse("P + S < 256"), g.Assertions[2]);
+        Assert.Equal("P+S < 256", (g.Assertions[2] with { Text = null }).ToString());
         Assert.Equal("tg", g.Assertions[3].Scenario);
         Assert.Equal(["input_ids", "in_cache_key_0", "in_cache_value_0", "in_cache_key_1", "in_cache_value_1"], g.Inputs);
         Assert.Equal(5, g.Outputs.Count);

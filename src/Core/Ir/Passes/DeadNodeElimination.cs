@@ -11,20 +11,12 @@ public static class DeadNodeElimination
     public static int Run(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        var producer = new Dictionary<string, Node>(StringComparer.Ordinal);
-        foreach (Node n in graph.Nodes)
-        {
-            foreach (string o in n.Outputs)
-            {
-                producer.TryAdd(o, n);
-            }
-        }
-
+        GraphIndex index = graph.Index();
         var live = new HashSet<Node>(ReferenceEqualityComparer.Instance);
         var work = new Stack<Node>();
         void Mark(string value)
         {
-            if (producer.TryGetValue(value, out Node? p) && live.Add(p))
+            if (index.Producer(value) is Node p && live.Add(p))
             {
                 work.Push(p);
             }

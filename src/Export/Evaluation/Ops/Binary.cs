@@ -139,49 +139,9 @@ internal static class Binary
         return inv.Result(TensorValue.Wrap(DatumType.Bool, shape, ElementWise.Logical(and, a, b, shape, 1)));
     }
 
-    /// <summary>tract's operand typing for binary operators.</summary>
-    internal static DatumType OperatingType(TensorOperand a, TensorOperand b)
-    {
-        DatumType aDt = a.Value.Type;
-        DatumType bDt = b.Value.Type;
-        DatumType? common = DatumType.CommonSuperType(aDt, bDt);
-        if (aDt == bDt && common == aDt)
-        {
-            return aDt;
-        }
-
-        if (aDt.Kind == DatumKind.String || bDt.Kind == DatumKind.String)
-        {
-            return DatumType.String;
-        }
-
-        if (aDt.Kind == DatumKind.TDim || bDt.Kind == DatumKind.TDim)
-        {
-            return common ?? throw NoCommonType(aDt, bDt);
-        }
-
-        if (a.IsConst && a.Value.ElementCount == 1)
-        {
-            return bDt;
-        }
-
-        if (b.IsConst && b.Value.ElementCount == 1)
-        {
-            return aDt;
-        }
-
-        if (a.IsConst)
-        {
-            return bDt;
-        }
-
-        if (b.IsConst)
-        {
-            return aDt;
-        }
-
-        return common ?? throw NoCommonType(aDt, bDt);
-    }
+    /// <summary>tract's operand typing for binary operators (the rule shape inference applies too).</summary>
+    internal static DatumType OperatingType(TensorOperand a, TensorOperand b) =>
+        TypeRules.BinaryOperandType(a.Value.Type, a.IsConst, a.Value.ElementCount == 1, b.Value.Type, b.IsConst, b.Value.ElementCount == 1);
 
     internal static bool IsUniform(TensorValue v, out double value)
     {
@@ -203,7 +163,4 @@ internal static class Binary
 
         return true;
     }
-
-    private static InvalidGraphException NoCommonType(DatumType a, DatumType b) =>
-        new(null, $"operands of types {a} and {b} have no common type (cast one of them explicitly)");
 }

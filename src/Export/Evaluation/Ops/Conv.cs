@@ -15,9 +15,8 @@ internal static class Conv
 {
     public static void Register(OpRegistry nnef)
     {
-        nnef.Primitive("conv", "input, filter, bias = 0.0, border = 'constant', padding = [], stride = [], dilation = [], groups = 1", Run);
-        nnef.Primitive("deconv", "input, filter, bias = 0.0, border = 'constant', padding = [], stride = [], dilation = [], output_shape = [], groups = 1",
-            _ => throw new UnsupportedFeatureException(null, null, "deconv is not supported by the evaluator"));
+        nnef.Primitive("conv", Run);
+        nnef.Primitive("deconv", _ => throw new UnsupportedFeatureException(null, null, "deconv is not supported by the evaluator"));
     }
 
     private static TensorOperand Run(Invocation inv)

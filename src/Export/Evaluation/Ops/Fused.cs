@@ -14,14 +14,14 @@ internal static class Fused
     public static void Register(OpRegistry core, OpRegistry transformers)
     {
         core.UnitElementWise("tract_core_hard_swish", inv => inv.Result(Map<HardSwishOperator>(inv.PositionalTensor(0).Value, "hard_swish")));
-        core.Primitive("tract_core_log_softmax", "x, axes", LogSoftmax);
+        core.Primitive("tract_core_log_softmax", LogSoftmax);
         foreach ((OpRegistry registry, string prefix) in new[] { (core, "tract_core_"), (transformers, "tract_transformers_") })
         {
-            registry.Primitive(prefix + "silu", "input", inv => inv.Result(Map<SiluOperator>(inv.Tensor("input"), "silu")));
-            registry.Primitive(prefix + "rms_norm", "input, axis, eps = 0.000001", RmsNorm);
+            registry.Primitive(prefix + "silu", inv => inv.Result(Map<SiluOperator>(inv.Tensor("input"), "silu")));
+            registry.Primitive(prefix + "rms_norm", RmsNorm);
         }
 
-        transformers.Primitive("tract_transformers_apply_rope", "input, cos, sin", ApplyRope);
+        transformers.Primitive("tract_transformers_apply_rope", ApplyRope);
     }
 
     // f32 through the operator struct; f16 computed in f32 on widened values and rounded once.

@@ -11,7 +11,7 @@ namespace TorchToNnef.Export.Evaluation.Ops;
 internal static class Gather
 {
     public static void Register(OpRegistry core) =>
-        core.Primitive("tract_core_gather", "input, indices, axis", Run);
+        core.Primitive("tract_core_gather", Run);
 
     private static TensorOperand Run(Invocation inv)
     {

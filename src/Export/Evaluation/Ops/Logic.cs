@@ -11,14 +11,14 @@ internal static class Logic
 {
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("eq", "x, y", inv => Compare(inv, Comparison.Equal));
-        nnef.Primitive("ne", "x, y", inv => Compare(inv, Comparison.NotEqual));
-        nnef.Primitive("lt", "x, y", inv => Compare(inv, Comparison.Less));
-        nnef.Primitive("gt", "x, y", inv => Compare(inv, Comparison.Greater));
-        nnef.Primitive("le", "x, y", inv => Compare(inv, Comparison.LessOrEqual));
-        nnef.Primitive("ge", "x, y", inv => Compare(inv, Comparison.GreaterOrEqual));
-        nnef.Primitive("select", "condition, true_value, false_value", Select);
-        core.Primitive("tract_core_trilu", "input, k, upper", Trilu);
+        nnef.Binary("eq", inv => Compare(inv, Comparison.Equal));
+        nnef.Binary("ne", inv => Compare(inv, Comparison.NotEqual));
+        nnef.Binary("lt", inv => Compare(inv, Comparison.Less));
+        nnef.Binary("gt", inv => Compare(inv, Comparison.Greater));
+        nnef.Binary("le", inv => Compare(inv, Comparison.LessOrEqual));
+        nnef.Binary("ge", inv => Compare(inv, Comparison.GreaterOrEqual));
+        nnef.Primitive("select", Select);
+        core.Primitive("tract_core_trilu", Trilu);
     }
 
     // Both operands in their common super type; IEEE comparisons for floats (NaN compares false, except ne).

@@ -17,8 +17,8 @@ internal static class MatMul
 
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("matmul", "A, B, transposeA = false, transposeB = false", MatMulOp);
-        core.Primitive("tract_core_einsum", "inputs, expr, acc, output = ''", Einsum);
+        nnef.Primitive("matmul", MatMulOp);
+        core.Primitive("tract_core_einsum", Einsum);
     }
 
     /// <summary>

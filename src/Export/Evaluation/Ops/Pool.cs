@@ -13,9 +13,8 @@ internal static class Pool
 {
     public static void Register(OpRegistry nnef)
     {
-        const string Spec = "input, size, border = 'constant', padding = [], stride = [], dilation = []";
-        nnef.Primitive("max_pool_with_index", Spec, MaxPool);
-        nnef.Primitive("box", Spec + ", normalize = false", Box);
+        nnef.Primitive("max_pool_with_index", MaxPool);
+        nnef.Primitive("box", Box);
     }
 
     private static Window Geometry(Invocation inv, TensorValue x)

@@ -25,14 +25,14 @@ internal static class Reduce
 
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("sum_reduce", "input, axes, normalize = false", inv => Run(inv, Reducer.Sum, inv.Bool("normalize")));
-        nnef.Primitive("max_reduce", "input, axes", inv => Run(inv, Reducer.Max, false));
-        nnef.Primitive("min_reduce", "input, axes", inv => Run(inv, Reducer.Min, false));
-        nnef.Primitive("argmax_reduce", "input, axes", inv => Run(inv, Reducer.ArgMax, false));
-        nnef.Primitive("argmin_reduce", "input, axes", inv => Run(inv, Reducer.ArgMin, false));
-        core.Primitive("tract_core_argmax_reduce_last", "input, axes", inv => Run(inv, Reducer.ArgMaxLast, false));
-        core.Primitive("tract_core_argmin_reduce_last", "input, axes", inv => Run(inv, Reducer.ArgMinLast, false));
-        core.Primitive("tract_core_product_reduce", "input, axes", inv => Run(inv, Reducer.Product, false));
+        nnef.Primitive("sum_reduce", inv => Run(inv, Reducer.Sum, inv.Bool("normalize")));
+        nnef.Primitive("max_reduce", inv => Run(inv, Reducer.Max, false));
+        nnef.Primitive("min_reduce", inv => Run(inv, Reducer.Min, false));
+        nnef.Primitive("argmax_reduce", inv => Run(inv, Reducer.ArgMax, false));
+        nnef.Primitive("argmin_reduce", inv => Run(inv, Reducer.ArgMin, false));
+        core.Primitive("tract_core_argmax_reduce_last", inv => Run(inv, Reducer.ArgMaxLast, false));
+        core.Primitive("tract_core_argmin_reduce_last", inv => Run(inv, Reducer.ArgMinLast, false));
+        core.Primitive("tract_core_product_reduce", inv => Run(inv, Reducer.Product, false));
     }
 
     /// <summary>

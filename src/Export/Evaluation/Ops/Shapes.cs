@@ -10,18 +10,18 @@ internal static class Shapes
 {
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("reshape", "input, shape, axis_start = 0, axis_count = -1", Reshape);
-        nnef.Primitive("transpose", "input, axes", inv => inv.Result(Layout.Permute(inv.Tensor("input"), inv.Ints("axes"))));
-        nnef.Primitive("squeeze", "input, axes", Squeeze);
-        nnef.Primitive("unsqueeze", "input, axes", Unsqueeze);
-        nnef.Primitive("concat", "values, axis", Concat);
-        nnef.Primitive("slice", "input, axes, begin, end", Slice);
-        nnef.Primitive("tile", "input, repeats", Tile);
-        nnef.Primitive("pad", "input, padding, border = 'constant', value = 0.0", Pad);
-        nnef.Primitive("stack", "values, axis", Stack);
-        nnef.Primitive("unstack", "value, axis", Unstack);
-        nnef.Primitive("copy", "x", inv => Coerce.ToTensor(inv.Get("x"), "x"));
-        core.Primitive("tract_core_broadcast", "input, shape", BroadcastTo);
+        nnef.Primitive("reshape", Reshape);
+        nnef.Primitive("transpose", inv => inv.Result(Layout.Permute(inv.Tensor("input"), inv.Ints("axes"))));
+        nnef.Primitive("squeeze", Squeeze);
+        nnef.Primitive("unsqueeze", Unsqueeze);
+        nnef.Primitive("concat", Concat);
+        nnef.Primitive("slice", Slice);
+        nnef.Primitive("tile", Tile);
+        nnef.Primitive("pad", Pad);
+        nnef.Primitive("stack", Stack);
+        nnef.Primitive("unstack", Unstack);
+        nnef.Primitive("copy", inv => Coerce.ToTensor(inv.Get("x"), "x"));
+        core.Primitive("tract_core_broadcast", BroadcastTo);
     }
 
     /// <summary>Concatenates same-typed values along <paramref name="axis"/>; other dimensions must match.</summary>

@@ -13,8 +13,8 @@ internal static class Softmax
 {
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("softmax", "x, axes = [1]", Run);
-        core.Primitive("tract_core_softmax", "x, axes, exp = ''", Run);
+        nnef.Primitive("softmax", Run);
+        core.Primitive("tract_core_softmax", Run);
     }
 
     private static TensorOperand Run(Invocation inv)

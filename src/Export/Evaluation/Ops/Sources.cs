@@ -13,12 +13,12 @@ internal static class Sources
 {
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Primitive("external", "shape", External);
-        core.Primitive("tract_core_external", "datum_type, shape", External);
-        nnef.Primitive("variable", "shape, label", Variable);
-        core.Primitive("tract_core_shape_of", "input", ShapeOf);
-        core.Primitive("tract_core_cast", "input, to", CastOp);
-        core.Primitive("tract_core_range", "start, end, step", Range);
+        nnef.Primitive("external", External);
+        core.Primitive("tract_core_external", External);
+        nnef.Primitive("variable", Variable);
+        core.Primitive("tract_core_shape_of", ShapeOf);
+        core.Primitive("tract_core_cast", CastOp);
+        core.Primitive("tract_core_range", Range);
     }
 
     private static TensorOperand External(Invocation inv) =>

@@ -35,7 +35,7 @@ internal static class Unary
         }
 
         nnef.UnitElementWise("not", inv => inv.Result(Not(inv.PositionalTensor(0).Value)));
-        nnef.Primitive("leaky_relu", "x, alpha", LeakyRelu);
+        nnef.Primitive("leaky_relu", LeakyRelu);
     }
 
     /// <summary>Applies the element-wise operator <paramref name="name"/> to a plain value.</summary>

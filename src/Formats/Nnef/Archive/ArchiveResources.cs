@@ -1,17 +1,29 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using TorchToNnef.Errors;
+using TorchToNnef.Formats.Nnef.Text;
+using TorchToNnef.IO;
+using TorchToNnef.Ir;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
 
 /// <summary>
 /// The members of an NNEF archive that tract uses, collected with tract's rules (nnef-archive.md §1.3): the root
-/// <c>graph.nnef</c> and <c>graph.quant</c>, and every <c>.dat</c> file keyed by its path without the last extension.
-/// Any path component starting with <c>.</c> is ignored (tract skips hidden files); other files are ignored. From a
-/// directory the <c>.dat</c> headers are read and validated but payloads stay on disk; from a <c>.tgz</c>/<c>.tar</c>
-/// the archive is streamed once and members are kept in memory (never extracted). Members escaping the root
-/// (<c>..</c>, absolute paths, links) are errors.
+/// <c>graph.nnef</c> (parsed as soon as it is read) and <c>graph.quant</c>, and every <c>.dat</c> file keyed by its
+/// path without the last extension. Any path component starting with <c>.</c> is ignored (tract skips hidden files),
+/// and so are other files, which are never opened. Only regular files are read: a FIFO or a device is an error.
+/// <para>
+/// Every <c>.dat</c> header is read and validated, and its size checked against the bytes its file or member holds;
+/// payloads are never read here. From a directory they stay in their files, from an uncompressed <c>.tar</c> they
+/// are addressed by offset in the archive (nothing is loaded). A <c>.tgz</c> (or any stream) is decompressed once,
+/// forward, which checks its gzip checksums; its expansion is bounded (<see cref="ExpansionGuard"/>,
+/// <see cref="TarStreamReader.MaxTrailingBytes"/>). A level-0 <c>.tgz</c> file (stored blocks, see
+/// <see cref="StoredGzipIndex"/>) then has its payloads read in place, like a <c>.tar</c>; from any other gzip the
+/// payloads of members a variable refers to — or that come before <c>graph.nnef</c>, when it is not known yet — are
+/// copied to a <see cref="ScratchFile"/>, the others skipped. Members escaping the root (<c>..</c>, absolute paths, links)
+/// are errors.
+/// </para>
 /// </summary>
 internal sealed class ArchiveResources
 {
@@ -20,21 +32,26 @@ internal sealed class ArchiveResources
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly bool _fromDirectory;
     private readonly bool _headersOnly;
+    private readonly StoredGzipFile? _stored;
+    private HashSet<string>? _referenced;
+    private ScratchFile? _spill;
 
-    private ArchiveResources(string origin, bool fromDirectory, bool headersOnly)
+    private ArchiveResources(string origin, bool headersOnly, StoredGzipFile? stored = null)
     {
         Origin = origin;
-        _fromDirectory = fromDirectory;
         _headersOnly = headersOnly;
+        _stored = stored;
     }
 
     /// <summary>The path that was opened.</summary>
     public string Origin { get; }
 
-    /// <summary>Text of the root <c>graph.nnef</c>.</summary>
-    public string GraphText { get; private set; } = string.Empty;
+    /// <summary>The parsed root <c>graph.nnef</c> (variables not bound yet).</summary>
+    public Graph Graph { get; private set; } = null!;
+
+    /// <summary>For each identifier of the document, the IR names it was bound to (see <see cref="GraphText"/>).</summary>
+    public Dictionary<string, List<string>> Bindings { get; private set; } = [];
 
     /// <summary>Location of <c>graph.nnef</c> for messages.</summary>
     public string GraphLocation { get; private set; } = string.Empty;
@@ -66,14 +83,45 @@ internal sealed class ArchiveResources
             return FromDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, headersOnly);
         }
 
-        using FileStream fs = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return FromStream(fs, path, headersOnly);
+        SafeFileHandle handle = InputFile.OpenHandle(path);
+        bool keepHandle = false;
+        try
+        {
+            long length = RandomAccess.GetLength(handle);
+            Span<byte> magic = stackalloc byte[2];
+            int got = RandomAccess.Read(handle, magic, 0);
+            if (got < 2)
+            {
+                throw new InvalidInputFileException(path, null, "empty file: not an NNEF archive");
+            }
+
+            if (magic[0] == 0x1f && magic[1] == 0x8b)
+            {
+                // Level 0 (stored blocks, torch_to_nnef's default): payloads are read in place, like a .tar's.
+                StoredGzipIndex? index = headersOnly ? null : StoredGzipIndex.TryBuild(handle, length);
+                using var raw = new BufferedStream(new HandleStream(handle, length), 1 << 16);
+                ArchiveResources tgz = FromGzip(raw, path, length, headersOnly, index is null ? null : new StoredGzipFile(handle, index));
+                keepHandle = index is not null && tgz.Dats.Values.Any(d => d.HasPayload);
+                return tgz;
+            }
+
+            ArchiveResources tar = FromTarFile(handle, length, path, headersOnly);
+            keepHandle = tar.Dats.Values.Any(d => d.HasPayload);
+            return tar;
+        }
+        finally
+        {
+            if (!keepHandle)
+            {
+                handle.Dispose();
+            }
+        }
     }
 
-    /// <summary>Collects the resources of a tar or gzip-compressed tar stream (sniffed by its first two bytes).</summary>
+    /// <summary>Collects the resources of a tar or gzip-compressed tar stream (sniffed by its first two bytes), read once.</summary>
     public static ArchiveResources FromStream(Stream stream, string origin, bool headersOnly)
     {
-        var resources = new ArchiveResources(origin, fromDirectory: false, headersOnly);
+        long? length = stream.CanSeek ? stream.Length - stream.Position : null;
         var buffered = new BufferedStream(stream, 1 << 16);
         Span<byte> magic = stackalloc byte[2];
         int got = buffered.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
@@ -84,24 +132,55 @@ internal sealed class ArchiveResources
 
         // BufferedStream cannot un-read: re-assemble the stream with the two sniffed bytes in front.
         Stream raw = new PrefixedStream(magic[..got].ToArray(), buffered);
-        bool gzip = magic[0] == 0x1f && magic[1] == 0x8b;
+        return magic[0] == 0x1f && magic[1] == 0x8b
+            ? FromGzip(raw, origin, length, headersOnly, stored: null)
+            : FromForwardTar(raw, origin, headersOnly, guard: null, stored: null);
+    }
+
+    private static ArchiveResources FromGzip(Stream raw, string origin, long? compressedLength, bool headersOnly, StoredGzipFile? stored)
+    {
+        var counted = new CountingReadStream(raw);
+        using var gzip = new GZipStream(counted, CompressionMode.Decompress, leaveOpen: true);
+        var guard = new ExpansionGuard(gzip, counted, compressedLength);
+        return FromForwardTar(guard, origin, headersOnly, guard, stored);
+    }
+
+    // Reads the archive once, forward: the gzip checksums and every header are checked even when payloads are
+    // later read in place (stored), and the expansion is bounded.
+    private static ArchiveResources FromForwardTar(Stream tar, string origin, bool headersOnly, ExpansionGuard? guard, StoredGzipFile? stored)
+    {
+        var resources = new ArchiveResources(origin, headersOnly, stored);
         try
         {
-            using Stream tarStream = gzip ? new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true) : raw;
-            resources.ReadTar(tarStream);
+            resources.Scan(new TarStreamReader(tar, length: null), guard is null ? "tar" : "gzip/tar", resources.AddForward);
+            resources.RequireGraph();
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+        catch
         {
-            throw new InvalidInputFileException(origin, null, $"corrupt or truncated {(gzip ? "gzip/tar" : "tar")} archive: {e.Message}", e);
+            resources._spill?.Dispose();
+            throw;
         }
 
+        if (resources._spill is not null && !resources.Dats.Values.Any(d => d.HasPayload))
+        {
+            resources._spill.Dispose();
+        }
+
+        return resources;
+    }
+
+    private static ArchiveResources FromTarFile(SafeFileHandle handle, long length, string origin, bool headersOnly)
+    {
+        var resources = new ArchiveResources(origin, headersOnly);
+        using var stream = new BufferedStream(new HandleStream(handle, length), 1 << 16);
+        resources.Scan(new TarStreamReader(stream, length), "tar", (member, reader) => resources.AddInPlace(member, reader, handle));
         resources.RequireGraph();
         return resources;
     }
 
     private static ArchiveResources FromDirectory(string dir, bool headersOnly)
     {
-        var resources = new ArchiveResources(dir, fromDirectory: true, headersOnly);
+        var resources = new ArchiveResources(dir, headersOnly);
         resources.Walk(dir, string.Empty);
         resources.RequireGraph();
         return resources;
@@ -130,52 +209,201 @@ internal sealed class ArchiveResources
                 continue;
             }
 
-            AddFile(rel, entry, FileLength(entry), () => new FileStream(entry, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16));
-        }
-    }
-
-    private static long FileLength(string path)
-    {
-        using var handle = File.OpenHandle(path);
-        return RandomAccess.GetLength(handle);
-    }
-
-    private void ReadTar(Stream tarStream)
-    {
-        using var reader = new TarReader(tarStream, leaveOpen: true);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (reader.GetNextEntry(copyData: false) is TarEntry entry)
-        {
-            string name = entry.Name;
-            switch (entry.EntryType)
+            if (Kind(rel) == MemberKind.Other)
             {
-                case TarEntryType.Directory:
-                case TarEntryType.GlobalExtendedAttributes:
-                    continue;
-                case TarEntryType.SymbolicLink:
-                case TarEntryType.HardLink:
-                    throw new InvalidInputFileException(Origin, name, "archive members that are links are not allowed");
-                case TarEntryType.RegularFile:
-                case TarEntryType.V7RegularFile:
-                case TarEntryType.ContiguousFile:
-                    break;
-                default:
-                    throw new InvalidInputFileException(Origin, name, $"unsupported tar member type {entry.EntryType}");
-            }
-
-            string? rel = NormalizeMemberName(name);
-            if (rel is null)
-            {
+                // Never opened, so a FIFO or a device tract would not read either costs nothing.
                 continue;
             }
 
-            if (!seen.Add(rel))
+            using SafeFileHandle handle = InputFile.OpenHandle(entry);
+            long length = RandomAccess.GetLength(handle);
+            using var stream = new HandleStream(handle, length);
+            AddFile(rel, entry, length, stream, (id, header) => _headersOnly
+                ? DatTensorSource.HeaderOnly(header, entry)
+                : DatTensorSource.FromFile(header, entry));
+        }
+    }
+
+    // Reads every member of a tar stream; errors of one member name it (and its tensor, for a .dat).
+    private void Scan(TarStreamReader reader, string container, Action<TarMember, TarStreamReader> add)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            while (reader.Next() is TarMember member)
             {
-                throw new InvalidInputFileException(Origin, name, "the archive holds this member twice");
+                string name = member.Name;
+                switch (member.Type)
+                {
+                    case '5':
+                    case 'g':
+                        continue;
+                    case '1':
+                    case '2':
+                        throw new InvalidInputFileException(Origin, name, "archive members that are links are not allowed");
+                    case '0' or '\0' or '7':
+                        break;
+                    default:
+                        throw new InvalidInputFileException(Origin, name, $"unsupported tar member type '{Printable(member.Type)}'");
+                }
+
+                string? rel = NormalizeMemberName(name);
+                if (rel is null)
+                {
+                    continue;
+                }
+
+                if (!seen.Add(rel))
+                {
+                    throw new InvalidInputFileException(Origin, name, "the archive holds this member twice");
+                }
+
+                try
+                {
+                    add(member with { Name = rel }, reader);
+                }
+                catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+                {
+                    string? tensor = Kind(rel) == MemberKind.Dat ? rel[..^4] : null;
+                    throw new InvalidInputFileException(Origin, tensor, $"member '{rel}': {e.Message}", e);
+                }
+            }
+        }
+        catch (TarFormatException e) when (e.Member is string member)
+        {
+            string? tensor = Kind(member) == MemberKind.Dat ? member.TrimStart('.', '/')[..^4] : null;
+            throw new InvalidInputFileException(Origin, tensor, $"member '{member}': {e.Message}", e);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or TarFormatException)
+        {
+            throw new InvalidInputFileException(Origin, null, $"corrupt or truncated {container} archive: {e.Message}", e);
+        }
+    }
+
+    // A member of a stream read once: texts into memory, the payloads variables read into the spill file, others skipped.
+    private void AddForward(TarMember member, TarStreamReader reader)
+    {
+        string location = $"{Origin}:{member.Name}";
+        AddFile(member.Name, location, member.Size, new TarMemberStream(reader), (id, header) =>
+        {
+            if (_stored is not null && !_headersOnly)
+            {
+                return DatTensorSource.FromStoredGzip(header, location, _stored, member.DataOffset + DatHeader.Size);
             }
 
-            Stream data = entry.DataStream ?? Stream.Null;
-            AddFile(rel, $"{Origin}:{rel}", entry.Length, () => new NonClosingStream(data));
+            // Until graph.nnef has been read, any member may be needed.
+            if (_headersOnly || (_referenced is not null && !_referenced.Contains(id)))
+            {
+                reader.SkipData();
+                return DatTensorSource.HeaderOnly(header, location);
+            }
+
+            _spill ??= ScratchFile.Create();
+            long offset = _spill.Length;
+            reader.CopyData(header.DataSize, _spill, static (piece, spill) => spill.Append(piece));
+            return DatTensorSource.FromRegion(header, location, _spill.Handle, offset);
+        });
+    }
+
+    // A member of an uncompressed tar file: payloads stay in the archive and are read by offset.
+    private void AddInPlace(TarMember member, TarStreamReader reader, SafeFileHandle archive)
+    {
+        string location = $"{Origin}:{member.Name}";
+        AddFile(member.Name, location, member.Size, new TarMemberStream(reader), (id, header) => _headersOnly
+            ? DatTensorSource.HeaderOnly(header, location)
+            : DatTensorSource.FromRegion(header, location, archive, member.DataOffset + DatHeader.Size));
+    }
+
+    private void AddFile(string rel, string location, long length, Stream content, Func<string, DatHeader, DatTensorSource> source)
+    {
+        switch (Kind(rel))
+        {
+            case MemberKind.Graph:
+                if (rel.Contains('/', StringComparison.Ordinal))
+                {
+                    throw new UnsupportedFeatureException(location, null, "nested models (a graph.nnef below the archive root) are not supported");
+                }
+
+                SetGraph(ReadText(location, length, content), location);
+                break;
+            case MemberKind.Quant:
+                if (!rel.Contains('/', StringComparison.Ordinal))
+                {
+                    QuantText = ReadText(location, length, content);
+                    QuantLocation = location;
+                }
+
+                break;
+            case MemberKind.Dat:
+                string id = rel[..^4];
+                if (Dats.ContainsKey(id))
+                {
+                    throw new InvalidInputFileException(location, id, "two members map to the same tensor");
+                }
+
+                Dats[id] = source(id, ReadDatHeader(id, location, length, content));
+                break;
+        }
+    }
+
+    private void SetGraph(string text, string location)
+    {
+        Graph = GraphText.Parse(text, location, out Dictionary<string, List<string>> bindings);
+        Bindings = bindings;
+        GraphLocation = location;
+        _referenced = new HashSet<string>(StringComparer.Ordinal);
+        OperatorSchema variable = OperatorCatalog.Find(OperatorCatalog.NnefRegistry, Graph.VariableOp)!;
+        foreach (Node node in Graph.Nodes)
+        {
+            if (node.Op == Graph.VariableOp && variable.Argument(node, "label") is StringLiteral { Value: string label })
+            {
+                _referenced.Add(label);
+                _referenced.Add(label.TrimStart('/'));
+            }
+        }
+    }
+
+    private static DatHeader ReadDatHeader(string id, string location, long length, Stream content)
+    {
+        byte[] head = new byte[DatHeader.Size];
+        int got = content.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        DatHeader header = DatHeader.Parse(head.AsSpan(0, got), location, id);
+        if (length != DatHeader.Size + header.DataSize)
+        {
+            throw new InvalidInputFileException(
+                location, id, $"file is {length} bytes but its header announces {DatHeader.Size} + {header.DataSize}");
+        }
+
+        return header;
+    }
+
+    private static string ReadText(string location, long length, Stream content)
+    {
+        if (length > MaxTextBytes)
+        {
+            throw new InvalidInputFileException(location, null, $"{length} bytes exceeds the {MaxTextBytes >> 20} MiB limit for this file");
+        }
+
+        byte[] bytes = new byte[length];
+        int got = content.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (got != length)
+        {
+            throw new InvalidInputFileException(location, null, $"truncated: {got} of {length} bytes");
+        }
+
+        try
+        {
+            ReadOnlySpan<byte> span = bytes;
+            if (span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                span = span[3..];
+            }
+
+            return StrictUtf8.GetString(span);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidInputFileException(location, null, $"not valid UTF-8 text: {e.Message}");
         }
     }
 
@@ -203,115 +431,19 @@ internal sealed class ArchiveResources
         return parts.Any(p => p.StartsWith('.')) ? null : string.Join('/', parts);
     }
 
-    private void AddFile(string rel, string location, long length, Func<Stream> open)
+    private static MemberKind Kind(string rel)
     {
         string last = rel[(rel.LastIndexOf('/') + 1)..];
-        bool atRoot = !rel.Contains('/', StringComparison.Ordinal);
-        if (last == "graph.nnef")
+        return last switch
         {
-            if (!atRoot)
-            {
-                throw new UnsupportedFeatureException(location, null, "nested models (a graph.nnef below the archive root) are not supported");
-            }
-
-            GraphText = ReadText(location, length, open);
-            GraphLocation = location;
-        }
-        else if (last == "graph.quant")
-        {
-            if (atRoot)
-            {
-                QuantText = ReadText(location, length, open);
-                QuantLocation = location;
-            }
-        }
-        else if (last.EndsWith(".dat", StringComparison.Ordinal))
-        {
-            string id = rel[..^4];
-            if (Dats.ContainsKey(id))
-            {
-                throw new InvalidInputFileException(location, id, "two members map to the same tensor");
-            }
-
-            Dats[id] = ReadDat(id, location, length, open);
-        }
+            "graph.nnef" => MemberKind.Graph,
+            "graph.quant" => MemberKind.Quant,
+            _ when last.EndsWith(".dat", StringComparison.Ordinal) => MemberKind.Dat,
+            _ => MemberKind.Other,
+        };
     }
 
-    private DatTensorSource ReadDat(string id, string location, long length, Func<Stream> open)
-    {
-        using Stream s = open();
-        byte[] head = new byte[DatHeader.Size];
-        int got = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        DatHeader header = DatHeader.Parse(head.AsSpan(0, got), location, id);
-        if (length != DatHeader.Size + header.DataSize)
-        {
-            throw new InvalidInputFileException(
-                location, id, $"file is {length} bytes but its header announces {DatHeader.Size} + {header.DataSize}");
-        }
-
-        if (_fromDirectory)
-        {
-            return _headersOnly ? DatTensorSource.HeaderOnly(header, location) : DatTensorSource.FromFile(header, location);
-        }
-
-        if (_headersOnly)
-        {
-            // Stream past the payload without keeping it, still checking that it is all there.
-            long skipped = 0;
-            byte[] sink = new byte[1 << 16];
-            for (int n; (n = s.Read(sink)) > 0;)
-            {
-                skipped += n;
-            }
-
-            return skipped == header.DataSize
-                ? DatTensorSource.HeaderOnly(header, location)
-                : throw new InvalidInputFileException(location, id, $"truncated payload: {skipped} of {header.DataSize} bytes");
-        }
-
-        MemoryPayload rest;
-        try
-        {
-            rest = MemoryPayload.ReadExactly(new PrefixedStream(head, s), length);
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new InvalidInputFileException(location, id, $"truncated payload: {e.Message}");
-        }
-
-        return DatTensorSource.FromMemory(header, location, rest);
-    }
-
-    private static string ReadText(string location, long length, Func<Stream> open)
-    {
-        if (length > MaxTextBytes)
-        {
-            throw new InvalidInputFileException(location, null, $"{length} bytes exceeds the {MaxTextBytes >> 20} MiB limit for this file");
-        }
-
-        using Stream s = open();
-        byte[] bytes = new byte[length];
-        int got = s.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-        if (got != length)
-        {
-            throw new InvalidInputFileException(location, null, $"truncated: {got} of {length} bytes");
-        }
-
-        try
-        {
-            ReadOnlySpan<byte> span = bytes;
-            if (span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-            {
-                span = span[3..];
-            }
-
-            return StrictUtf8.GetString(span);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new InvalidInputFileException(location, null, $"not valid UTF-8 text: {e.Message}");
-        }
-    }
+    private static string Printable(char c) => c is >= ' ' and < (char)0x7f ? c.ToString() : $"\\x{(int)c:X2}";
 
     private void RequireGraph()
     {
@@ -319,5 +451,13 @@ internal sealed class ArchiveResources
         {
             throw new InvalidInputFileException(Origin, null, "no graph.nnef at the archive root");
         }
+    }
+
+    private enum MemberKind
+    {
+        Other,
+        Graph,
+        Quant,
+        Dat,
     }
 }

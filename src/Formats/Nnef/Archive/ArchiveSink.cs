@@ -30,8 +30,9 @@ internal abstract class ArchiveSink : IDisposable
         counted.Write(head);
         if (dat.Header.IsBitPackedBool)
         {
-            using Tensor t = dat.Source.Open();
-            counted.Write(DatFile.PackBits(t.Bytes));
+            var packer = new PackedBoolStream(counted);
+            dat.Source.WriteTo(packer);
+            packer.Complete();
         }
         else if (dat.Source.DType != dat.Header.DType)
         {

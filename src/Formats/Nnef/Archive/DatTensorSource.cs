@@ -1,4 +1,6 @@
-using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+using TorchToNnef.Errors;
+using TorchToNnef.IO;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
@@ -6,20 +8,27 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 
 /// <summary>
 /// A variable's data in an NNEF archive: the <c>.dat</c> header is parsed and validated when the archive is read,
-/// the payload is read only when asked for. Files of a directory archive are memory-mapped on <see cref="Open"/>
-/// and streamed with positional reads by <see cref="WriteTo"/>; members of a <c>.tgz</c> are held in memory.
+/// the payload is read only when asked for, and never whole. It stays where it is — a <c>.dat</c> file of a
+/// directory, a member of an uncompressed tar or of a level-0 (stored) <c>.tgz</c>, or the temporary file a
+/// compressed <c>.tgz</c>'s payloads were copied to — and <see cref="Open"/> maps just its bytes (or reads them by
+/// offset; the returned tensor owns that), while <see cref="WriteTo"/> streams it a bounded window at a time, so
+/// neither grows the process by the size of the tensor.
 /// </summary>
 public sealed class DatTensorSource : TensorSource
 {
     private readonly string? _path;
-    private readonly MemoryPayload? _memory;
+    private readonly SafeFileHandle? _file;
+    private readonly StoredGzipFile? _stored;
+    private readonly long _payloadOffset;
 
-    private DatTensorSource(DatHeader header, string location, string? path, MemoryPayload? memory)
+    private DatTensorSource(DatHeader header, string location, string? path, SafeFileHandle? file, StoredGzipFile? stored, long payloadOffset)
     {
         Header = header;
         Location = location;
         _path = path;
-        _memory = memory;
+        _file = file;
+        _stored = stored;
+        _payloadOffset = payloadOffset;
     }
 
     /// <summary>The parsed header (item type, vendor, sizes) exactly as stored.</summary>
@@ -34,44 +43,37 @@ public sealed class DatTensorSource : TensorSource
     /// <inheritdoc />
     public override Shape Shape => Header.Shape;
 
-    /// <summary>A source over a <c>.dat</c> file on disk whose header has been validated.</summary>
-    internal static DatTensorSource FromFile(DatHeader header, string path) => new(header, path, path, null);
-
-    /// <summary>A source that knows only the header (archive read with <see cref="NnefReadOptions.HeadersOnly"/>).</summary>
-    internal static DatTensorSource HeaderOnly(DatHeader header, string location) => new(header, location, null, null);
-
     /// <summary>False when the archive was read with <see cref="NnefReadOptions.HeadersOnly"/>: the payload cannot be read.</summary>
-    public bool HasPayload => _path is not null || _memory is not null;
+    public bool HasPayload => _path is not null || _file is not null || _stored is not null;
 
-    /// <summary>A source over a whole <c>.dat</c> member (header included) held in memory.</summary>
-    internal static DatTensorSource FromMemory(DatHeader header, string location, MemoryPayload member) =>
-        new(header, location, null, member);
+    /// <summary>A source over a <c>.dat</c> file on disk whose header has been validated.</summary>
+    internal static DatTensorSource FromFile(DatHeader header, string path) => new(header, path, path, null, null, 0);
+
+    /// <summary>A source that knows only the header (archive read with <see cref="NnefReadOptions.HeadersOnly"/>, or a member no variable reads).</summary>
+    internal static DatTensorSource HeaderOnly(DatHeader header, string location) => new(header, location, null, null, null, 0);
+
+    /// <summary>A source whose payload lies at <paramref name="payloadOffset"/> of an open file (a tar archive, a spill file).</summary>
+    internal static DatTensorSource FromRegion(DatHeader header, string location, SafeFileHandle file, long payloadOffset) =>
+        new(header, location, null, file, null, payloadOffset);
+
+    /// <summary>A source whose payload lies at decompressed offset <paramref name="payloadOffset"/> of a level-0 <c>.tgz</c>.</summary>
+    internal static DatTensorSource FromStoredGzip(DatHeader header, string location, StoredGzipFile archive, long payloadOffset) =>
+        new(header, location, null, null, archive, payloadOffset);
 
     /// <inheritdoc />
     public override Tensor Open()
     {
-        ThrowIfNoPayload();
-        if (Header.IsBitPackedBool)
+        TensorData payload = OpenPayload();
+        if (!Header.IsBitPackedBool)
+        {
+            return new Tensor(DType, Shape, payload);
+        }
+
+        using (payload)
         {
             byte[] packed = new byte[Header.DataSize];
-            ReadPayload(packed);
+            payload.Read(0, packed);
             return new Tensor(DType.Bool, Shape, DatFile.UnpackBits(packed, Shape.ElementCount));
-        }
-
-        if (_memory is not null)
-        {
-            return new Tensor(DType, Shape, new PayloadView(_memory, DatHeader.Size, Header.DataSize, owner: null));
-        }
-
-        MappedFile map = MappedFile.Open(_path!);
-        try
-        {
-            return new Tensor(DType, Shape, new PayloadView(map.Slice(DatHeader.Size, Header.DataSize), 0, Header.DataSize, map));
-        }
-        catch
-        {
-            map.Dispose();
-            throw;
         }
     }
 
@@ -87,92 +89,73 @@ public sealed class DatTensorSource : TensorSource
         CopyRawPayloadTo(destination);
     }
 
-    /// <summary>Copies the payload bytes exactly as stored (packed booleans stay packed).</summary>
+    /// <summary>Copies the payload bytes exactly as stored (packed booleans stay packed), a bounded window at a time.</summary>
     public void CopyRawPayloadTo(Stream destination)
     {
-        ThrowIfNoPayload();
-        if (_memory is not null)
-        {
-            _memory.CopyTo(DatHeader.Size, Header.DataSize, destination);
-            return;
-        }
-
-        using FileStream fs = new(_path!, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        fs.Position = DatHeader.Size;
-        byte[] window = ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            for (long left = Header.DataSize; left > 0;)
-            {
-                int n = fs.Read(window, 0, (int)Math.Min(window.Length, left));
-                if (n <= 0)
-                {
-                    throw new EndOfStreamException($"{_path}: file shrank while it was being read");
-                }
-
-                destination.Write(window, 0, n);
-                left -= n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(window);
-        }
+        using TensorData payload = OpenPayload();
+        payload.CopyTo(destination);
     }
 
-    private void ThrowIfNoPayload()
+    // The payload's bytes, owned by the caller: a mapping of just those bytes, or reads by offset in a level-0 .tgz.
+    private TensorData OpenPayload()
     {
         if (!HasPayload)
         {
             throw new InvalidOperationException($"{Location}: the payload was not loaded (the archive was read for its headers only).");
         }
+
+        if (_stored is not null)
+        {
+            return new StoredGzipPayload(_stored, _payloadOffset, Header.DataSize, Location);
+        }
+
+        MappedFile map = MapPayload();
+        return new OwningView(map.Slice(0, Header.DataSize), map);
     }
 
-    private void ReadPayload(Span<byte> destination)
+    // A mapping of the payload's bytes alone; for a file of a directory, only once the file still has the size its
+    // header was checked against.
+    private MappedFile MapPayload()
     {
-        if (_memory is not null)
+        if (_file is not null)
         {
-            _memory.Read(DatHeader.Size, destination);
-            return;
+            return MappedFile.FromHandle(_file, _payloadOffset, Header.DataSize, Location, ownsHandle: false);
         }
 
-        using var handle = File.OpenHandle(_path!);
-        for (long offset = DatHeader.Size; !destination.IsEmpty;)
+        SafeFileHandle handle = InputFile.OpenHandle(_path!);
+        try
         {
-            int n = RandomAccess.Read(handle, destination, offset);
-            if (n <= 0)
+            long length = RandomAccess.GetLength(handle);
+            if (length != DatHeader.Size + Header.DataSize)
             {
-                throw new EndOfStreamException($"{_path}: file shrank while it was being read");
+                throw new InvalidInputFileException(
+                    _path, null, $"file is now {length} bytes; it was {DatHeader.Size + Header.DataSize} when its header was read");
             }
 
-            destination = destination[n..];
-            offset += n;
+            return MappedFile.FromHandle(handle, DatHeader.Size, Header.DataSize, _path!, ownsHandle: true);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
     }
 
-    /// <summary>A window of a payload; disposing releases <c>owner</c> (the mapping) if any.</summary>
-    private sealed class PayloadView(TensorData inner, long offset, long length, IDisposable? owner) : TensorData
+    /// <summary>The payload's data; disposing it releases the mapping it lives in.</summary>
+    private sealed class OwningView(TensorData inner, IDisposable owner) : TensorData
     {
-        public override long ByteLength => length;
+        public override long ByteLength => inner.ByteLength;
 
-        public override void Read(long offset1, Span<byte> destination)
+        public override void Read(long offset, Span<byte> destination) => inner.Read(offset, destination);
+
+        public override TensorWindow? OpenWindow(long offset, int length) => inner.OpenWindow(offset, length);
+
+        public override bool TryGetSpan(out ReadOnlySpan<byte> bytes) => inner.TryGetSpan(out bytes);
+
+        protected override void Dispose(bool disposing)
         {
-            CheckRange(offset1, destination.Length);
-            inner.Read(offset + offset1, destination);
+            inner.Dispose();
+            owner.Dispose();
         }
-
-        public override bool TryGetSpan(out ReadOnlySpan<byte> bytes)
-        {
-            if (inner.TryGetSpan(out ReadOnlySpan<byte> all))
-            {
-                bytes = all.Slice((int)offset, (int)length);
-                return true;
-            }
-
-            bytes = default;
-            return false;
-        }
-
-        protected override void Dispose(bool disposing) => owner?.Dispose();
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace TorchToNnef.Formats.Nnef.Archive;
 
 /// <summary>Base of the forward-only read adapters below: not writable or seekable.</summary>
@@ -51,8 +53,105 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ForwardReadS
     }
 }
 
-/// <summary>Forwards reads to a stream owned by someone else (a tar member); disposing it leaves that stream open.</summary>
-internal sealed class NonClosingStream(Stream inner) : ForwardReadStream
+/// <summary>The data of a tar reader's current member, as a stream.</summary>
+internal sealed class TarMemberStream(TarStreamReader reader) : ForwardReadStream
 {
-    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+    public override int Read(Span<byte> buffer) => reader.Read(buffer);
+}
+
+/// <summary>Counts the bytes read through it (the compressed side of a gzip stream).</summary>
+internal sealed class CountingReadStream(Stream inner) : ForwardReadStream
+{
+    /// <summary>Bytes read so far.</summary>
+    public long Count { get; private set; }
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n = inner.Read(buffer);
+        Count += n;
+        return n;
+    }
+}
+
+/// <summary>
+/// The decompressed side of a gzip stream, refusing to expand beyond <see cref="DecompressionLimits"/> as bytes arrive.
+/// </summary>
+/// <param name="inner">The decompressing stream.</param>
+/// <param name="compressed">Counter of the compressed bytes consumed.</param>
+/// <param name="compressedLength">Total compressed size when known (a file), else the ratio applies to what was consumed so far.</param>
+internal sealed class ExpansionGuard(Stream inner, CountingReadStream compressed, long? compressedLength) : ForwardReadStream
+{
+    /// <summary>Decompressed bytes produced so far.</summary>
+    public long Produced { get; private set; }
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n = inner.Read(buffer);
+        Produced += n;
+        long basis = compressedLength ?? compressed.Count;
+        if (!DecompressionLimits.Allows(Produced, basis))
+        {
+            throw new InvalidDataException(
+                DecompressionLimits.Describe(Produced, basis, "the gzip stream")
+                + " (if the archive is genuine, extract it with tar and read the folder)");
+        }
+
+        return n;
+    }
+}
+
+/// <summary>
+/// A seekable read-only stream over an open file handle, using positional reads; disposing it leaves the handle open
+/// (tensor sources keep using it after the archive's headers have been scanned).
+/// </summary>
+internal sealed class HandleStream(SafeFileHandle handle, long length) : Stream
+{
+    private long _position;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => true;
+
+    public override bool CanWrite => false;
+
+    public override long Length => length;
+
+    public override long Position
+    {
+        get => _position;
+        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_position >= length || buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        int n = RandomAccess.Read(handle, buffer[..(int)Math.Min(buffer.Length, length - _position)], _position);
+        _position += n;
+        return n;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override long Seek(long offset, SeekOrigin origin)
+    {
+        Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => length + offset,
+        };
+        return _position;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

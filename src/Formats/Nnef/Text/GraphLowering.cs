@@ -23,6 +23,7 @@ internal sealed class GraphLowering
     };
 
     private readonly string? _file;
+    private readonly HashSet<string> _fragmentNames = new(StringComparer.Ordinal);
 
     private GraphLowering(string? file)
     {
@@ -41,10 +42,9 @@ internal sealed class GraphLowering
             AddExtension(graph, ext);
         }
 
-        var fragmentNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (FragmentDecl f in doc.Fragments)
         {
-            if (!fragmentNames.Add(f.Name))
+            if (!_fragmentNames.Add(f.Name))
             {
                 throw Error(f.Line, f.Column, $"fragment '{f.Name}' is defined twice");
             }
@@ -206,7 +206,7 @@ internal sealed class GraphLowering
         return fragment;
     }
 
-    private void LowerBody(IReadOnlyList<Assignment> body, LoweringScope scope, List<Node> nodes)
+    private void LowerBody(IReadOnlyList<Assignment> body, LoweringScope scope, IList<Node> nodes)
     {
         foreach (Assignment a in body)
         {
@@ -294,6 +294,12 @@ internal sealed class GraphLowering
             case TupleExpr t:
                 return Arg.Tuple(t.Items.Select(x => LowerArg(x, ctx)).ToList());
             default:
+                if (TryDimension(e, ctx.Scope) is Dim dim && dim.Symbols.Any())
+                {
+                    // Arithmetic on symbols and integers is a TDim constant to tract: kept as one dimension argument.
+                    return Arg.Dim(dim);
+                }
+
                 Node node = BuildNode(e, ctx);
                 string name = ctx.Scope.Fresh($"{ctx.Target}_{node.Op}{ctx.Counter++}");
                 node.Outputs.Add(name);
@@ -302,14 +308,47 @@ internal sealed class GraphLowering
         }
     }
 
+    /// <summary>
+    /// The dimension an expression denotes when it only combines symbols (identifiers that are not values) and integer
+    /// literals with <c>+ - * /</c> (division by a non-zero literal), prefix <c>-</c>, <c>min</c> and <c>max</c>; else null.
+    /// </summary>
+    private Dim? TryDimension(Expr e, LoweringScope scope)
+    {
+        try
+        {
+            return e switch
+            {
+                LiteralExpr { Value: IntLiteral i } => Dim.Of(i.Value),
+                IdentExpr i when scope.Resolve(i.Name) is null && !scope.IsAssignedInBody(i.Name) => Dim.Symbol(i.Name),
+                UnaryExpr { Op: "-" } u => TryDimension(u.Operand, scope) is Dim d ? -d : null,
+                BinaryExpr { Op: "/" } b => TryDimension(b.Left, scope) is Dim l && TryDimension(b.Right, scope) is Dim r
+                                                                    && r.TryGetConstant(out long q) && q != 0
+                    ? l / q
+                    : null,
+                BinaryExpr b when b.Op is "+" or "-" or "*" => TryDimension(b.Left, scope) is Dim l && TryDimension(b.Right, scope) is Dim r
+                    ? b.Op switch { "+" => l + r, "-" => l - r, _ => l * r }
+                    : null,
+                CallExpr { Op: "min" or "max", Generic: null, Arguments: [{ Name: null } x, { Name: null } y] } c when !_fragmentNames.Contains(c.Op) =>
+                    TryDimension(x.Value, scope) is Dim a && TryDimension(y.Value, scope) is Dim b
+                        ? c.Op == "min" ? Dim.Min(a, b) : Dim.Max(a, b)
+                        : null,
+                _ => null,
+            };
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
+    }
+
     private InvalidInputFileException Error(int line, int column, string what) =>
         new(_file, null, line > 0 ? $"line {line}, column {column}: {what}" : what);
 
-    private sealed class StatementContext(LoweringScope scope, List<Node> nodes, string target)
+    private sealed class StatementContext(LoweringScope scope, IList<Node> nodes, string target)
     {
         public LoweringScope Scope { get; } = scope;
 
-        public List<Node> Nodes { get; } = nodes;
+        public IList<Node> Nodes { get; } = nodes;
 
         public string Target { get; } = target;
 

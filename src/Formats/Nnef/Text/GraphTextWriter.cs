@@ -197,8 +197,23 @@ internal sealed class GraphTextWriter
         StringLiteral s => Quote(s.Value, '\''),
         ArrayArg arr => "[" + string.Join(", ", arr.Items.Select(FormatArg)) + "]",
         TupleArg t => "(" + string.Join(", ", t.Items.Select(FormatArg)) + ")",
+        DimArg d => FormatDim(d.Value),
         _ => throw new InvalidOperationException($"Unknown argument {a}"),
     };
+
+    /// <summary>A dimension expression as infix text (tract writes TDims this way); symbols must be plain identifiers.</summary>
+    private static string FormatDim(Dim d)
+    {
+        foreach (string s in d.Symbols)
+        {
+            if (!NnefLiterals.IsIdentifier(s))
+            {
+                throw new UnsupportedFeatureException(null, null, $"dimension '{d}' uses symbol '{s}', which is not an identifier");
+            }
+        }
+
+        return d.ToString();
+    }
 
     /// <summary>An identifier as written: plain when valid, else tract's escaped <c>i"..."</c> form.</summary>
     internal static string Id(string name) =>

@@ -1,9 +1,9 @@
 using System.Globalization;
 using TorchToNnef.Tensors;
 
-namespace TorchToNnef.Export.Evaluation;
+namespace TorchToNnef.Ir;
 
-/// <summary>Storage kind of an evaluated tensor, as tract's <c>DatumType</c> without quantization parameters.</summary>
+/// <summary>Storage kind of a graph value, as tract's <c>DatumType</c> without quantization parameters.</summary>
 public enum DatumKind : byte
 {
     /// <summary>Boolean.</summary>
@@ -44,8 +44,9 @@ public enum DatumKind : byte
 public readonly record struct QuantParams(int ZeroPoint, float Scale);
 
 /// <summary>
-/// Element type of an evaluated value, mirroring tract's <c>DatumType</c>: a storage kind plus, for QU8 / QI8 / QI32,
-/// the quantization parameters carried by the type.
+/// Element type of a graph value, mirroring tract's <c>DatumType</c>: a storage kind plus, for QU8 / QI8 / QI32,
+/// the quantization parameters carried by the type. Shape inference types every value with it and the evaluator's
+/// tensors carry it.
 /// </summary>
 /// <param name="Kind">Storage kind.</param>
 /// <param name="Quant">Quantization parameters, or null for plain types.</param>
