@@ -274,6 +274,25 @@ public class OperatorTests
     }
 
     [Fact]
+    public void IntegerProductsAndSumsAreExactIn64Bits()
+    {
+        // Values beyond 2^53, where a fold through double loses the low bits: each +1 would vanish, and
+        // (2^31 + 1)^2 = 2^62 + 2^32 + 1 would lose its last 1.
+        const long big = 1L << 53;
+        const long odd = (1L << 31) + 1;
+        var g = new GraphFixture().Input("x", DType.I64, 1, 4).Input("y", DType.I64, 1, 4);
+        g.Op("p", "mul", R("x"), R("y"));
+        g.Op("s", "sum_reduce", R("x")).With("axes", Arg.Ints(1));
+        g.Output("p");
+        g.Output("s");
+        IReadOnlyList<NamedTensor> r = g.Run(
+            new NamedTensor("x", TensorValue.Create(DatumType.I64, [1, 4], new long[] { big, 1, 1, odd })),
+            new NamedTensor("y", TensorValue.Create(DatumType.I64, [1, 4], new long[] { 1, 3, -5, odd })));
+        Assert.Equal(new long[] { big, 3, -5, (1L << 62) + (1L << 32) + 1 }, r[0].Value.Span<long>().ToArray());
+        Assert.Equal(new long[] { big + 2 + odd }, r[1].Value.Span<long>().ToArray());
+    }
+
+    [Fact]
     public void RangeOfDimensionsIsI64()
     {
         var g = new GraphFixture().SymbolicInput("x", DType.F32, "1", "S");
