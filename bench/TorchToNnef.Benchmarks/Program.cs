@@ -3,6 +3,7 @@ using BenchmarkDotNet.Running;
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
+// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
 {
@@ -19,6 +20,12 @@ if (args is ["onnx-load", ..])
 if (args is ["llm-reference", ..])
 {
     TorchToNnef.Benchmarks.LlmReferenceRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["llama", ..])
+{
+    TorchToNnef.Benchmarks.Llama.LlamaRun.Run(args);
     return;
 }
 
