@@ -68,7 +68,7 @@ internal sealed class CompressCommand : ICommand
         Graph graph = NnefArchive.Read(input);
         TractVersion version = explicitTarget
             ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion p) ? p : TractVersion.Latest);
-        CompressionResult result = GraphCompressor.Compress(graph, method, version);
+        CompressionResult result = GraphCompressor.Compress(graph, method);
         if (explicitTarget is not null)
         {
             result.Graph.SetProperty("tract_target_version", version.ToString());

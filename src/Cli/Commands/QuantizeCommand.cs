@@ -77,7 +77,7 @@ internal sealed class QuantizeCommand : ICommand
         using SafetensorsFile file = SafetensorsFile.Open(input);
         Plan plan = MakePlan(file, output, a.Has("--skip-ineligible"), transaction, stderr);
 
-        DType layout = Q40Format.DTypeFor(target);
+        bool legacyOrder = !target.UsesGgmlQ40Order;
         bool report = a.Has("--report");
         long totalBytes = plan.Tensors.Sum(p => p.Entry.ByteLength);
         using var progress = ProgressLine.ForConsole(stderr, totalBytes >= ProgressThresholdBytes);
@@ -102,12 +102,12 @@ internal sealed class QuantizeCommand : ICommand
             };
             using (FileStream stream = p.Target.CreateFile())
             {
-                WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options);
+                DatFile.Write(stream, new Q40TensorSource(file.GetSource(p.Entry.Name), p.Entry.Name, calibration, options), DatHeader.For(DType.Q40, tensor.Shape, legacyQ40Order: legacyOrder));
                 stream.Flush(flushToDisk: sync);
             }
 
             done += p.Entry.ByteLength;
-            written += DatHeader.Size + layout.ByteSize(tensor.ElementCount);
+            written += DatHeader.Size + DType.Q40.ByteSize(tensor.ElementCount);
             if (errors is not null)
             {
                 stdout.WriteLine(string.Create(
@@ -151,14 +151,6 @@ internal sealed class QuantizeCommand : ICommand
         {
             stdout.WriteLine($"  ... and {renamed.Count - MaxRenamedShown} more");
         }
-    }
-
-    private static void WriteDat(Stream stream, Tensor tensor, DType layout, string name, Q40Calibration calibration, Q40QuantizeOptions options)
-    {
-        Span<byte> header = stackalloc byte[DatHeader.Size];
-        DatHeader.For(layout, tensor.Shape).WriteTo(header);
-        stream.Write(header);
-        Q40Quantizer.WriteBlocks(tensor, stream, layout, name, calibration, options);
     }
 
     // Everything that can fail before writing: eligibility, file names, and every output against the output policy

@@ -10,26 +10,18 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 public sealed class BlockQuantData
 {
-    /// <summary>Wraps blocks in the given nibble order.</summary>
-    /// <exception cref="ArgumentException">Not a Q4_0 dtype, or a partial block.</exception>
-    public BlockQuantData(DType format, byte[] blocks)
+    /// <summary>Wraps <see cref="DType.Q40"/> blocks (GGML nibble order, the one Q4_0 form in memory).</summary>
+    /// <exception cref="ArgumentException">A partial block.</exception>
+    public BlockQuantData(byte[] blocks)
     {
-        if (!format.IsBlockQuantized())
-        {
-            throw new ArgumentException($"{format.Name()} is not a block-quantized dtype.", nameof(format));
-        }
-
+        ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Length % DTypeInfo.Q40BlockBytes != 0)
         {
             throw new ArgumentException($"{blocks.Length} bytes is not a whole number of Q4_0 blocks.", nameof(blocks));
         }
 
-        Format = format;
         Blocks = blocks;
     }
-
-    /// <summary>Nibble order: <see cref="DType.Q40"/> (tract &gt;= 0.21.11) or <see cref="DType.Q40Legacy"/>.</summary>
-    public DType Format { get; }
 
     /// <summary>Number of values held.</summary>
     public int ElementCount => Blocks.Length / DTypeInfo.Q40BlockBytes * DTypeInfo.Q40BlockElements;
@@ -43,7 +35,7 @@ public sealed class BlockQuantData
     public void DequantizeF32(int start, Span<float> destination)
     {
         CheckRange(start, destination.Length);
-        Q40Dequantizer.ToSingle(BlocksOf(start, destination.Length), Format, destination);
+        Q40Dequantizer.ToSingle(BlocksOf(start, destination.Length), destination);
     }
 
     /// <summary>
@@ -53,7 +45,7 @@ public sealed class BlockQuantData
     public void DequantizeF16(int start, Span<Half> destination)
     {
         CheckRange(start, destination.Length);
-        Q40Dequantizer.ToHalf(BlocksOf(start, destination.Length), Format, destination);
+        Q40Dequantizer.ToHalf(BlocksOf(start, destination.Length), destination);
     }
 
     private ReadOnlySpan<byte> BlocksOf(int start, int count) =>

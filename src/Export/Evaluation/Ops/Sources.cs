@@ -47,7 +47,7 @@ internal static class Sources
                     throw new InvalidGraphException(null, $"Q4_0 tensor '{label}' holds {tensor.ElementCount} values, the graph declares [{string.Join(", ", declared)}]");
                 }
 
-                return Invocation.Constant(TensorValue.FromBlockQuant(new BlockQuantData(tensor.DType, tensor.Bytes.ToArray()), logical));
+                return Invocation.Constant(TensorValue.FromBlockQuant(new BlockQuantData(tensor.Bytes.ToArray()), logical));
             }
 
             if (!tensor.Shape.Dims.SequenceEqual(declared))
