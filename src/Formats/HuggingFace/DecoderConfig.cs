@@ -95,6 +95,7 @@ public sealed record DecoderConfig
     {
         // A regular file of bounded size (a FIFO or device is refused at once, not read forever).
         byte[] bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, "config");
+        JsonText.RequireUtf8(bytes, path, "config");
         HfConfigJson json;
         try
         {
