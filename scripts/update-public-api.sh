@@ -28,7 +28,7 @@ for pass in 1 2 3 4 5; do
     unshipped="$dir/PublicAPI.Unshipped.txt"
     [ -f "$unshipped" ] || printf '#nullable enable\n' > "$unshipped"
     added=$(grep -E "^$dir/.*(warning|error) RS0016" "$log" | sed -E "s/.*Symbol '(.*)' is not part of the declared public API.*/\1/" | sort -u || true)
-    removed=$(grep -E "^$dir/.*(warning|error) RS0017" "$log" | sed -E "s/.*Symbol '(.*)' is part of the declared public API.*/\1/" | sort -u || true)
+    removed=$(grep -E "^$dir/.*(warning|error) RS0017" "$log" | sed -E "s/.*Symbol '(.*)' is part of the declared API.*/\1/" | sort -u || true)
     [ -z "$added$removed" ] && continue
     changed=1
     {

@@ -83,5 +83,5 @@ internal sealed class CommandContext
     }
 
     /// <summary>A progress line on the interactive terminal (never when stderr is redirected, nor under --quiet).</summary>
-    public ProgressLine? Progress(bool worthIt) => Mode.Quiet ? null : ProgressLine.ForConsole(_stderr, worthIt);
+    public ProgressLine? Progress() => Mode.Quiet ? null : ProgressLine.ForConsole(_stderr);
 }

@@ -56,11 +56,11 @@ public class QuantizeCommandTests
     [InlineData("e4x30_f32_row_not_mult32", "multiple of 32")]
     [InlineData("e3x48_f32_row48", "multiple of 32")]
     [InlineData("e2x2x2x2x32_f32_rank5", "rank")]
-    public void IneligibleTensorIsAnErrorNamingItAndNothingIsWritten(string id, string why)
+    public void WithStrictAnIneligibleTensorIsAnErrorNamingItAndNothingIsWritten(string id, string why)
     {
         using var tmp = new TempDir();
         string output = tmp.File("out");
-        (int code, _, string stderr) = CliRunner.Run("quantize", Golden.File("q40", id + ".input.safetensors"), "-o", output);
+        (int code, _, string stderr) = CliRunner.Run("quantize", Golden.File("q40", id + ".input.safetensors"), "-o", output, "--strict");
         Assert.Equal(CliApp.InputError, code);
         Assert.Contains("tensor 'weight'", stderr);
         Assert.Contains(why, stderr);
@@ -68,16 +68,17 @@ public class QuantizeCommandTests
     }
 
     [Fact]
-    public void SkipIneligibleQuantizesTheRestAndWarns()
+    public void ByDefaultIneligibleTensorsAreKeptInFloatAndNamed()
     {
         using var tmp = new TempDir();
         string input = tmp.File("model.safetensors");
         using Tensor w = Random(DType.F16, new Shape(4, 64), 1);
         using Tensor bias = Random(DType.F32, new Shape(4), 2);
         SafetensorsWriter.Write(input, [("fc.weight", w), ("fc.bias", bias)]);
-        (int code, string stdout, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"), "--skip-ineligible", "--report");
+        (int code, string stdout, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"), "--report");
         Assert.True(code == 0, stderr);
-        Assert.Contains("warning: skipping tensor 'fc.bias'", stderr);
+        Assert.Contains("kept in float: fc.bias", stdout);
+        Assert.Contains("quantized 1 tensor(s), 1 kept in float", stdout);
         Assert.Equal(["fc.weight.dat"], Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName));
         Assert.Matches(@"fc\.weight\s+f16\s+\[4, 64\]\s+[0-9.eE-]+\s+[0-9.eE-]+\s+[0-9.]+", stdout);
 

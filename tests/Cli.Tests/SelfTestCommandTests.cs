@@ -35,7 +35,7 @@ public class SelfTestCommandTests
         {
             Q40SelfTestResult result = Q40SelfTest.Run(kind, seed: 7);
             Assert.True(result.Passed, string.Join('\n', result.Failures));
-            Assert.Equal(3 * Q40SelfTest.GroupCounts.Count * 2 * 3, result.Cases);
+            Assert.Equal(3 * Q40SelfTest.GroupCounts.Count * 3, result.Cases);
         }
     }
 }

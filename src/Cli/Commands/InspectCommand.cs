@@ -1,7 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using TorchToNnef.Cli.Inspect;
-using TorchToNnef.Errors;
+using TorchToNnef.Export.Pipeline;
 
 namespace TorchToNnef.Cli.Commands;
 
@@ -20,22 +19,18 @@ internal sealed class InspectCommand : ICommand
             a .safetensors file, a *.safetensors.index.json, or a Hugging Face checkpoint directory (model.safetensors
             or sharded with model.safetensors.index.json); or an NNEF model: a .nnef.tgz / .tar archive or a directory
             with graph.nnef (adds inputs/outputs with symbols, operator histogram, graph.quant entries, properties and
-            bits per weight); or an ONNX model
+            bits per weight); or an ONNX model (.onnx, with its external data)
             """));
 
     public int Execute(CommandArgs args, CommandContext context)
     {
         string path = args.Argument("path");
         context.Summary.Inputs.Add(path);
-        IModelInspector inspector = Array.Find(InspectorCatalog.All, i => i.CanInspect(path))
-            ?? throw new InvalidInputFileException(path, null, File.Exists(path) || Directory.Exists(path)
-                ? "not a recognized input (expected a .safetensors file, a checkpoint directory or an NNEF archive)"
-                : "no such file or directory");
-        InspectReport report = inspector.Inspect(path);
+        InspectReport report = ModelPipeline.Inspect(path, context.Cancellation);
         if (context.Mode.Json)
         {
             // The report is the summary: inspect's JSON is the report itself, as before the common summary existed.
-            context.RawOut.WriteLine(JsonSerializer.Serialize(report, InspectJsonContext.Default.InspectReport));
+            context.RawOut.WriteLine(report.ToJson());
             context.SummaryPrinted = true;
         }
         else

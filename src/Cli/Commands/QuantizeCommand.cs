@@ -1,9 +1,7 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using TorchToNnef.Errors;
+using TorchToNnef.Export.Pipeline;
 using TorchToNnef.Formats.Nnef;
-using TorchToNnef.Formats.Safetensors;
 using TorchToNnef.IO;
 using TorchToNnef.Quant;
 using TorchToNnef.Quant.Calibration;
@@ -14,12 +12,9 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.Cli.Commands;
 
 /// <summary>
-/// <c>t2n quantize</c>: every tensor of a safetensors file to a tract Q4_0 <c>.dat</c>, one file per tensor however
-/// the names look (<see cref="FlatFileNames"/>, with a <see cref="TensorFileIndex"/> when a file is not simply the
-/// name). Everything that can be checked from the header (eligibility, names, every output against the output
-/// policy) is checked before the first file is written; all files are written under temporary names and moved into
-/// place together at the end, so a failed or interrupted run leaves the output folder as it was, even with
-/// <c>--overwrite</c>.
+/// <c>t2n quantize</c>: parses its options, runs <see cref="ModelPipeline.QuantizeCheckpoint"/> (the eligible tensors
+/// of a safetensors file or checkpoint to tract Q4_0 <c>.dat</c> files, checked before anything is written, committed
+/// together) and prints what it did, naming the tensors kept in float.
 /// </summary>
 internal sealed class QuantizeCommand : ICommand
 {
@@ -29,23 +24,24 @@ internal sealed class QuantizeCommand : ICommand
 
     public string Name => "quantize";
 
-    public string Summary => "Quantize every tensor of a safetensors file to tract Q4_0 .dat files";
+    public string Summary => "Quantize the weight matrices of a safetensors checkpoint to tract Q4_0 .dat files";
 
     public Command Define() => Opt.Command(Name, Summary, $"""
-        Writes <dir>/<tensor name>.dat for every
-        tensor of the file, as tract Q4_0 with an f16 scale per group of 32 values. Tensors must be f32, f16 or bf16, of
-        rank 2 to 4, with rows (the dimensions after the first) a multiple of 32 values; any other tensor is an error,
-        and nothing is written. A name that is not usable as a file name as it is ('/', control characters, a clash
-        ignoring case, over 200 bytes) gets a safe, unique file name, and <dir>/{TensorFileIndex.FileName} maps every
-        tensor name to its file.
+        Writes <dir>/<tensor name>.dat for every eligible tensor, as tract Q4_0 with an f16 scale per group of 32
+        values. Eligible tensors are f32, f16 or bf16, of rank 2 to 4, with rows (the dimensions after the first) a
+        multiple of 32 values, like the Linear and Embedding weights the reference tool quantizes; the others (norms,
+        biases) are kept in float and named (with --strict they are an error, and nothing is written). A name that is
+        not usable as a file name as it is ('/', control characters, a clash ignoring case, over 200 bytes) gets a
+        safe, unique file name, and <dir>/{TensorFileIndex.FileName} maps every tensor name to its file.
         """,
-        Opt.Path("input", "the .safetensors file to read"),
+        Opt.Path("input", "a .safetensors file, a sharded *.safetensors.index.json, or a checkpoint folder (as inspect reads)"),
         Opt.Required("--output", "dir", "output folder (created if needed)", "-o"),
         Opt.Value("--tract-version", "v", $"target tract version (default {TractVersion.Latest}); before 0.21.11 the legacy nibble order (item type 0x2040) is written"),
-        Opt.Value("--compression", "key", $"calibration of a registry method (default min_max_q4_0): {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
+        Opt.Value("--compression", "key", $"calibration of a registry method (default {DefaultMethod}): {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
         Opt.Value("--percentile", "p", "min-max on the p-quantile of |x| per group, 0 < p <= 1 (min-max methods only)"),
         Opt.Flag("--report", "print a table of RMSE, max abs error and SQNR per tensor (and add them to the --json summary)"),
-        Opt.Flag("--skip-ineligible", "skip (with a warning) tensors that cannot be quantized instead of failing"),
+        Opt.Flag("--strict", "make any tensor that cannot be quantized an error (nothing is written) instead of keeping it in float"),
+        HiddenFlag("--skip-ineligible", "keep tensors that cannot be quantized in float (the default; kept for scripts)"),
         Opt.Value("--threads", "n", "threads per tensor (default: all cores; results do not depend on it)"),
         Opt.Flag("--overwrite", "replace existing .dat files (and index); anything else at those paths is refused"),
         Opt.Flag("--sync", """
@@ -57,114 +53,124 @@ internal sealed class QuantizeCommand : ICommand
     {
         TextWriter stdout = context.Out;
         string input = a.Argument("input");
-        string output = a.Get("--output") ?? throw new UsageException("missing -o <dir>");
+        string output = a.Get("--output")!;
         TractVersion target = a.Get("--tract-version") is string v
             ? (TractVersion.TryParse(v, out TractVersion parsed) ? parsed : throw new UsageException($"'{v}' is not a tract version (e.g. 0.22.0)"))
             : TractVersion.Latest;
-        Q40Calibration calibration = ChooseCalibration(a.Get("--compression"), a.Get("--percentile"));
+        string method = a.Get("--compression") ?? DefaultMethod;
+        Q40Calibration calibration = ChooseCalibration(method, a.Get("--percentile"));
         int threads = Environment.ProcessorCount;
         if (a.Get("--threads") is string t && (!int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1))
         {
             throw new UsageException($"--threads must be a positive integer, got '{t}'");
         }
 
-        bool sync = a.Has("--sync");
-        using var transaction = new OutputTransaction(
-            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = context.Notice },
-            context.Cancellation);
-        transaction.AddInput(input);
-        using SafetensorsFile file = SafetensorsFile.Open(input);
-        Plan plan = MakePlan(file, output, a.Has("--skip-ineligible"), transaction, context);
+        if (a.Has("--strict") && a.Has("--skip-ineligible"))
+        {
+            throw new UsageException("--strict and --skip-ineligible contradict each other");
+        }
 
-        DType layout = Q40Format.DTypeFor(target);
         bool report = a.Has("--report");
-        long totalBytes = plan.Tensors.Sum(p => p.Entry.ByteLength);
-        using var progress = context.Progress(totalBytes >= ProgressThresholdBytes);
+        using var progress = context.Progress();
+        QuantizeCheckpointResult result = ModelPipeline.QuantizeCheckpoint(input, output, new QuantizeCheckpointOptions
+        {
+            TractVersion = target,
+            Calibration = calibration,
+            SkipIneligible = !a.Has("--strict"),
+            MeasureErrors = report,
+            MaxDegreeOfParallelism = threads,
+            Overwrite = a.Has("--overwrite"),
+            Durable = a.Has("--sync"),
+            Notice = context.Notice,
+            Progress = progress?.For(ProgressThresholdBytes),
+        }, context.Cancellation);
+        progress?.Clear();
+
+        CommandSummary summary = context.Summary;
+        summary.Tensors = [];
         if (report)
         {
             stdout.WriteLine($"{"tensor",-48} {"dtype",-5} {"shape",-20} {"rmse",12} {"max_abs",12} {"sqnr_db",8}");
-        }
-
-        long done = 0;
-        long written = 0;
-        var clock = Stopwatch.StartNew();
-        foreach (Planned p in plan.Tensors)
-        {
-            using Tensor tensor = file.GetTensor(p.Entry);
-            var errors = report ? new Q40ErrorStats() : null;
-            long before = done;
-            var options = new Q40QuantizeOptions
+            foreach (QuantizedTensorFile f in result.Tensors)
             {
-                MaxDegreeOfParallelism = threads,
-                Errors = errors,
-                Progress = progress is null ? null : new Progress(v => progress.Show(before + (v * tensor.DType.ElementSize()), totalBytes, p.Entry.Name)),
-            };
-            using (FileStream stream = p.Target.CreateFile())
-            {
-                WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options);
-                stream.Flush(flushToDisk: sync);
-            }
-
-            done += p.Entry.ByteLength;
-            written += DatHeader.Size + layout.ByteSize(tensor.ElementCount);
-            if (errors is not null)
-            {
+                Q40ErrorStats e = f.Errors!;
                 stdout.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{TerminalText.Escape(p.Entry.Name),-48} {tensor.DType.Name(),-5} {tensor.Shape.ToString(),-20} {errors.Rmse,12:G6} {errors.MaxAbsError,12:G6} {errors.SqnrDb,8:F2}"));
-                (context.Summary.Tensors ??= []).Add(new TensorSummary(p.Entry.Name, "quantized")
+                    $"{TerminalText.Escape(f.Name),-48} {f.SourceDType.Name(),-5} {f.Shape.ToString(),-20} {e.Rmse,12:G6} {e.MaxAbsError,12:G6} {e.SqnrDb,8:F2}"));
+                summary.Tensors.Add(new TensorSummary(f.Name, "quantized")
                 {
-                    DType = tensor.DType.Name(),
-                    Shape = tensor.Shape.ToString(),
-                    File = p.FileName,
-                    Rmse = errors.Rmse,
-                    MaxAbsError = errors.MaxAbsError,
-                    SqnrDb = errors.SqnrDb,
+                    DType = f.SourceDType.Name(),
+                    Shape = f.Shape.ToString(),
+                    File = f.FileName,
+                    Rmse = e.Rmse,
+                    MaxAbsError = e.MaxAbsError,
+                    SqnrDb = e.SqnrDb,
                 });
             }
         }
 
-        if (plan.Index is not null)
+        foreach (SkippedTensor s in result.Skipped)
         {
-            using FileStream stream = plan.Index.CreateFile();
-            TensorFileIndex.Write(stream, Path.GetFileName(input), plan.Tensors.Select(p => KeyValuePair.Create(p.Entry.Name, p.FileName)));
-            stream.Flush(flushToDisk: sync);
+            summary.Tensors.Add(new TensorSummary(s.Name, "kept-float") { Reason = s.Reason });
         }
 
-        transaction.Commit();
-        progress?.Clear();
-        PrintRenamed(plan, stdout);
-        string method = a.Get("--compression") ?? DefaultMethod;
-        CommandSummary summary = context.Summary;
+        PrintKeptFloat(result, context);
+        PrintRenamed(result, stdout);
         summary.Inputs.Add(input);
         summary.Outputs.Add(output);
-        summary.Method = method;
+        summary.Method = a.Get("--percentile") is string p ? $"{method} --percentile {p}" : method;
         summary.TractVersion = target.ToString();
         summary.Kernel = Q40Kernels.Active.ToString();
-        summary.BytesBefore = done;
-        summary.BytesAfter = written;
-        summary.Quantized = plan.Tensors.Count;
-        summary.KeptFloat = summary.Tensors?.Count(t => t.Action == "kept-float") ?? 0;
+        summary.BytesBefore = result.SourceBytes;
+        summary.BytesAfter = result.WrittenBytes;
+        summary.Quantized = result.Tensors.Count;
+        summary.KeptFloat = result.Skipped.Count;
         context.Detail($"Q4_0 kernel {Q40Kernels.Active}, {threads} thread(s)");
+        string kept = result.Skipped.Count == 0 ? string.Empty : $", {result.Skipped.Count} kept in float";
         stdout.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"quantized {plan.Tensors.Count} tensor(s) with {method} for tract {target} ({Q40Kernels.Active}): {PathSizes.Format(done)} -> {PathSizes.Format(written)} in {clock.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
+            $"quantized {result.Tensors.Count} tensor(s){kept} with {summary.Method} for tract {target} ({Q40Kernels.Active}): {ByteCount.Format(result.SourceBytes)} -> {ByteCount.Format(result.WrittenBytes)} in {result.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
         return 0;
     }
 
-    // Tensors whose file is not "<name>.dat": listed (the first few) and named in the index.
-    private static void PrintRenamed(Plan plan, TextWriter stdout)
+    private static Option<bool> HiddenFlag(string name, string description)
     {
-        if (plan.Index is null)
+        Option<bool> flag = Opt.Flag(name, description);
+        flag.Hidden = true;
+        return flag;
+    }
+
+    // The tensors kept in float, as the reference tool leaves norms and biases: one line, the first few named.
+    private static void PrintKeptFloat(QuantizeCheckpointResult result, CommandContext context)
+    {
+        if (result.Skipped.Count == 0)
         {
             return;
         }
 
-        List<Planned> renamed = plan.Tensors.Where(p => p.FileName != p.Entry.Name + ".dat").ToList();
-        stdout.WriteLine($"{renamed.Count} tensor name(s) are not usable as file names as they are; the index {TensorFileIndex.FileName} maps every tensor to its file:");
-        foreach (Planned p in renamed.Take(MaxRenamedShown))
+        foreach (IGrouping<string, SkippedTensor> reason in result.Skipped.GroupBy(s => s.Reason.Split(',')[0]))
         {
-            stdout.WriteLine($"  '{TerminalText.Escape(p.Entry.Name)}' -> {TerminalText.Escape(p.FileName)}");
+            List<SkippedTensor> these = [.. reason];
+            string names = string.Join(", ", these.Take(MaxRenamedShown).Select(s => $"'{s.Name}'")) + (these.Count > MaxRenamedShown ? $" and {these.Count - MaxRenamedShown} more" : string.Empty);
+            context.Detail($"kept in float ({reason.Key}): {names}");
+        }
+
+        context.Out.WriteLine($"kept in float: {string.Join(", ", result.Skipped.Take(MaxRenamedShown).Select(s => TerminalText.Escape(s.Name)))}{(result.Skipped.Count > MaxRenamedShown ? $" and {result.Skipped.Count - MaxRenamedShown} more" : string.Empty)} (not eligible for Q4_0; --strict makes this an error)");
+    }
+
+    // Tensors whose file is not "<name>.dat": listed (the first few) and named in the index.
+    private static void PrintRenamed(QuantizeCheckpointResult result, TextWriter stdout)
+    {
+        if (result.IndexFile is null)
+        {
+            return;
+        }
+
+        List<QuantizedTensorFile> renamed = [.. result.Tensors.Where(p => p.FileName != p.Name + ".dat")];
+        stdout.WriteLine($"{renamed.Count} tensor name(s) are not usable as file names as they are; the index {result.IndexFile} maps every tensor to its file:");
+        foreach (QuantizedTensorFile p in renamed.Take(MaxRenamedShown))
+        {
+            stdout.WriteLine($"  '{TerminalText.Escape(p.Name)}' -> {TerminalText.Escape(p.FileName)}");
         }
 
         if (renamed.Count > MaxRenamedShown)
@@ -173,63 +179,14 @@ internal sealed class QuantizeCommand : ICommand
         }
     }
 
-    private static void WriteDat(Stream stream, Tensor tensor, DType layout, string name, Q40Calibration calibration, Q40QuantizeOptions options)
+    private static Q40Calibration ChooseCalibration(string key, string? percentile)
     {
-        Span<byte> header = stackalloc byte[DatHeader.Size];
-        DatHeader.For(layout, tensor.Shape).WriteTo(header);
-        stream.Write(header);
-        Q40Quantizer.WriteBlocks(tensor, stream, layout, name, calibration, options);
-    }
-
-    // Everything that can fail before writing: eligibility, file names, and every output against the output policy
-    // (existing files, overwrite, the input itself, names that would share a file).
-    private static Plan MakePlan(SafetensorsFile file, string output, bool skipIneligible, OutputTransaction transaction, CommandContext context)
-    {
-        var names = new FlatFileNames(".dat");
-        var eligible = new List<(SafetensorsEntry Entry, string FileName)>();
-        var refused = new List<(string Name, string Reason)>();
-        foreach (SafetensorsEntry e in file.Entries)
+        if (!CompressionRegistry.Default.TryGet(key, out CompressionMethod? method))
         {
-            if (!Q40Format.IsEligible(e.DType, e.Shape, out string? reason))
-            {
-                refused.Add((e.Name, reason!));
-                continue;
-            }
-
-            eligible.Add((e, names.Get(e.Name)));
+            string hint = Suggestions.Closest(key, CompressionRegistry.Default.Keys) is string close ? $" (did you mean '{close}'?)" : string.Empty;
+            throw new UsageException($"unknown compression method '{key}'{hint}; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
         }
 
-        if (refused.Count > 0 && !skipIneligible)
-        {
-            string others = refused.Count > 1 ? $" (and {refused.Count - 1} more: {string.Join(", ", refused.Skip(1).Select(r => r.Name))})" : string.Empty;
-            throw new ImpossibleQuantizationException(refused[0].Name, $"{refused[0].Reason}{others}; nothing was written (use --skip-ineligible to skip such tensors)");
-        }
-
-        var plan = new Plan();
-        foreach ((SafetensorsEntry entry, string fileName) in eligible)
-        {
-            plan.Tensors.Add(new Planned(entry, fileName, transaction.AddOutput(Path.Combine(output, fileName), NnefOutputKinds.TensorFile)));
-        }
-
-        if (eligible.Any(e => !names.IsVerbatim(e.Entry.Name)))
-        {
-            plan.Index = transaction.AddOutput(Path.Combine(output, TensorFileIndex.FileName), TensorFileIndex.OutputKind);
-        }
-
-        foreach ((string name, string reason) in refused)
-        {
-            context.Warn($"skipping tensor '{name}': {reason}");
-            (context.Summary.Tensors ??= []).Add(new TensorSummary(name, "kept-float") { Reason = reason });
-        }
-
-        return plan;
-    }
-
-    private static Q40Calibration ChooseCalibration(string? key, string? percentile)
-    {
-        CompressionMethod method = CompressionRegistry.Default.TryGet(key ?? DefaultMethod, out CompressionMethod? m)
-            ? m
-            : throw new UsageException($"unknown compression method '{key}'; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
         if (percentile is null)
         {
             return method.Calibration;
@@ -246,20 +203,5 @@ internal sealed class QuantizeCommand : ICommand
         }
 
         return new MinMaxCalibration(p);
-    }
-
-    private sealed record Planned(SafetensorsEntry Entry, string FileName, OutputTarget Target);
-
-    private sealed class Plan
-    {
-        public List<Planned> Tensors { get; } = [];
-
-        public OutputTarget? Index { get; set; }
-    }
-
-    /// <summary>Synchronous progress callback (System.Progress posts to the thread pool and may report late).</summary>
-    private sealed class Progress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

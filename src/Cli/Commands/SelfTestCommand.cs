@@ -16,7 +16,7 @@ internal sealed class SelfTestCommand : ICommand
 
     public Command Define() => Opt.Command(Name, Summary, """
         Quantizes generated f32, f16 and bf16 data with each kernel (scalar, Vector128, Vector256, Vector512, as this CPU
-        and this binary allow), in both nibble layouts and for every group count that exercises a loop tail, then
+        and this binary allow) for every group count that exercises a loop tail, then
         dequantizes to f32 and f16, and compares every byte with the scalar reference. Prints one line per kernel and
         exits with 1 if any kernel disagrees.
         """,

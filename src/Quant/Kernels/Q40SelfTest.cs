@@ -6,7 +6,7 @@ namespace TorchToNnef.Quant.Kernels;
 
 /// <summary>The outcome of <see cref="Q40SelfTest"/> for one kernel.</summary>
 /// <param name="Kind">The kernel checked.</param>
-/// <param name="Cases">Comparisons made (one per source type, group count and layout, for quantize and dequantize).</param>
+/// <param name="Cases">Comparisons made (one per source type and group count, for quantize and dequantize).</param>
 /// <param name="Failures">What disagreed with the scalar reference (empty when the kernel passed).</param>
 public sealed record Q40SelfTestResult(Q40KernelKind Kind, int Cases, IReadOnlyList<string> Failures)
 {
@@ -16,9 +16,9 @@ public sealed record Q40SelfTestResult(Q40KernelKind Kind, int Cases, IReadOnlyL
 
 /// <summary>
 /// Checks, on the machine it runs on, every Q4_0 kernel the CPU supports against the scalar reference
-/// (<c>Q40Reference</c>): min-max quantization of f32, f16 and bf16 values, then dequantization to f32 and f16, in both
-/// nibble layouts (tract's current and legacy orders), for every group count from 1 to a few batches so that each tail
-/// of the vector loops runs. Data are generated (seeded), with all-zero groups, huge and tiny magnitudes and a group
+/// (<c>Q40Reference</c>): min-max quantization of f32, f16 and bf16 values, then dequantization to f32 and f16, for every
+/// group count from 1 to a few batches so that each tail of the vector loops runs (the kernels work on one in-memory
+/// block layout; tract's legacy nibble order is only a <c>.dat</c> encoding, outside the kernels). Data are generated (seeded), with all-zero groups, huge and tiny magnitudes and a group
 /// whose maximum is negative. A kernel passes when every byte and bit equals the reference's.
 /// </summary>
 public static class Q40SelfTest
@@ -47,40 +47,37 @@ public static class Q40SelfTest
             foreach (int groups in GroupCounts)
             {
                 byte[] source = Generate(type, groups, seed + groups);
-                foreach (bool ggmlOrder in (bool[])[true, false])
+                string where = $"{type.Name()} {groups} group(s)";
+                byte[] expected = Reference(type, source, groups);
+                byte[] got = new byte[groups * B];
+                Q40Kernels.QuantizeMinMax(kind, type, source, got, 1f);
+                cases++;
+                if (FirstDifference(expected, got) is int at)
                 {
-                    string where = $"{type.Name()} {groups} group(s), {(ggmlOrder ? "ggml" : "legacy")} order";
-                    byte[] expected = Reference(type, source, groups, ggmlOrder);
-                    byte[] got = new byte[groups * B];
-                    Q40Kernels.QuantizeMinMax(kind, type, source, got, ggmlOrder, 1f);
-                    cases++;
-                    if (FirstDifference(expected, got) is int at)
-                    {
-                        failures.Add($"quantize {where}: block {at / B} byte {at % B} is {got[at]:X2}, reference {expected[at]:X2}");
-                        continue;
-                    }
-
-                    cases += 2;
-                    CompareDequantize(kind, expected, groups, ggmlOrder, where, failures);
+                    failures.Add($"quantize {where}: block {at / B} byte {at % B} is {got[at]:X2}, reference {expected[at]:X2}");
+                    continue;
                 }
+
+                cases += 2;
+                CompareDequantize(kind, expected, groups, where, failures);
             }
         }
 
         return new Q40SelfTestResult(kind, cases, failures);
     }
 
-    private static void CompareDequantize(Q40KernelKind kind, byte[] blocks, int groups, bool ggmlOrder, string where, List<string> failures)
+    private static void CompareDequantize(Q40KernelKind kind, byte[] blocks, int groups, string where, List<string> failures)
     {
         float[] f32 = new float[groups * N];
         float[] f32Reference = new float[groups * N];
-        Q40Kernels.DequantizeF32(kind, blocks, f32, ggmlOrder);
+        Q40Kernels.DequantizeF32(kind, blocks, f32);
         ushort[] f16 = new ushort[groups * N];
         ushort[] f16Reference = new ushort[groups * N];
-        Q40Kernels.DequantizeF16(kind, blocks, f16, ggmlOrder);
+        Q40Kernels.DequantizeF16(kind, blocks, f16);
         for (int g = 0; g < groups; g++)
         {
-            Q40Reference.DequantizeF32(blocks.AsSpan(g * B, B), f32Reference.AsSpan(g * N, N), ggmlOrder);
-            Q40Reference.DequantizeF16(blocks.AsSpan(g * B, B), f16Reference.AsSpan(g * N, N), ggmlOrder);
+            Q40Reference.DequantizeF32(blocks.AsSpan(g * B, B), f32Reference.AsSpan(g * N, N));
+            Q40Reference.DequantizeF16(blocks.AsSpan(g * B, B), f16Reference.AsSpan(g * N, N));
         }
 
         if (FirstDifference(MemoryMarshal.AsBytes(f32Reference.AsSpan()), MemoryMarshal.AsBytes(f32.AsSpan())) is int a)
@@ -94,7 +91,7 @@ public static class Q40SelfTest
         }
     }
 
-    private static byte[] Reference(DType type, byte[] source, int groups, bool ggmlOrder)
+    private static byte[] Reference(DType type, byte[] source, int groups)
     {
         byte[] blocks = new byte[groups * B];
         for (int g = 0; g < groups; g++)
@@ -102,18 +99,18 @@ public static class Q40SelfTest
             Span<byte> block = blocks.AsSpan(g * B, B);
             if (type == DType.F32)
             {
-                Q40Reference.QuantizeF32(MemoryMarshal.Cast<byte, float>(source.AsSpan(g * N * 4, N * 4)), block, ggmlOrder);
+                Q40Reference.QuantizeF32(MemoryMarshal.Cast<byte, float>(source.AsSpan(g * N * 4, N * 4)), block);
             }
             else
             {
                 ReadOnlySpan<ushort> group = MemoryMarshal.Cast<byte, ushort>(source.AsSpan(g * N * 2, N * 2));
                 if (type == DType.F16)
                 {
-                    Q40Reference.QuantizeF16(group, block, ggmlOrder);
+                    Q40Reference.QuantizeF16(group, block);
                 }
                 else
                 {
-                    Q40Reference.QuantizeBF16(group, block, ggmlOrder);
+                    Q40Reference.QuantizeBF16(group, block);
                 }
             }
         }
