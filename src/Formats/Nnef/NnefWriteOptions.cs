@@ -33,6 +33,12 @@ public sealed record NnefWriteOptions
     /// folder holding nothing but an NNEF model (<see cref="NnefOutputKinds"/>); anything else is refused. Off by default.
     /// </summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Flush an archive file to the storage device before it is moved into place (default true). Without it the file
+    /// is still complete before the move, but a power loss right after may leave it empty.
+    /// </summary>
+    public bool FlushToDisk { get; init; } = true;
 }
 
 /// <summary>Options of <see cref="NnefArchive.Read(string, NnefReadOptions?)"/>.</summary>
