@@ -15,8 +15,13 @@ public class ExportLlmCommandTests
     {
         using var tmp = new TempDir();
         string export = tmp.File("tiny-llama-q40");
-        (int code, string stdout, string stderr) = CliRunner.Run(
-            "export-llm", "-d", Sample, "-e", export, "-dt", "f16", "-f32-attn", "-c", "min_max_q4_0_all");
+        string line = File.ReadLines(Path.Combine(Golden.RepoRoot, "README.md"))
+            .First(l => l.StartsWith("dotnet run --project src/Cli -c Release -- export-llm ", StringComparison.Ordinal));
+        string[] args = line["dotnet run --project src/Cli -c Release -- ".Length..].Split(' ');
+        args[Array.IndexOf(args, "-d") + 1] = Sample;
+        args[Array.IndexOf(args, "-e") + 1] = export;
+        Assert.Equal(["export-llm", "-d", Sample, "-e", export, "-dt", "f16", "-f32-attn", "-c", "min_max_q4_0_all"], args);
+        (int code, string stdout, string stderr) = CliRunner.Run(args);
         Assert.True(code == 0, stderr);
         Assert.Contains("verified against the reference forward pass", stdout);
         Assert.Contains(" s (", stdout); // the time and the rate are printed
