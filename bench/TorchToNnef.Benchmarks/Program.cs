@@ -2,6 +2,7 @@ using BenchmarkDotNet.Running;
 
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
+// 'gen-llm-checkpoint --dir DIR [--size 1.1b|tiny]' writes that checkpoint for bench/llm-export.sh;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
@@ -13,6 +14,12 @@ if (args is ["q40-quality", ..])
 if (args is ["onnx-load", ..])
 {
     TorchToNnef.Benchmarks.OnnxLoadRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["gen-llm-checkpoint", ..])
+{
+    TorchToNnef.Benchmarks.LlmReferenceRun.GenerateOnly(args[1..]);
     return;
 }
 
