@@ -99,7 +99,7 @@ public static class LlmExporter
                     failed.SelectMany(c => c.Outputs.Where(o => !o.Passed).Select(o =>
                         $"  {c.Mode} (P={c.PastLength}, S={c.NewTokens}) {o.Name}: {o.Outliers} of {o.Count} outside {options.Tolerance}, max abs error {o.MaxAbsError:G4}")));
                 throw new LlmVerificationException(
-                    $"The exported graph does not match the reference forward pass at '{options.Tolerance}'; nothing was written to {options.ExportDirectory}:{Environment.NewLine}{details}",
+                    $"The exported graph does not match the reference forward pass at '{options.Tolerance}' (verified in {verifyTime.TotalSeconds:F1} s); nothing was written to {options.ExportDirectory}:{Environment.NewLine}{details}",
                     checks);
             }
 
