@@ -79,7 +79,14 @@ internal sealed partial class Translator
             }
             catch (InvalidGraphException e)
             {
-                // A builder error (shape or type conflict) is reported against the ONNX node that caused it.
+                // A builder error (shape or type conflict) is reported against the ONNX node that caused it. With
+                // symbolic inputs, shapes that agree only for some sizes (e.g. a stride-32 network's skip connections)
+                // cannot be proven equal: concrete shapes resolve them.
+                if (node.Inputs.Any(i => i.Length > 0 && _scope.Find(i) is RuntimeValue r && r.Value.Shape.Any(d => !d.IsConstant)))
+                {
+                    throw new UnsupportedFeatureException(File, null, $"{node}: {e.Message}; the shapes are symbolic and may agree only for some input sizes: give them with --input-shape");
+                }
+
                 throw new InvalidInputFileException(File, null, $"{node}: {e.Message}");
             }
 
