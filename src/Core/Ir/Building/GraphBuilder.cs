@@ -107,6 +107,33 @@ public sealed class GraphBuilder : BodyBuilder
         _reserved.Add(name);
     }
 
+    /// <summary>
+    /// Emits a value that carries a <c>graph.quant</c> entry (tract then gives it that quantized type: a variable's
+    /// integers are re-typed, a cast or operator produces it): the entry is registered under a fresh identifier derived
+    /// from <paramref name="name"/> before <paramref name="emit"/> runs with that identifier, so shape inference sees
+    /// the quantized type. <paramref name="emit"/> must name its result exactly so.
+    /// </summary>
+    /// <exception cref="InvalidGraphException">The emitted value took another name.</exception>
+    public GraphValue Quantized(QuantInfo quant, string name, Func<string, GraphValue> emit)
+    {
+        ArgumentNullException.ThrowIfNull(quant);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(emit);
+        string id = Names.Fresh(name);
+        Names.Release(id);
+        Graph.Quantization[id] = quant;
+        try
+        {
+            GraphValue value = emit(id);
+            return value.Name == id ? value : throw new InvalidGraphException(value.Name, $"a quantized value was expected under '{id}'");
+        }
+        catch
+        {
+            Graph.Quantization.Remove(id);
+            throw;
+        }
+    }
+
     /// <summary>Adds an assertion on symbols, e.g. <c>S+P &lt; 256</c> or <c>tg: S==1</c>.</summary>
     public void Assert(string assertion) => Graph.Assertions.Add(Assertion.Parse(assertion));
 

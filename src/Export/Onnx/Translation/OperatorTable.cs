@@ -92,6 +92,7 @@ internal static class OperatorTable
         ReduceOps.Register(table);
         ResizeOps.Register(table);
         ControlOps.Register(table);
+        QuantOps.Register(table);
         return table;
     }
 }
