@@ -106,6 +106,12 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
         ["gather_scalar_and_vector"] = new(13, [("x", [5, 3])], g => g
             .Initializer(OnnxTensorSpec.Int64s("i", [-1])).Initializer(OnnxTensorSpec.Int64s("v", [4, 0, 2, 0], 2, 2))
             .Node("Gather", ["x", "i"], ["a"]).Node("Gather", ["x", "v"], ["b"]).Node("Add", ["b", "a"], ["y"])),
+        ["gather_elements"] = new(13, [("x", [3, 4])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("i", [2, 0, 1, -1, 0, 0, 1, 2, 1, 2, 0, 0], 3, 4))
+            .Node("GatherElements", ["x", "i"], ["a"], A.Int("axis", 0))
+            .Initializer(OnnxTensorSpec.Int64s("j", [3, 0, 1, 2, 2, 1], 3, 2))
+            .Node("GatherElements", ["x", "j"], ["b"], A.Int("axis", 1)).Node("ReduceMax", ["b"], ["bs"], A.Ints("axes", 1))
+            .Node("Add", ["a", "bs"], ["y"])),
         ["expand_tile"] = new(13, [("x", [3, 1])], g => g
             .Initializer(OnnxTensorSpec.Int64s("shape", [2, 1, 4], 3)).Initializer(OnnxTensorSpec.Int64s("reps", [1, 2, 1], 3))
             .Node("Expand", ["x", "shape"], ["a"]).Node("Tile", ["a", "reps"], ["y"])),

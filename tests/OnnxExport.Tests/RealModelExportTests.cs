@@ -94,6 +94,25 @@ public sealed class RealModelExportTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Shape_subgraphs_fold_away(string id)
+    {
+        // torch.onnx / paddle2onnx shape logic (Shape -> Gather/Slice -> Cast -> Concat -> Reshape) is folded into the
+        // operators that read it: nothing in the archive computes a shape at run time.
+        (string path, Dictionary<string, long[]> shapes) = Resolve(id);
+        using OnnxModel model = OnnxModel.Load(path);
+
+        // Symbolic where the model allows it (the detector needs concrete sizes, see Symbolic_export_runs_at_the_test_shape).
+        OnnxExportOptions? options = id == "ch_PP-OCRv4_det_infer"
+            ? new OnnxExportOptions { InputShapes = shapes.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value) }
+            : null;
+        Graph graph = OnnxExporter.Translate(model, options).Graph;
+        string[] shapeOps = ["tract_core_shape_of", "tract_core_gather", "tract_core_range"];
+        Assert.DoesNotContain(graph.Nodes, n => shapeOps.Contains(n.Op));
+        Assert.DoesNotContain(graph.Nodes, n => n.Op == "tract_core_cast" && n.ToString().Contains("i64", StringComparison.Ordinal));
+    }
+
     public static IEnumerable<object[]> ModelsAndMethods =>
         Models.SelectMany(m => new[] { "min_max_q4_0", "min_max_q4_0_all" }.Select(method => new object[] { m[0], method }));
 

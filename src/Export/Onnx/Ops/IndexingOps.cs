@@ -5,6 +5,7 @@ namespace TorchToNnef.Export.Onnx.Ops;
 
 /// <summary>
 /// Selection of parts of a tensor: <c>Gather</c> (a constant scalar index as a slice, else <c>tract_core_gather</c>),
+/// <c>GatherElements</c> (<c>tract_core_gather_elements</c>),
 /// <c>Slice</c> and <c>Split</c> (NNEF <c>slice</c> with bounds clamped as ONNX does, symbolic ones included) and
 /// <c>Pad</c> (NNEF <c>pad</c>); each is folded on known values.
 /// </summary>
@@ -16,6 +17,11 @@ internal static class IndexingOps
     public static void Register(Dictionary<string, OpTranslation> t)
     {
         t["Gather"] = Gather;
+        t["GatherElements"] = c =>
+        {
+            int axis = c.Axis(c.A.GetInt("axis", 0), c.In(0).Rank);
+            c.Out(c.B.Apply("tract_core_gather_elements", [c.Run(0), c.Run(1)], [new("axis", Arg.Int(axis))], c.Hint()));
+        };
         t["Slice"] = Slice;
         t["Split"] = Split;
         t["Pad"] = Pad;
