@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
-// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
+// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
+// ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
 {
@@ -13,6 +14,12 @@ if (args is ["q40-quality", ..])
 if (args is ["onnx-load", ..])
 {
     TorchToNnef.Benchmarks.OnnxLoadRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["onnx-models", ..])
+{
+    TorchToNnef.Benchmarks.OnnxModelsRun.Run(args[1..]);
     return;
 }
 
