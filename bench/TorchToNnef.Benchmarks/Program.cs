@@ -4,6 +4,7 @@ using BenchmarkDotNet.Running;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
+// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
 {
@@ -26,6 +27,12 @@ if (args is ["onnx-models", ..])
 if (args is ["llm-reference", ..])
 {
     TorchToNnef.Benchmarks.LlmReferenceRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["llama", ..])
+{
+    TorchToNnef.Benchmarks.Llama.LlamaRun.Run(args);
     return;
 }
 

@@ -235,8 +235,10 @@ public class OperatorTests
         for (int row = 0; row < 2; row++)
         {
             float m = x.Skip(row * 3).Take(3).Max();
-            float[] e = x.Skip(row * 3).Take(3).Select(v => MathF.Exp(v - m)).ToArray();
-            float s = e[0] + e[1] + e[2];
+            // exp is the evaluator's (within 1 ulp of MathF.Exp), the sum in its 16-lane order: lanes 0, 1, 2 hold
+            // e0, e1, e2 and fold as (e0 + e2) + e1.
+            float[] e = x.Skip(row * 3).Take(3).Select(v => ExpKernel.Exp(v - m)).ToArray();
+            float s = (e[0] + e[2]) + e[1];
             for (int i = 0; i < 3; i++)
             {
                 Assert.Equal(e[i] * (1f / s), y[(row * 3) + i]);
@@ -269,6 +271,25 @@ public class OperatorTests
         float[] t = Seq(8);
         Assert.Equal(new[] { 1, 3, 2 }, e.Shape.ToArray());
         Assert.Equal(new[] { t[4], t[5], t[0], t[1], t[6], t[7] }, e.Span<float>().ToArray());
+    }
+
+    [Fact]
+    public void IntegerProductsAndSumsAreExactIn64Bits()
+    {
+        // Values beyond 2^53, where a fold through double loses the low bits: each +1 would vanish, and
+        // (2^31 + 1)^2 = 2^62 + 2^32 + 1 would lose its last 1.
+        const long big = 1L << 53;
+        const long odd = (1L << 31) + 1;
+        var g = new GraphFixture().Input("x", DType.I64, 1, 4).Input("y", DType.I64, 1, 4);
+        g.Op("p", "mul", R("x"), R("y"));
+        g.Op("s", "sum_reduce", R("x")).With("axes", Arg.Ints(1));
+        g.Output("p");
+        g.Output("s");
+        IReadOnlyList<NamedTensor> r = g.Run(
+            new NamedTensor("x", TensorValue.Create(DatumType.I64, [1, 4], new long[] { big, 1, 1, odd })),
+            new NamedTensor("y", TensorValue.Create(DatumType.I64, [1, 4], new long[] { 1, 3, -5, odd })));
+        Assert.Equal(new long[] { big, 3, -5, (1L << 62) + (1L << 32) + 1 }, r[0].Value.Span<long>().ToArray());
+        Assert.Equal(new long[] { big + 2 + odd }, r[1].Value.Span<long>().ToArray());
     }
 
     [Fact]

@@ -1,18 +1,25 @@
 using System.Globalization;
 using System.Runtime.Intrinsics;
+using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
 
-// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512]
+// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512] | KernelCheck [seeds] --evaluator
 // Output: a "widths" line and a "ran" line (the kernels checked) the parent test parses, then one line per failure;
-// exit code 1 on any failure, 2 when --only names a kernel this process cannot run.
+// exit code 1 on any failure, 2 when --only names a kernel this process cannot run. --evaluator checks the evaluator's
+// kernels at every width this process runs instead of the Q4_0 quantizer's, and reports them on an "evaluator ran" line.
 int seeds = 3;
 Q40KernelKind? only = null;
+bool evaluator = false;
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--only" && i + 1 < args.Length)
     {
         only = CpuKernels.Parse(args[++i]);
+    }
+    else if (args[i] == "--evaluator")
+    {
+        evaluator = true;
     }
     else
     {
@@ -23,6 +30,19 @@ for (int i = 0; i < args.Length; i++)
 Console.WriteLine(
     $"widths: v128={Vector128.IsHardwareAccelerated} v256={Vector256.IsHardwareAccelerated} v512={Vector512.IsHardwareAccelerated} " +
     $"active={Q40Kernels.Active} supported={string.Join(",", Q40Kernels.SupportedKinds)}");
+if (evaluator)
+{
+    List<string> evaluatorFailures = EvaluatorChecks.Run(seeds);
+    Console.WriteLine($"evaluator ran: active={KernelWidths.Active} widths={string.Join(",", KernelWidths.Supported)}");
+    foreach (string f in evaluatorFailures.Take(50))
+    {
+        Console.WriteLine("FAIL " + f);
+    }
+
+    Console.WriteLine(evaluatorFailures.Count == 0 ? "ok" : $"{evaluatorFailures.Count} failures");
+    return evaluatorFailures.Count == 0 ? 0 : 1;
+}
+
 if (only is { } wanted && !Q40Kernels.IsSupported(wanted))
 {
     Console.WriteLine($"ran: (none) -- {wanted} cannot run in this process");
@@ -41,7 +61,6 @@ if (only is null)
 {
     failures.AddRange(KernelChecks.BFloat16Conversions(seeds));
     failures.AddRange(KernelChecks.HalfConversions(seeds));
-    failures.AddRange(GemmChecks.Run(seeds));
 }
 
 Console.WriteLine($"ran: {string.Join(",", kinds)}");

@@ -168,6 +168,11 @@ public readonly record struct DatumType(DatumKind Kind, QuantParams? Quant = nul
     /// </summary>
     public static DatumType? CommonSuperType(DatumType a, DatumType b)
     {
+        if (a == b)
+        {
+            return a; // every type is the first of its own super types
+        }
+
         foreach (DatumType mine in a.SuperTypes())
         {
             foreach (DatumType theirs in b.SuperTypes())

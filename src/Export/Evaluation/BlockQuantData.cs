@@ -1,4 +1,5 @@
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.Quant;
 using TorchToNnef.Tensors;
 
@@ -7,9 +8,16 @@ namespace TorchToNnef.Export.Evaluation;
 /// <summary>
 /// The raw Q4_0 blocks of a block-quantized constant (tract's <c>BlockQuantValue</c>): per group of 32 consecutive
 /// values of the row-major flattened tensor, an f16 scale and 16 bytes of 4-bit codes, <c>w = (code - 8) * scale</c>.
+/// The blocks stay compressed for the value's life: products read them re-laid as <see cref="Q40Panels"/> (the same
+/// bytes, built once by <see cref="PreparePanels"/>, after which the row layout is dropped), and every other reader
+/// decodes only the range it needs.
 /// </summary>
 public sealed class BlockQuantData
 {
+    private readonly object _gate = new();
+    private byte[]? _blocks;
+    private Q40Panels? _panels;
+
     /// <summary>Wraps blocks in the given nibble order.</summary>
     /// <exception cref="ArgumentException">Not a Q4_0 dtype, or a partial block.</exception>
     public BlockQuantData(DType format, byte[] blocks)
@@ -25,16 +33,55 @@ public sealed class BlockQuantData
         }
 
         Format = format;
-        Blocks = blocks;
+        _blocks = blocks;
+        ElementCount = blocks.Length / DTypeInfo.Q40BlockBytes * DTypeInfo.Q40BlockElements;
+    }
+
+    /// <summary>
+    /// Wraps blocks already re-laid as <paramref name="panels"/> (rows of <see cref="Q40Panels.Columns"/> values), built
+    /// straight from a tensor's bytes without keeping a row-layout copy.
+    /// </summary>
+    internal BlockQuantData(DType format, Q40Panels panels)
+    {
+        Format = format;
+        _panels = panels;
+        ElementCount = checked(panels.Rows * panels.Columns);
     }
 
     /// <summary>Nibble order: <see cref="DType.Q40"/> (tract &gt;= 0.21.11) or <see cref="DType.Q40Legacy"/>.</summary>
     public DType Format { get; }
 
     /// <summary>Number of values held.</summary>
-    public int ElementCount => Blocks.Length / DTypeInfo.Q40BlockBytes * DTypeInfo.Q40BlockElements;
+    public int ElementCount { get; }
 
-    internal byte[] Blocks { get; }
+    /// <summary>The blocks re-laid as panels of rows, once <see cref="PreparePanels"/> has run; null before.</summary>
+    internal Q40Panels? Panels => Volatile.Read(ref _panels);
+
+    /// <summary>
+    /// Re-lays the blocks as <see cref="Q40Panels"/> with rows of <paramref name="columns"/> values (a matrix product's
+    /// summed axis) and drops the row layout. Returns false (and changes nothing) when the rows are not whole blocks or
+    /// the panels already use another row length.
+    /// </summary>
+    internal bool PreparePanels(int columns)
+    {
+        if (columns <= 0 || columns % DTypeInfo.Q40BlockElements != 0 || ElementCount % columns != 0)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_panels is not null)
+            {
+                return _panels.Columns == columns;
+            }
+
+            var panels = Q40Panels.FromRowBlocks(_blocks!, ElementCount / columns, columns, Format == DType.Q40);
+            Volatile.Write(ref _panels, panels);
+            Volatile.Write(ref _blocks, null);
+            return true;
+        }
+    }
 
     /// <summary>
     /// Dequantizes values <c>[start, start + destination.Length)</c> to f32, exactly as tract does
@@ -43,7 +90,7 @@ public sealed class BlockQuantData
     public void DequantizeF32(int start, Span<float> destination)
     {
         CheckRange(start, destination.Length);
-        Q40Dequantizer.ToSingle(BlocksOf(start, destination.Length), Format, destination);
+        Dequantize(start, destination, roundToHalf: false);
     }
 
     /// <summary>
@@ -53,11 +100,77 @@ public sealed class BlockQuantData
     public void DequantizeF16(int start, Span<Half> destination)
     {
         CheckRange(start, destination.Length);
-        Q40Dequantizer.ToHalf(BlocksOf(start, destination.Length), Format, destination);
+        if (Volatile.Read(ref _blocks) is byte[] blocks)
+        {
+            Q40Dequantizer.ToHalf(BlocksOf(blocks, start, destination.Length), Format, destination);
+            return;
+        }
+
+        float[] values = new float[destination.Length];
+        Dequantize(start, values, roundToHalf: true);
+        for (int i = 0; i < values.Length; i++)
+        {
+            destination[i] = (Half)values[i];
+        }
     }
 
-    private ReadOnlySpan<byte> BlocksOf(int start, int count) =>
-        Blocks.AsSpan(start / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes, count / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes);
+    /// <summary>
+    /// Values <c>[start, start + destination.Length)</c> (any range inside the tensor) as f32: exact, or each rounded to
+    /// f16 when <paramref name="roundToHalf"/>.
+    /// </summary>
+    internal void Dequantize(int start, Span<float> destination, bool roundToHalf)
+    {
+        if (start < 0 || destination.Length > ElementCount - start)
+        {
+            throw new InvalidGraphException(null, $"Q4_0 range [{start}, {start + destination.Length}) is outside the {ElementCount} values");
+        }
+
+        // The panels are published before the row layout is dropped, so one of the two is always there.
+        if (Volatile.Read(ref _blocks) is not byte[] blocks)
+        {
+            Q40Panels panels = Panels!;
+            int done = 0;
+            while (done < destination.Length)
+            {
+                int row = (start + done) / panels.Columns;
+                int column = (start + done) % panels.Columns;
+                int n = Math.Min(panels.Columns - column, destination.Length - done);
+                panels.DecodeRow(row, column, destination.Slice(done, n), roundToHalf);
+                done += n;
+            }
+
+            return;
+        }
+
+        const int G = DTypeInfo.Q40BlockElements;
+        int first = start / G * G;
+        int end = (start + destination.Length + G - 1) / G * G;
+        if (first == start && end == start + destination.Length && !roundToHalf)
+        {
+            Q40Dequantizer.ToSingle(BlocksOf(blocks, start, destination.Length), Format, destination);
+            return;
+        }
+
+        float[] covering = new float[end - first];
+        if (roundToHalf)
+        {
+            var halves = new Half[covering.Length];
+            Q40Dequantizer.ToHalf(BlocksOf(blocks, first, covering.Length), Format, halves);
+            for (int i = 0; i < halves.Length; i++)
+            {
+                covering[i] = (float)halves[i];
+            }
+        }
+        else
+        {
+            Q40Dequantizer.ToSingle(BlocksOf(blocks, first, covering.Length), Format, covering);
+        }
+
+        covering.AsSpan(start - first, destination.Length).CopyTo(destination);
+    }
+
+    private static ReadOnlySpan<byte> BlocksOf(byte[] blocks, int start, int count) =>
+        blocks.AsSpan(start / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes, count / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes);
 
     private void CheckRange(int start, int count)
     {

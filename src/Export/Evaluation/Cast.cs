@@ -1,5 +1,9 @@
 using System.Globalization;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using TorchToNnef.Errors;
+using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Export.Evaluation;
 
@@ -75,15 +79,148 @@ public static class Cast
     internal static int SaturateToInt(float x) =>
         float.IsNaN(x) ? 0 : x >= 2147483647f ? int.MaxValue : x <= -2147483648f ? int.MinValue : (int)x;
 
+    // Typed conversions over whole arrays (vectorized by TensorPrimitives and Core's FloatConversions): floats to
+    // integers saturate and truncate (NaN gives 0), integers wrap, anything to f32 and f32 to f16/f64 round to nearest
+    // even, integers to f16 go through f32 (two roundings, as tract's `as f32 as f16`), TDim through i32.
     private static TensorValue Natural(TensorValue value, DatumType target)
     {
         DatumKind s = value.Type.Kind;
-        if (s is DatumKind.F16 or DatumKind.F32 or DatumKind.F64)
+        bool fromFloat = s is DatumKind.F16 or DatumKind.F32 or DatumKind.F64;
+        Array data = target.Kind switch
         {
-            return FromDoubles(ToDoubles(value), value.ShapeArray, target);
+            DatumKind.Bool => NonZero(value),
+            DatumKind.TDim => Widen(Convert(value, DatumKind.I32, saturate: fromFloat)),
+            DatumKind.F32 => ToSingle(value),
+            DatumKind.F16 when s == DatumKind.F32 => FromSingle(value.Items<float>(), DType.F16),
+            DatumKind.F16 when !fromFloat => FromSingle(ToSingle(value), DType.F16),
+            DatumKind.F64 when s == DatumKind.F32 => FromSingle(value.Items<float>(), DType.F64),
+            _ => Convert(value, target.Kind, saturate: fromFloat),
+        };
+        return TensorValue.Wrap(target, value.ShapeArray, data);
+    }
+
+    private static float[] ToSingle(TensorValue value)
+    {
+        float[] f = TensorPool.Allocate<float>(value.ElementCount);
+        if (value.Type.Kind == DatumKind.U64)
+        {
+            // Core reads u64 saturating through its generic widening; u64 to f32 is a plain rounding conversion.
+            TensorPrimitives.ConvertTruncating<ulong, float>(value.Items<ulong>(), f);
+            return f;
         }
 
-        return FromLongs(ToLongs(value), s == DatumKind.U64, value.ShapeArray, target);
+        FloatConversions.ToSingle(value.Type.ToStorageDType(), BytesOf(value.Data!), f);
+        return f;
+    }
+
+    private static Array FromSingle(float[] values, DType dtype)
+    {
+        Array result = dtype == DType.F16 ? TensorPool.Allocate<Half>(values.Length) : TensorPool.Allocate<double>(values.Length);
+        FloatConversions.FromSingle(dtype, values, BytesOf(result));
+        return result;
+    }
+
+    private static Span<byte> BytesOf(Array data) => data switch
+    {
+        byte[] a => a,
+        sbyte[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        short[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        ushort[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        int[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        uint[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        long[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        ulong[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        Half[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        float[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        double[] a => MemoryMarshal.AsBytes(a.AsSpan()),
+        _ => throw new NotSupportedException($"{data.GetType().Name} has no byte view."),
+    };
+
+    private static long[] Widen(Array ints)
+    {
+        int[] v = (int[])ints;
+        var l = new long[v.Length];
+        TensorPrimitives.ConvertTruncating<int, long>(v, l);
+        return l;
+    }
+
+    // Dispatch on the kind, never on the array's runtime type: the CLR lets sbyte[] pass as byte[].
+    private static Array Convert(TensorValue value, DatumKind target, bool saturate) => value.Type.Kind switch
+    {
+        DatumKind.U8 => Convert(value.Items<byte>(), target, saturate),
+        DatumKind.I8 => Convert(value.Items<sbyte>(), target, saturate),
+        DatumKind.I16 => Convert(value.Items<short>(), target, saturate),
+        DatumKind.U16 => Convert(value.Items<ushort>(), target, saturate),
+        DatumKind.I32 => Convert(value.Items<int>(), target, saturate),
+        DatumKind.U32 => Convert(value.Items<uint>(), target, saturate),
+        DatumKind.I64 or DatumKind.TDim => Convert(value.Items<long>(), target, saturate),
+        DatumKind.U64 => Convert(value.Items<ulong>(), target, saturate),
+        DatumKind.F16 => Convert(value.Items<Half>(), target, saturate),
+        DatumKind.F32 => Convert(value.Items<float>(), target, saturate),
+        DatumKind.F64 => Convert(value.Items<double>(), target, saturate),
+        _ => throw Unsupported(value.Type, new DatumType(target)),
+    };
+
+    private static Array Convert<TFrom>(TFrom[] x, DatumKind target, bool saturate)
+        where TFrom : struct, INumberBase<TFrom> => target switch
+        {
+            DatumKind.U8 => Convert<TFrom, byte>(x, saturate),
+            DatumKind.I8 => Convert<TFrom, sbyte>(x, saturate),
+            DatumKind.I16 => Convert<TFrom, short>(x, saturate),
+            DatumKind.U16 => Convert<TFrom, ushort>(x, saturate),
+            DatumKind.I32 => Convert<TFrom, int>(x, saturate),
+            DatumKind.U32 => Convert<TFrom, uint>(x, saturate),
+            DatumKind.I64 => Convert<TFrom, long>(x, saturate),
+            DatumKind.U64 => Convert<TFrom, ulong>(x, saturate),
+            DatumKind.F16 => Convert<TFrom, Half>(x, saturate),
+            DatumKind.F32 => Convert<TFrom, float>(x, saturate),
+            DatumKind.F64 => Convert<TFrom, double>(x, saturate),
+            _ => throw Unsupported(DatumType.F64, new DatumType(target)),
+        };
+
+    private static TTo[] Convert<TFrom, TTo>(TFrom[] x, bool saturate)
+        where TFrom : struct, INumberBase<TFrom>
+        where TTo : struct, INumberBase<TTo>
+    {
+        TTo[] r = TensorPool.Allocate<TTo>(x.Length);
+        if (saturate)
+        {
+            TensorPrimitives.ConvertSaturating<TFrom, TTo>(x, r);
+        }
+        else
+        {
+            TensorPrimitives.ConvertTruncating<TFrom, TTo>(x, r);
+        }
+
+        return r;
+    }
+
+    private static bool[] NonZero(TensorValue value) => value.Type.Kind switch
+    {
+        DatumKind.U8 => NonZero(value.Items<byte>()),
+        DatumKind.I8 => NonZero(value.Items<sbyte>()),
+        DatumKind.I16 => NonZero(value.Items<short>()),
+        DatumKind.U16 => NonZero(value.Items<ushort>()),
+        DatumKind.I32 => NonZero(value.Items<int>()),
+        DatumKind.U32 => NonZero(value.Items<uint>()),
+        DatumKind.I64 or DatumKind.TDim => NonZero(value.Items<long>()),
+        DatumKind.U64 => NonZero(value.Items<ulong>()),
+        DatumKind.F16 => NonZero(value.Items<Half>()),
+        DatumKind.F32 => NonZero(value.Items<float>()),
+        DatumKind.F64 => NonZero(value.Items<double>()),
+        _ => throw Unsupported(value.Type, DatumType.Bool),
+    };
+
+    private static bool[] NonZero<T>(T[] x)
+        where T : struct, INumberBase<T>
+    {
+        var r = new bool[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            r[i] = x[i] != T.Zero;
+        }
+
+        return r;
     }
 
     private static TensorValue Quantized(TensorValue value, DatumType target)
@@ -164,70 +301,20 @@ public static class Cast
     // uint[]), so a pattern match on array types can read signed data as unsigned.
     internal static double[] ToDoubles(TensorValue value) => value.Type.Kind switch
     {
-        DatumKind.F16 => Array.ConvertAll(value.Items<Half>(), x => (double)x),
-        DatumKind.F32 => Array.ConvertAll(value.Items<float>(), x => (double)x),
         DatumKind.F64 => value.Items<double>(),
-        DatumKind.U64 => Array.ConvertAll(value.Items<ulong>(), x => (double)x),
-        _ => Array.ConvertAll(ToLongs(value), x => (double)x),
+        DatumKind.Bool => (double[])Convert(To(value, DatumType.I8), DatumKind.F64, saturate: false),
+        DatumKind.TDim => Convert<long, double>(value.Items<long>(), saturate: false),
+        _ => (double[])Convert(value, DatumKind.F64, saturate: false),
     };
 
     internal static long[] ToLongs(TensorValue value) => value.Type.Kind switch
     {
-        DatumKind.Bool => Array.ConvertAll(value.Items<bool>(), x => x ? 1L : 0L),
-        DatumKind.U8 => Array.ConvertAll(value.Items<byte>(), x => (long)x),
-        DatumKind.I8 => Array.ConvertAll(value.Items<sbyte>(), x => (long)x),
-        DatumKind.I16 => Array.ConvertAll(value.Items<short>(), x => (long)x),
-        DatumKind.U16 => Array.ConvertAll(value.Items<ushort>(), x => (long)x),
-        DatumKind.I32 => Array.ConvertAll(value.Items<int>(), x => (long)x),
-        DatumKind.U32 => Array.ConvertAll(value.Items<uint>(), x => (long)x),
         DatumKind.I64 or DatumKind.TDim => value.Items<long>(),
-        DatumKind.U64 => Array.ConvertAll(value.Items<ulong>(), x => unchecked((long)x)),
+        DatumKind.Bool => (long[])Convert(To(value.WithType(DatumType.Bool), DatumType.I8), DatumKind.I64, saturate: false),
+        DatumKind.U8 or DatumKind.I8 or DatumKind.I16 or DatumKind.U16 or DatumKind.I32 or DatumKind.U32 or DatumKind.U64 =>
+            (long[])Convert(value, DatumKind.I64, saturate: false),
         _ => throw new InvalidOperationException($"{value.Type} is not an integer type."),
     };
-
-    private static TensorValue FromDoubles(double[] d, int[] shape, DatumType target)
-    {
-        Array data = target.Kind switch
-        {
-            DatumKind.F16 => Array.ConvertAll(d, x => (Half)x),
-            DatumKind.F32 => Array.ConvertAll(d, x => (float)x),
-            DatumKind.F64 => (double[])d.Clone(),
-            DatumKind.Bool => Array.ConvertAll(d, x => x != 0),
-            DatumKind.I8 => Array.ConvertAll(d, x => (sbyte)Saturate(x, sbyte.MinValue, sbyte.MaxValue)),
-            DatumKind.I16 => Array.ConvertAll(d, x => (short)Saturate(x, short.MinValue, short.MaxValue)),
-            DatumKind.I32 => Array.ConvertAll(d, x => (int)Saturate(x, int.MinValue, int.MaxValue)),
-            DatumKind.I64 => Array.ConvertAll(d, x => Saturate(x, long.MinValue, long.MaxValue)),
-            DatumKind.U8 => Array.ConvertAll(d, x => (byte)Saturate(x, 0, byte.MaxValue)),
-            DatumKind.U16 => Array.ConvertAll(d, x => (ushort)Saturate(x, 0, ushort.MaxValue)),
-            DatumKind.U32 => Array.ConvertAll(d, x => (uint)Saturate(x, 0, uint.MaxValue)),
-            DatumKind.U64 => Array.ConvertAll(d, SaturateU64),
-            DatumKind.TDim => Array.ConvertAll(d, x => (long)(int)Saturate(x, int.MinValue, int.MaxValue)),
-            _ => throw Unsupported(DatumType.F64, target),
-        };
-        return TensorValue.Wrap(target, shape, data);
-    }
-
-    private static TensorValue FromLongs(long[] l, bool unsigned64, int[] shape, DatumType target)
-    {
-        Array data = target.Kind switch
-        {
-            DatumKind.F16 => Array.ConvertAll(l, x => (Half)(unsigned64 ? (float)(ulong)x : (float)x)),
-            DatumKind.F32 => Array.ConvertAll(l, x => unsigned64 ? (float)(ulong)x : (float)x),
-            DatumKind.F64 => Array.ConvertAll(l, x => unsigned64 ? (double)(ulong)x : (double)x),
-            DatumKind.Bool => Array.ConvertAll(l, x => x != 0),
-            DatumKind.I8 => Array.ConvertAll(l, x => unchecked((sbyte)x)),
-            DatumKind.I16 => Array.ConvertAll(l, x => unchecked((short)x)),
-            DatumKind.I32 => Array.ConvertAll(l, x => unchecked((int)x)),
-            DatumKind.I64 => (long[])l.Clone(),
-            DatumKind.U8 => Array.ConvertAll(l, x => unchecked((byte)x)),
-            DatumKind.U16 => Array.ConvertAll(l, x => unchecked((ushort)x)),
-            DatumKind.U32 => Array.ConvertAll(l, x => unchecked((uint)x)),
-            DatumKind.U64 => Array.ConvertAll(l, x => unchecked((ulong)x)),
-            DatumKind.TDim => Array.ConvertAll(l, x => (long)unchecked((int)x)),
-            _ => throw Unsupported(DatumType.I64, target),
-        };
-        return TensorValue.Wrap(target, shape, data);
-    }
 
     private static TensorValue FromLongsClamped(long[] l, int[] shape, DatumType target)
     {
@@ -242,12 +329,6 @@ public static class Cast
         return TensorValue.Wrap(target, shape, data);
     }
 
-    private static long Saturate(double x, long min, long max) =>
-        double.IsNaN(x) ? 0 : x >= max ? max : x <= min ? min : (long)Math.Truncate(x);
-
-    private static ulong SaturateU64(double x) =>
-        double.IsNaN(x) || x <= 0 ? 0 : x >= ulong.MaxValue ? ulong.MaxValue : (ulong)x;
-
     private static TensorValue FromStrings(TensorValue value, DatumType target)
     {
         string[] s = value.Items<string>();
@@ -260,7 +341,7 @@ public static class Cast
             }
         }
 
-        return FromDoubles(parsed, value.ShapeArray, target);
+        return To(TensorValue.Wrap(DatumType.F64, value.ShapeArray, parsed), target);
     }
 
     private static TensorValue ToStrings(TensorValue value)
@@ -269,6 +350,7 @@ public static class Cast
         {
             DatumKind.Bool => Array.ConvertAll(value.Items<bool>(), x => x ? "true" : "false"),
             DatumKind.F16 or DatumKind.F32 or DatumKind.F64 => Array.ConvertAll(ToDoubles(value), x => x.ToString("R", CultureInfo.InvariantCulture)),
+            DatumKind.U64 => Array.ConvertAll(value.Items<ulong>(), x => x.ToString(CultureInfo.InvariantCulture)),
             _ => Array.ConvertAll(ToLongs(value), x => x.ToString(CultureInfo.InvariantCulture)),
         };
         return TensorValue.Wrap(DatumType.String, value.ShapeArray, s);

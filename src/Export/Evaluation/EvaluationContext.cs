@@ -10,15 +10,18 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 internal sealed class EvaluationContext
 {
+    private readonly List<Scope> _finishedFragments = [];
     private readonly OperatorResolver _resolver;
     private int _depth;
 
-    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs)
+    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights)
     {
         Graph = graph;
         Options = options;
         Symbols = symbols;
         Inputs = inputs;
+        Pool = pool;
+        Weights = weights;
         _resolver = new OperatorResolver(graph);
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }
@@ -33,6 +36,12 @@ internal sealed class EvaluationContext
     public Dictionary<string, TensorValue> Inputs { get; }
 
     public ParallelOptions ParallelOptions { get; }
+
+    /// <summary>Storage reuse for this run's intermediate values.</summary>
+    public TensorPool Pool { get; }
+
+    /// <summary>The evaluator's weights, opened once and kept.</summary>
+    public WeightCache Weights { get; }
 
     /// <summary>Runs <paramref name="body"/> in <paramref name="scope"/>; <paramref name="release"/> drops values after their last use.</summary>
     public void RunBody(IReadOnlyList<Node> body, Scope scope, string path, IReadOnlyDictionary<int, List<string>>? release = null)
@@ -98,7 +107,23 @@ internal sealed class EvaluationContext
             }
 
             scope[node.Outputs[k]] = values[k];
-            Options.ValueComputed?.Invoke(ValuePath.Of(path, node.Outputs[k]), values[k].Value);
+            if (Options.ValueComputed is { } observer)
+            {
+                // The observer may keep the value: its storage leaves the pool rather than being reused under it.
+                Pool.Forget(values[k]);
+                observer(ValuePath.Of(path, node.Outputs[k]), values[k].Value);
+            }
+        }
+
+        // Fragment scopes of this node are released only now that the caller holds their results.
+        if (_finishedFragments.Count > 0)
+        {
+            Scope[] finished = [.. _finishedFragments];
+            _finishedFragments.Clear();
+            foreach (Scope inner in finished)
+            {
+                inner.Clear();
+            }
         }
     }
 
@@ -160,9 +185,11 @@ internal sealed class EvaluationContext
             _depth--;
         }
 
-        return new TupleOperand(fragment.Results.Select(r => inner.Contains(r.Name)
+        var results = new TupleOperand(fragment.Results.Select(r => inner.Contains(r.Name)
             ? inner[r.Name]
             : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'")).ToList());
+        _finishedFragments.Add(inner);
+        return results;
     }
 
     private DatumType? QuantTypeOf(string identifier) =>

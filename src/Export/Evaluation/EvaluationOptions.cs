@@ -18,7 +18,7 @@ public sealed record EvaluationOptions
     /// <summary>Maximum nesting of fragment invocations before the graph is rejected as recursive.</summary>
     public int MaxFragmentDepth { get; init; } = 64;
 
-    /// <summary>Worker threads for matrix products and convolutions; 0 uses every core.</summary>
+    /// <summary>Worker threads for matrix products, convolutions and large element-wise operations; 0 uses every core.</summary>
     public int MaxDegreeOfParallelism { get; init; }
 
     /// <summary>

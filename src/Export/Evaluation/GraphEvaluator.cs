@@ -18,8 +18,9 @@ public sealed record GraphInput(string Name, DatumType Type, IReadOnlyList<Dim> 
 /// Runs an IR graph on the CPU as tract would: every statement in order with tract's operand typing, broadcasting,
 /// constant folding and f16 rounding; document fragments from their bodies and tract's stdlib fragments (linear,
 /// relu, batch_normalization, ...) with the same operation order; symbols bound from the fed inputs and the graph's
-/// <c>tract_assert</c>s checked. Values are released after their last use, so a run holds the live activations and one
-/// weight at a time rather than the whole model.
+/// <c>tract_assert</c>s checked. Weights are opened once, by the first run that reads them, and kept for later runs;
+/// intermediate values are released after their last consumer and their storage reused (<see cref="TensorPool"/>), so
+/// a run holds the weights plus the values alive at once.
 /// </summary>
 public sealed class GraphEvaluator
 {
@@ -27,6 +28,8 @@ public sealed class GraphEvaluator
     private readonly EvaluationOptions _options;
     private readonly List<Node> _externals;
     private readonly Dictionary<int, List<string>> _release;
+    private readonly WeightCache _weights = new();
+    private TensorPool? _pool = new();
 
     /// <summary>Prepares the evaluation of <paramref name="graph"/>.</summary>
     /// <exception cref="InvalidGraphException">An input declaration is malformed or a graph output is never assigned.</exception>
@@ -80,19 +83,37 @@ public sealed class GraphEvaluator
         CheckShapes(fed, symbols);
         CheckAssertions(symbols);
 
-        var context = new EvaluationContext(_graph, _options, symbols, fed);
-        var scope = new Scope(context);
-        context.RunBody(_graph.Nodes, scope, string.Empty, _release);
-        return _graph.Outputs.Select(name =>
+        // One pool per evaluator, taken by one run at a time (a concurrent run gets a pool of its own).
+        TensorPool pool = Interlocked.Exchange(ref _pool, null) ?? new TensorPool();
+        try
         {
-            if (!scope.Contains(name))
+            using TensorPool.Activation active = pool.Activate();
+            var context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights);
+            var scope = new Scope(context);
+            context.RunBody(_graph.Nodes, scope, string.Empty, _release);
+            return _graph.Outputs.Select(name =>
             {
-                throw new InvalidGraphException(name, "graph output is never assigned");
-            }
+                if (!scope.Contains(name))
+                {
+                    throw new InvalidGraphException(name, "graph output is never assigned");
+                }
 
-            return new NamedTensor(name, Coerce.ToTensor(scope[name], name).Value);
-        }).ToList();
+                return new NamedTensor(name, Coerce.ToTensor(scope[name], name).Value);
+            }).ToList();
+        }
+        finally
+        {
+            // Whatever is still bound (the outputs just handed out) is forgotten by the pool, never reused.
+            pool.EndRun();
+            Volatile.Write(ref _pool, pool);
+        }
     }
+
+    /// <summary>Number of weights opened and kept so far.</summary>
+    internal int KeptWeights => _weights.Count;
+
+    /// <summary>Bytes of reusable storage the evaluator keeps between runs.</summary>
+    internal long PooledBytes => Volatile.Read(ref _pool)?.FreeBytes ?? 0;
 
     private GraphInput DescribeInput(Node node)
     {

@@ -34,7 +34,12 @@ internal static class Layout
     /// <summary>numpy broadcasting of equal-rank shapes: every axis equal or 1.</summary>
     public static int[] BroadcastShape(params int[][] shapes)
     {
-        int rank = shapes.Max(s => s.Length);
+        int rank = 0;
+        foreach (int[] s in shapes)
+        {
+            rank = Math.Max(rank, s.Length);
+        }
+
         var result = new int[rank];
         for (int i = 0; i < rank; i++)
         {
@@ -48,7 +53,7 @@ internal static class Layout
                 {
                     if (d != 1 && d != x)
                     {
-                        throw new InvalidGraphException(null, $"shapes {string.Join(" and ", shapes.Select(s => Format(s)))} do not broadcast");
+                        throw new InvalidGraphException(null, $"shapes {string.Join(" and ", shapes.Select(sh => Format(sh)))} do not broadcast");
                     }
 
                     d = x;
@@ -61,63 +66,41 @@ internal static class Layout
         return result;
     }
 
-    /// <summary>For each element of <paramref name="outShape"/>, the linear index of the element it reads in <paramref name="inShape"/>.</summary>
-    public static int[] BroadcastMap(ReadOnlySpan<int> inShape, int[] outShape)
+    /// <summary>numpy broadcast of <paramref name="v"/> (rank at most the target's, aligned on the right) to <paramref name="shape"/>, as one strided copy.</summary>
+    public static TensorValue BroadcastTo(TensorValue v, int[] shape)
     {
-        int volume = TensorValue.Volume(outShape);
-        var map = new int[volume];
-        if (inShape.SequenceEqual(outShape))
+        int offset = shape.Length - v.Rank;
+        int[] inStrides = Strides(v.Shape);
+        var strides = new int[shape.Length];
+        for (int i = 0; i < v.Rank; i++)
         {
-            for (int i = 0; i < volume; i++)
-            {
-                map[i] = i;
-            }
-
-            return map;
+            strides[i + offset] = v.Shape[i] == 1 ? 0 : inStrides[i];
         }
 
-        int rank = outShape.Length;
-        int offset = rank - inShape.Length;
-        int[] inStrides = Strides(inShape);
-        var strides = new int[rank];
-        for (int i = 0; i < inShape.Length; i++)
-        {
-            strides[i + offset] = inShape[i] == 1 ? 0 : inStrides[i];
-        }
-
-        FillMap(map, outShape, strides, 0);
-        return map;
+        return TakeStrided(v, shape, strides, 0);
     }
 
-    /// <summary>Fills <paramref name="map"/> with the offsets <c>start + Σ index[i] · strides[i]</c> over <paramref name="outShape"/>, row-major.</summary>
-    public static void FillMap(int[] map, ReadOnlySpan<int> outShape, ReadOnlySpan<int> strides, int start)
+    /// <summary>
+    /// A value of <paramref name="shape"/> whose element at index (i0, i1, ...) is <paramref name="source"/>'s element at
+    /// (sources[0][i0], sources[1][i1], ...), or <paramref name="fill"/>'s single value where any of those is -1.
+    /// </summary>
+    public static TensorValue Gather(TensorValue source, int[] shape, int[][] sources, TensorValue fill) => source.Type.Kind switch
     {
-        int rank = outShape.Length;
-        if (map.Length == 0)
-        {
-            return;
-        }
-
-        Span<int> index = stackalloc int[Math.Max(rank, 1)];
-        index.Clear();
-        int pos = start;
-        for (int i = 0; i < map.Length; i++)
-        {
-            map[i] = pos;
-            for (int ax = rank - 1; ax >= 0; ax--)
-            {
-                index[ax]++;
-                pos += strides[ax];
-                if (index[ax] < outShape[ax])
-                {
-                    break;
-                }
-
-                pos -= strides[ax] * index[ax];
-                index[ax] = 0;
-            }
-        }
-    }
+        DatumKind.Bool => Gather(source, shape, sources, fill.Items<bool>()[0]),
+        DatumKind.U8 => Gather(source, shape, sources, fill.Items<byte>()[0]),
+        DatumKind.I8 => Gather(source, shape, sources, fill.Items<sbyte>()[0]),
+        DatumKind.I16 => Gather(source, shape, sources, fill.Items<short>()[0]),
+        DatumKind.U16 => Gather(source, shape, sources, fill.Items<ushort>()[0]),
+        DatumKind.I32 => Gather(source, shape, sources, fill.Items<int>()[0]),
+        DatumKind.U32 => Gather(source, shape, sources, fill.Items<uint>()[0]),
+        DatumKind.I64 or DatumKind.TDim => Gather(source, shape, sources, fill.Items<long>()[0]),
+        DatumKind.U64 => Gather(source, shape, sources, fill.Items<ulong>()[0]),
+        DatumKind.F16 => Gather(source, shape, sources, fill.Items<Half>()[0]),
+        DatumKind.F32 => Gather(source, shape, sources, fill.Items<float>()[0]),
+        DatumKind.F64 => Gather(source, shape, sources, fill.Items<double>()[0]),
+        DatumKind.String => Gather(source, shape, sources, fill.Items<string>()[0]),
+        _ => throw new UnsupportedFeatureException(null, null, $"cannot move the elements of a {source.Type} value"),
+    };
 
     /// <summary>
     /// Copies the elements at <c>start + Σ index[i] · strides[i]</c> over <paramref name="shape"/>, row-major, into a new
@@ -125,7 +108,7 @@ internal static class Layout
     /// </summary>
     public static T[] StridedCopy<T>(T[] source, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, int start)
     {
-        var result = new T[TensorValue.Volume(shape)];
+        T[] result = Allocate<T>(TensorValue.Volume(shape));
         if (result.Length == 0)
         {
             return result;
@@ -197,26 +180,16 @@ internal static class Layout
         return TensorValue.Wrap(source.Type, shape, data);
     }
 
-    /// <summary>A new value whose element i is <c>source[map[i]]</c>.</summary>
-    public static TensorValue Take(TensorValue source, int[] shape, int[] map)
+    /// <summary>A new value whose element i is <c>source[indices[i]]</c> (the elements an operator selected, e.g. max pooling's).</summary>
+    public static TensorValue Take(TensorValue source, int[] shape, int[] indices)
     {
-        Array data = source.Type.Kind switch
+        Array from = source.Data!;
+        Array data = TensorValue.NewArray(source.Type.Kind, indices.Length);
+        for (int i = 0; i < indices.Length; i++)
         {
-            DatumKind.Bool => Take(source.Items<bool>(), map),
-            DatumKind.U8 => Take(source.Items<byte>(), map),
-            DatumKind.I8 => Take(source.Items<sbyte>(), map),
-            DatumKind.I16 => Take(source.Items<short>(), map),
-            DatumKind.U16 => Take(source.Items<ushort>(), map),
-            DatumKind.I32 => Take(source.Items<int>(), map),
-            DatumKind.U32 => Take(source.Items<uint>(), map),
-            DatumKind.I64 or DatumKind.TDim => Take(source.Items<long>(), map),
-            DatumKind.U64 => Take(source.Items<ulong>(), map),
-            DatumKind.F16 => Take(source.Items<Half>(), map),
-            DatumKind.F32 => Take(source.Items<float>(), map),
-            DatumKind.F64 => Take(source.Items<double>(), map),
-            DatumKind.String => Take(source.Items<string>(), map),
-            _ => throw new UnsupportedFeatureException(null, null, $"cannot move the elements of a {source.Type} value"),
-        };
+            Array.Copy(from, indices[i], data, i, 1);
+        }
+
         return TensorValue.Wrap(source.Type, shape, data);
     }
 
@@ -260,16 +233,81 @@ internal static class Layout
         return TakeStrided(v, shape, strides, 0);
     }
 
-    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
-
-    private static T[] Take<T>(T[] source, int[] map)
+    /// <summary>
+    /// Storage for a value every element of which the caller writes: pooled for the common numeric types
+    /// (<see cref="TensorPool"/>), new otherwise.
+    /// </summary>
+    public static T[] Allocate<T>(int length)
     {
-        var result = new T[map.Length];
-        for (int i = 0; i < map.Length; i++)
+        if (typeof(T) == typeof(float))
         {
-            result[i] = source[map[i]];
+            return (T[])(object)TensorPool.Allocate<float>(length);
         }
 
-        return result;
+        if (typeof(T) == typeof(Half))
+        {
+            return (T[])(object)TensorPool.Allocate<Half>(length);
+        }
+
+        if (typeof(T) == typeof(long))
+        {
+            return (T[])(object)TensorPool.Allocate<long>(length);
+        }
+
+        return new T[length];
+    }
+
+    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    private static TensorValue Gather<T>(TensorValue source, int[] shape, int[][] sources, T fill)
+    {
+        T[] from = source.Items<T>();
+        var result = new T[TensorValue.Volume(shape)];
+        int rank = shape.Length;
+        if (result.Length == 0)
+        {
+            return TensorValue.Wrap(source.Type, shape, result);
+        }
+
+        if (rank == 0)
+        {
+            result[0] = from[0];
+            return TensorValue.Wrap(source.Type, shape, result);
+        }
+
+        int[] strides = Strides(source.Shape);
+        int inner = shape[rank - 1];
+        int[] last = sources[rank - 1];
+        Span<int> index = stackalloc int[rank];
+        index.Clear();
+        for (int o = 0; o < result.Length; o += inner)
+        {
+            int row = 0;
+            bool inside = true;
+            for (int ax = 0; ax < rank - 1; ax++)
+            {
+                int c = sources[ax][index[ax]];
+                inside &= c >= 0;
+                row += c * strides[ax];
+            }
+
+            for (int j = 0; j < inner; j++)
+            {
+                int c = last[j];
+                result[o + j] = inside && c >= 0 ? from[row + c] : fill;
+            }
+
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                if (++index[ax] < shape[ax])
+                {
+                    break;
+                }
+
+                index[ax] = 0;
+            }
+        }
+
+        return TensorValue.Wrap(source.Type, shape, result);
     }
 }

@@ -20,12 +20,39 @@ internal sealed class Scope
     public Operand this[string name]
     {
         get => Resolve(Arg.Ref(name));
-        set => _values[name] = value;
+        set
+        {
+            // Each binding holds a reference on pooled storage (see TensorPool); rebinding releases the old value.
+            _context.Pool.Bind(value);
+            if (_values.TryGetValue(name, out Operand? old))
+            {
+                _context.Pool.Unbind(old);
+            }
+
+            _values[name] = value;
+        }
     }
 
     public bool Contains(string name) => _values.ContainsKey(name);
 
-    public void Remove(string name) => _values.Remove(name);
+    public void Remove(string name)
+    {
+        if (_values.Remove(name, out Operand? old))
+        {
+            _context.Pool.Unbind(old);
+        }
+    }
+
+    /// <summary>Drops every binding (a fragment's scope once its results are bound by the caller).</summary>
+    public void Clear()
+    {
+        foreach (Operand value in _values.Values)
+        {
+            _context.Pool.Unbind(value);
+        }
+
+        _values.Clear();
+    }
 
     /// <summary>Resolves an argument: identifiers to their value or symbol, literals with NNEF typing.</summary>
     public Operand Resolve(Arg arg) => arg switch

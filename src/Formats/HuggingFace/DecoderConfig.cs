@@ -98,10 +98,12 @@ public sealed record DecoderConfig
             throw new InvalidInputFileException(path, null, $"config is {length} bytes, above the {MaxConfigBytes}-byte limit");
         }
 
+        byte[] bytes = File.ReadAllBytes(path);
+        JsonText.RequireUtf8(bytes, path, "config");
         HfConfigJson json;
         try
         {
-            json = JsonSerializer.Deserialize(File.ReadAllBytes(path), HfJsonContext.Default.HfConfigJson)
+            json = JsonSerializer.Deserialize(bytes, HfJsonContext.Default.HfConfigJson)
                 ?? throw new InvalidInputFileException(path, null, "config is null, not a JSON object");
         }
         catch (JsonException e)

@@ -63,6 +63,7 @@ public sealed record ModelConfigSummary
     public static ModelConfigSummary Read(string path)
     {
         byte[] bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, "config");
+        JsonText.RequireUtf8(bytes, path, "config");
         JsonDocument doc;
         try
         {

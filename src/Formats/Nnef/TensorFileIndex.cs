@@ -81,8 +81,9 @@ public static class TensorFileIndex
             using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
             return IsIndex(doc.RootElement) ? null : $"it has no \"format\": \"{Format}\"";
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8 (System.Text.Json checks strings lazily).
             return "it is not JSON";
         }
     }

@@ -30,7 +30,9 @@ internal static class NpyHeader
         int got = stream.ReadAtLeast(prefix[..8], 8, throwOnEndOfStream: false);
         if (got < 8 || !prefix[..6].SequenceEqual(Magic))
         {
-            throw new InvalidInputFileException(file, tensor, got < 8 && prefix[..got].SequenceEqual(Magic[..got])
+            // A short stream may end inside the magic or just after it (7 bytes): compare only what both hold.
+            int compared = Math.Min(got, Magic.Length);
+            throw new InvalidInputFileException(file, tensor, got < 8 && prefix[..compared].SequenceEqual(Magic[..compared])
                 ? $"truncated .npy header ({got} bytes)"
                 : "not a .npy file (bad magic)");
         }

@@ -34,6 +34,7 @@ public sealed class SafetensorsIndex
     public static SafetensorsIndex Read(string path)
     {
         byte[] bytes = InputFile.ReadAllBytes(path, MaxIndexBytes, "index");
+        JsonText.RequireUtf8(bytes, path, "index");
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         bool sawWeightMap = false;
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 16 });

@@ -3,24 +3,24 @@ using TorchToNnef.Errors;
 namespace TorchToNnef.Export.Evaluation.Kernels;
 
 /// <summary>
-/// A two-operand einsum reduced to batched dot products: axes are classified as batch (in both operands and the
+/// A two-operand einsum reduced to batched matrix products: axes are classified as batch (in both operands and the
 /// output), m (first operand and output), n (second operand and output) and k (both operands, summed); axes found in
 /// one operand only and not in the output are summed beforehand. Size-1 axes broadcast against the other operand.
-/// The operands are copied (strided, broadcast axes with stride 0) to <c>[batch, m, k]</c> and <c>[batch, k, n]</c>,
-/// multiplied, and the
-/// <c>[batch, m, n]</c> product is permuted to the output axis order.
+/// Each operand is read in place as a strided view — its m (n) axes and its k axes each collapse to one stride, batch
+/// items are offsets — so a transposed operand or a broadcast batch costs no copy; only an operand whose m, n or k
+/// axes cannot be walked with one stride is copied to the canonical layout. The <c>[batch, m, n]</c> product is
+/// written in place when that is the output's axis order, else permuted to it.
 /// </summary>
 internal sealed class Contraction
 {
     private readonly int[] _outPermutation;
+    private readonly OperandLayout _a;
+    private readonly OperandLayout _b;
 
-    private readonly (int[] Shape, int[] Strides) _aLayout;
-    private readonly (int[] Shape, int[] Strides) _bLayout;
-
-    private Contraction((int[], int[]) aLayout, (int[], int[]) bLayout, int batch, int m, int n, int k, int[] productShape, int[] outPermutation, int[] outShape)
+    private Contraction(OperandLayout a, OperandLayout b, int batch, int m, int n, int k, int[] productShape, int[] outPermutation, int[] outShape)
     {
-        _aLayout = aLayout;
-        _bLayout = bLayout;
+        _a = a;
+        _b = b;
         Batch = batch;
         M = m;
         N = n;
@@ -87,16 +87,20 @@ internal sealed class Contraction
         }
 
         int Product(string letters) => letters.Aggregate(1, (p, c) => checked(p * size[c]));
-        (int[], int[]) aLayout = StridedLayout(aAxes, aShape, batch + m + k, size);
-        (int[], int[]) bLayout = StridedLayout(bAxes, bShape, batch + k + n, size);
         string productAxes = batch + m + n;
         int[] productShape = productAxes.Select(c => size[c]).ToArray();
         int[] perm = outAxes.Select(c => productAxes.IndexOf(c)).ToArray();
         int[] outShape = outAxes.Select(c => size[c]).ToArray();
-        return new Contraction(aLayout, bLayout, Product(batch), Product(m), Product(n), Product(k), productShape, perm, outShape);
+        return new Contraction(
+            new OperandLayout(aAxes, aShape, batch, m, k, size),
+            new OperandLayout(bAxes, bShape, batch, n, k, size),
+            Product(batch), Product(m), Product(n), Product(k), productShape, perm, outShape);
     }
 
-    /// <summary>Sums the axes of <paramref name="axes"/> that appear in neither <paramref name="other"/> nor <paramref name="outAxes"/>.</summary>
+    /// <summary>
+    /// Sums the axes of <paramref name="axes"/> that appear in neither <paramref name="other"/> nor <paramref name="outAxes"/>,
+    /// adding values in the order they are stored.
+    /// </summary>
     public static (float[] Data, int[] Shape, string Axes) ReduceLonely(float[] data, int[] shape, string axes, string other, string outAxes)
     {
         string keep = new(axes.Where(c => other.Contains(c) || outAxes.Contains(c)).ToArray());
@@ -106,31 +110,39 @@ internal sealed class Contraction
         }
 
         int[] keptShape = keep.Select(c => shape[axes.IndexOf(c)]).ToArray();
+        int[] accShape = axes.Select((c, i) => keep.Contains(c) ? shape[i] : 1).ToArray();
         var result = new float[TensorValue.Volume(keptShape)];
-        int[] keptStrides = Layout.Strides(keptShape);
-        var strides = new int[axes.Length];
-        for (int i = 0; i < axes.Length; i++)
-        {
-            int j = keep.IndexOf(axes[i]);
-            strides[i] = j >= 0 ? keptStrides[j] : 0;
-        }
-
-        var map = new int[data.Length];
-        Layout.FillMap(map, shape, strides, 0);
-        for (int i = 0; i < data.Length; i++)
-        {
-            result[map[i]] += data[i];
-        }
-
+        AccumulateInOrder(data, shape, result, accShape);
         return (result, keptShape, keep);
     }
 
-    /// <summary>Runs the contraction on f32 data; the result is in output axis order.</summary>
-    public float[] RunF32(float[] a, float[] b, ParallelOptions parallel)
+    /// <summary>
+    /// Runs the contraction on operand views (<paramref name="a"/> and <paramref name="b"/> give each element's storage
+    /// layout as a row-major tensor of the planned shapes); the result is in output axis order.
+    /// </summary>
+    public float[] RunF32(OperandSource a, OperandSource b, KernelWidth width, int threads)
     {
-        float[] la = Layout.StridedCopy(a, _aLayout.Shape, _aLayout.Strides, 0);
-        float[] lb = Layout.StridedCopy(b, _bLayout.Shape, _bLayout.Strides, 0);
-        float[] product = Gemm.Multiply(la, lb, Batch, M, N, K, parallel);
+        (MatrixOperand aOp, int[] aOffsets) = _a.View(a, M, K);
+        (MatrixOperand bOp, int[] bOffsets) = _b.View(b, N, K);
+        if (bOp.Storage == OperandStorage.Q40 && bOp.PStride == 1 && bOp.XStride == K)
+        {
+            // B reads whole rows of a Q4_0 weight (a linear layer): re-lay it as panels once, kept with the weight.
+            bOp.Q40!.PreparePanels(K);
+        }
+
+        float[] product = TensorPool.Allocate<float>(checked(Batch * M * N));
+        Gemm.Run(width, new GemmProblem
+        {
+            Batch = Batch,
+            M = M,
+            N = N,
+            K = K,
+            A = aOp,
+            B = bOp,
+            ABatchOffsets = aOffsets,
+            BBatchOffsets = bOffsets,
+            C = product,
+        }, threads);
         return Permute(product);
     }
 
@@ -138,8 +150,8 @@ internal sealed class Contraction
     public T[] RunSequential<T>(T[] a, T[] b)
         where T : System.Numerics.INumber<T>
     {
-        T[] la = Layout.StridedCopy(a, _aLayout.Shape, _aLayout.Strides, 0);
-        T[] lb = Layout.StridedCopy(b, _bLayout.Shape, _bLayout.Strides, 0);
+        T[] la = _a.Canonical(a);
+        T[] lb = _b.Canonical(b);
         var product = new T[Batch * M * N];
         for (int t = 0; t < Batch; t++)
         {
@@ -149,10 +161,10 @@ internal sealed class Contraction
                 {
                     T s = T.Zero;
                     int ab = ((t * M) + i) * K;
-                    int bb = (t * K * N) + j;
+                    int bb = ((t * N) + j) * K;
                     for (int p = 0; p < K; p++)
                     {
-                        s += la[ab + p] * lb[bb + (p * N)];
+                        s += la[ab + p] * lb[bb + p];
                     }
 
                     product[(((t * M) + i) * N) + j] = s;
@@ -163,26 +175,46 @@ internal sealed class Contraction
         return Permute(product);
     }
 
+    // acc (shape accShape: 1 on the summed axes) += data, element by element in data's order.
+    private static void AccumulateInOrder(float[] data, int[] shape, float[] acc, int[] accShape)
+    {
+        if (data.Length == 0)
+        {
+            return;
+        }
+
+        BroadcastPlan plan = BroadcastPlan.Create(shape, accShape, shape);
+        BroadcastPlan.Cursor cursor = plan.At(0);
+        int sa = plan.InnerStrides[0];
+        for (int r = 0; r < plan.Rows; r++)
+        {
+            int ao = cursor.Offsets[0];
+            int d = cursor.Offsets[1];
+            for (int i = 0; i < plan.Inner; i++)
+            {
+                acc[ao + (i * sa)] += data[d + i];
+            }
+
+            cursor.Next();
+        }
+    }
+
     private T[] Permute<T>(T[] product)
     {
+        bool identity = true;
+        for (int i = 0; i < _outPermutation.Length; i++)
+        {
+            identity &= _outPermutation[i] == i;
+        }
+
+        if (identity)
+        {
+            return product;
+        }
+
         DatumType type = typeof(T) == typeof(float) ? DatumType.F32 : typeof(T) == typeof(double) ? DatumType.F64 : DatumType.I64;
         TensorValue p = TensorValue.Wrap(type, ProductShape, product);
         return Layout.Permute(p, _outPermutation).Items<T>();
-    }
-
-    // Shape of the layout and, per layout axis, the operand's stride (0 where the operand lacks the axis or has size 1).
-    private static (int[] Shape, int[] Strides) StridedLayout(string axes, int[] shape, string layout, Dictionary<char, int> size)
-    {
-        int[] strides = Layout.Strides(shape);
-        int[] layoutShape = layout.Select(c => size[c]).ToArray();
-        var layoutStrides = new int[layout.Length];
-        for (int i = 0; i < layout.Length; i++)
-        {
-            int j = axes.IndexOf(layout[i]);
-            layoutStrides[i] = j >= 0 && shape[j] != 1 ? strides[j] : 0;
-        }
-
-        return (layoutShape, layoutStrides);
     }
 
     private static void CheckLetters(string axes, int[] shape, string which)
@@ -195,6 +227,114 @@ internal sealed class Contraction
         if (axes.Distinct().Count() != axes.Length)
         {
             throw new UnsupportedFeatureException(null, null, $"einsum operand '{axes}' repeats an axis (diagonals are not supported)");
+        }
+    }
+
+    /// <summary>
+    /// One operand's axes grouped as batch, x (m or n) and k, with its stride per group letter (0 where it lacks the
+    /// axis or has size 1).
+    /// </summary>
+    private sealed class OperandLayout
+    {
+        private readonly int[] _batchSizes;
+        private readonly int[] _batchStrides;
+        private readonly int[] _xSizes;
+        private readonly int[] _xStrides;
+        private readonly int[] _kSizes;
+        private readonly int[] _kStrides;
+
+        public OperandLayout(string axes, int[] shape, string batch, string x, string k, Dictionary<char, int> size)
+        {
+            int[] strides = Layout.Strides(shape);
+            int StrideOf(char c)
+            {
+                int j = axes.IndexOf(c);
+                return j >= 0 && shape[j] != 1 ? strides[j] : 0;
+            }
+
+            _batchSizes = batch.Select(c => size[c]).ToArray();
+            _batchStrides = batch.Select(StrideOf).ToArray();
+            _xSizes = x.Select(c => size[c]).ToArray();
+            _xStrides = x.Select(StrideOf).ToArray();
+            _kSizes = k.Select(c => size[c]).ToArray();
+            _kStrides = k.Select(StrideOf).ToArray();
+        }
+
+        /// <summary>The operand as a matrix view plus per batch item offsets (a canonical copy when a group has no single stride).</summary>
+        public (MatrixOperand Operand, int[] BatchOffsets) View(OperandSource source, int xCount, int kCount)
+        {
+            if (Collapse(_xSizes, _xStrides) is int xs && Collapse(_kSizes, _kStrides) is int ks)
+            {
+                return (source.View(0, xs, ks), Offsets(_batchSizes, _batchStrides));
+            }
+
+            // Canonical [batch, x, k] copy of this operand only.
+            float[] canonical = Canonical(source.ToSingle());
+            int batch = canonical.Length / Math.Max(1, xCount * kCount);
+            return (MatrixOperand.OfSingle(canonical, 0, kCount, 1), Enumerable.Range(0, batch).Select(t => t * xCount * kCount).ToArray());
+        }
+
+        /// <summary>The operand's values copied to <c>[batch, x, k]</c> order.</summary>
+        public T[] Canonical<T>(T[] values) =>
+            Layout.StridedCopy(values, [.. _batchSizes, .. _xSizes, .. _kSizes], [.. _batchStrides, .. _xStrides, .. _kStrides], 0);
+
+        // One stride walking every axis of the group in order, or null when there is none.
+        private static int? Collapse(int[] sizes, int[] strides)
+        {
+            int? stride = null;
+            for (int i = sizes.Length - 1; i >= 0; i--)
+            {
+                if (sizes[i] == 1)
+                {
+                    continue;
+                }
+
+                if (stride is null)
+                {
+                    stride = strides[i];
+                    continue;
+                }
+
+                // The axis outside must step over the whole inner run.
+                int inner = 1;
+                for (int j = i + 1; j < sizes.Length; j++)
+                {
+                    inner *= sizes[j];
+                }
+
+                if (strides[i] != stride.Value * inner)
+                {
+                    return null;
+                }
+            }
+
+            return stride ?? 0;
+        }
+
+        private static int[] Offsets(int[] sizes, int[] strides)
+        {
+            int count = sizes.Aggregate(1, (a, b) => a * b);
+            var offsets = new int[count];
+            var index = new int[sizes.Length];
+            int offset = 0;
+            for (int t = 0; t < count; t++)
+            {
+                offsets[t] = offset;
+                for (int a = sizes.Length - 1; a >= 0; a--)
+                {
+                    index[a]++;
+                    offset += strides[a];
+                    if (index[a] < sizes[a])
+                    {
+                        break;
+                    }
+
+                    offset -= strides[a] * index[a];
+                    index[a] = 0;
+                }
+            }
+
+            return offsets;
         }
     }
 }

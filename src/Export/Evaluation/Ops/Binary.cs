@@ -1,5 +1,6 @@
 using System.Numerics;
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 
 namespace TorchToNnef.Export.Evaluation.Ops;
 
@@ -23,36 +24,15 @@ internal static class Binary
         nnef.Binary("pow", inv => Arith(inv, ArithOp.Pow));
         nnef.Binary("min", inv => Arith(inv, ArithOp.Min));
         nnef.Binary("max", inv => Arith(inv, ArithOp.Max));
-        nnef.Binary("and", inv => Logical(inv, static (a, b) => a && b));
-        nnef.Binary("or", inv => Logical(inv, static (a, b) => a || b));
+        nnef.Binary("and", inv => Logical(inv, and: true));
+        nnef.Binary("or", inv => Logical(inv, and: false));
     }
 
     /// <summary>Evaluates <paramref name="op"/> on two plain values of the same type (ranks already equal).</summary>
-    public static TensorValue Evaluate(ArithOp op, TensorValue a, TensorValue b)
+    public static TensorValue Evaluate(ArithOp op, TensorValue a, TensorValue b, int threads = 1)
     {
         int[] shape = Layout.BroadcastShape(a.ShapeArray, b.ShapeArray);
-        if (ElementWise.TryVectorized(op, a, b, shape) is float[] fast)
-        {
-            return TensorValue.Wrap(a.Type, shape, fast);
-        }
-
-        Array data = a.Type.Kind switch
-        {
-            DatumKind.F32 => ElementWise.Map(a, b, shape, ElementWise.Float<float>(op)),
-            DatumKind.F16 => ElementWise.Map(a, b, shape, ElementWise.Float<Half>(op)),
-            DatumKind.F64 => ElementWise.Map(a, b, shape, ElementWise.Float<double>(op)),
-            DatumKind.I8 => ElementWise.Map(a, b, shape, ElementWise.Integer<sbyte>(op)),
-            DatumKind.I16 => ElementWise.Map(a, b, shape, ElementWise.Integer<short>(op)),
-            DatumKind.I32 => ElementWise.Map(a, b, shape, ElementWise.Integer<int>(op)),
-            DatumKind.I64 or DatumKind.TDim => ElementWise.Map(a, b, shape, ElementWise.Integer<long>(op)),
-            DatumKind.U8 => ElementWise.Map(a, b, shape, ElementWise.Integer<byte>(op)),
-            DatumKind.U16 => ElementWise.Map(a, b, shape, ElementWise.Integer<ushort>(op)),
-            DatumKind.U32 => ElementWise.Map(a, b, shape, ElementWise.Integer<uint>(op)),
-            DatumKind.U64 => ElementWise.Map(a, b, shape, ElementWise.Integer<ulong>(op)),
-            DatumKind.String when op == ArithOp.Add => ElementWise.Map<string, string>(a, b, shape, static (x, y) => x + y),
-            _ => throw new UnsupportedFeatureException(null, null, $"{op.ToString().ToLowerInvariant()} is not defined on {a.Type}"),
-        };
-        return TensorValue.Wrap(a.Type, shape, data);
+        return TensorValue.Wrap(a.Type, shape, ElementWise.Arithmetic(op, a, b, shape, threads));
     }
 
     private static TensorOperand Arith(Invocation inv, ArithOp op)
@@ -76,7 +56,7 @@ internal static class Binary
         DatumType? cDt = inv.OutputQuant;
         TensorValue result = x.Type.IsQuantized || y.Type.IsQuantized
             ? Quantized(op, x, y, cDt)
-            : Plain(op, x, y, a.IsConst, b.IsConst);
+            : Plain(op, x, y, a.IsConst, b.IsConst, Gemm.Threads(inv.Context.ParallelOptions));
         if (cDt is DatumType c && result.Type != c)
         {
             result = Cast.To(result, c);
@@ -85,13 +65,13 @@ internal static class Binary
         return inv.Result(result);
     }
 
-    private static TensorValue Plain(ArithOp op, TensorValue x, TensorValue y, bool xConst, bool yConst)
+    private static TensorValue Plain(ArithOp op, TensorValue x, TensorValue y, bool xConst, bool yConst, int threads)
     {
         if (op == ArithOp.Pow && yConst && IsUniform(y, out double e) && x.Type.IsFloat)
         {
             if (e == 2.0)
             {
-                return Evaluate(ArithOp.Mul, x, x);
+                return Evaluate(ArithOp.Mul, x, x, threads);
             }
 
             if (e == 0.5)
@@ -112,20 +92,18 @@ internal static class Binary
             return ShiftRight(x, y, shift);
         }
 
-        return Evaluate(op, x, y);
+        return Evaluate(op, x, y, threads);
     }
 
     private static TensorValue ShiftRight(TensorValue x, TensorValue y, int shift)
     {
         int[] shape = Layout.BroadcastShape(x.ShapeArray, y.ShapeArray);
-        TensorValue wide = Cast.To(x, DatumType.I64);
-        long[] v = wide.Items<long>();
-        int[] map = Layout.BroadcastMap(x.Shape, shape);
-        var r = new long[map.Length];
+        long[] v = Cast.ToLongs(Layout.BroadcastTo(Cast.To(x, DatumType.I64), shape));
+        var r = new long[v.Length];
         bool unsigned = !x.Type.IsSigned;
         for (int i = 0; i < r.Length; i++)
         {
-            r[i] = unsigned ? (long)((ulong)v[map[i]] >> shift) : v[map[i]] >> shift;
+            r[i] = unsigned ? (long)((ulong)v[i] >> shift) : v[i] >> shift;
         }
 
         return Cast.To(TensorValue.Wrap(DatumType.I64, shape, r), x.Type);
@@ -150,7 +128,7 @@ internal static class Binary
         return Cast.To(f, cDt ?? x.Type);
     }
 
-    private static TensorOperand Logical(Invocation inv, Func<bool, bool, bool> f)
+    private static TensorOperand Logical(Invocation inv, bool and)
     {
         TensorValue a = Cast.To(inv.PositionalTensor(0).Value, DatumType.Bool);
         TensorValue b = Cast.To(inv.PositionalTensor(1).Value, DatumType.Bool);
@@ -158,7 +136,7 @@ internal static class Binary
         a = Layout.AppendUnitAxes(a, rank);
         b = Layout.AppendUnitAxes(b, rank);
         int[] shape = Layout.BroadcastShape(a.ShapeArray, b.ShapeArray);
-        return inv.Result(TensorValue.Wrap(DatumType.Bool, shape, ElementWise.Map(a, b, shape, f)));
+        return inv.Result(TensorValue.Wrap(DatumType.Bool, shape, ElementWise.Logical(and, a, b, shape, 1)));
     }
 
     /// <summary>tract's operand typing for binary operators (the rule shape inference applies too).</summary>

@@ -67,53 +67,140 @@ internal static class Conv
             : Float(x, w, Cast.To(bias, x.Type), geometry, groups, inv.Context.ParallelOptions));
     }
 
+    // Float convolution in f32 (f16 results rounded once): per batch item and group, the group's input planes are padded
+    // once; depthwise and small-group convolutions run directly on them, the others multiply the kernel rows by the
+    // patch matrix with the output written in place in NC+spatial order. Kernels (f32, f16 or Q4_0) are read in place.
     private static TensorValue Float(TensorValue x, TensorValue w, TensorValue bias, Window g, int groups, ParallelOptions parallel)
     {
-        float[] input = MatMul.OperandAsF32(x, x.Type);
-        float[] kernel = MatMul.OperandAsF32(w, x.Type);
+        float[] input = Cast.To(x, DatumType.F32).Items<float>();
+        OperandSource kernel = MatMul.Source(w, x.Type);
         float[] b = Cast.To(bias, DatumType.F32).Items<float>();
         int outChannels = w.Shape[0];
         int perGroupOut = outChannels / groups;
         int cg = x.Shape[1] / groups;
         int patch = cg * g.KernelVolume;
-        int positions = g.Batch * g.OutVolume;
-        var output = new float[g.Batch * outChannels * g.OutVolume];
-        for (int group = 0; group < groups; group++)
+        int positions = g.OutVolume;
+        var output = new float[g.Batch * outChannels * positions];
+        int threads = Gemm.Threads(parallel);
+        KernelWidth width = KernelWidths.Active;
+        if (g.Input.Length > 2)
         {
-            float[] patches = g.Patches(input, group * cg, cg, 0f);
-            // Kernel rows of this group as [patch, out channel], the layout Gemm reads its right operand in.
-            var columns = new float[patch * perGroupOut];
-            for (int oc = 0; oc < perGroupOut; oc++)
+            Generic(input, kernel, g, groups, output, outChannels, threads, width);
+        }
+        else
+        {
+            ConvGeometry geometry = Geometry(g);
+            bool direct = groups > 1 && patch <= 128;
+            var padded = new float[cg * geometry.PaddedPlane];
+            float[]? patches = direct ? null : new float[patch * positions];
+            float[]? rows = direct ? new float[outChannels * patch] : null;
+            if (rows is not null)
             {
-                for (int p = 0; p < patch; p++)
-                {
-                    columns[(p * perGroupOut) + oc] = kernel[(((group * perGroupOut) + oc) * patch) + p];
-                }
+                PanelPacking.Pack(kernel.View(0, patch, 1), 0, outChannels, 0, patch, 1, rows);
             }
 
-            float[] product = Gemm.Multiply(patches, columns, 1, positions, perGroupOut, patch, parallel);
-            for (int p = 0; p < positions; p++)
+            for (int n = 0; n < g.Batch; n++)
             {
-                int n = p / g.OutVolume;
-                int o = p % g.OutVolume;
-                for (int oc = 0; oc < perGroupOut; oc++)
+                for (int group = 0; group < groups; group++)
                 {
-                    int channel = (group * perGroupOut) + oc;
-                    float bv = b.Length == 0 ? 0 : b[b.Length == 1 ? 0 : channel];
-                    output[(((n * outChannels) + channel) * g.OutVolume) + o] = product[(p * perGroupOut) + oc] + bv;
+                    ConvKernels.Pad(geometry, input.AsSpan(((n * x.Shape[1]) + (group * cg)) * g.InVolume, cg * g.InVolume), cg, padded);
+                    int first = group * perGroupOut;
+                    if (rows is not null)
+                    {
+                        int batch = n;
+                        Channels(perGroupOut, (long)perGroupOut * patch * positions, threads, oc =>
+                            ConvKernels.Direct(width, geometry, padded, cg, rows.AsSpan((first + oc) * patch, patch), output.AsSpan(((batch * outChannels) + first + oc) * positions, positions)));
+                    }
+                    else
+                    {
+                        ConvKernels.Patches(geometry, padded, cg, patches!);
+                        Gemm.Run(width, new GemmProblem
+                        {
+                            M = perGroupOut,
+                            N = positions,
+                            K = patch,
+                            A = kernel.View(first * patch, patch, 1),
+                            B = MatrixOperand.OfSingle(patches!, 0, 1, positions),
+                            C = output,
+                            Ldc = positions,
+                            CBatchOffsets = [((n * outChannels) + first) * positions],
+                        }, threads);
+                    }
                 }
             }
         }
 
+        AddBias(output, b, g.Batch, outChannels, positions);
         return Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(outChannels), output), x.Type);
+    }
+
+    // Three or more spatial axes: the window's patch matrix ([position, patch]) read transposed by the product.
+    private static void Generic(float[] input, OperandSource kernel, Window g, int groups, float[] output, int outChannels, int threads, KernelWidth width)
+    {
+        int perGroupOut = outChannels / groups;
+        int cg = g.Channels / groups;
+        int patch = cg * g.KernelVolume;
+        int positions = g.OutVolume;
+        for (int group = 0; group < groups; group++)
+        {
+            float[] patches = g.Patches(input, group * cg, cg, 0f);
+            Gemm.Run(width, new GemmProblem
+            {
+                Batch = g.Batch,
+                M = perGroupOut,
+                N = positions,
+                K = patch,
+                A = kernel.View(group * perGroupOut * patch, patch, 1),
+                B = MatrixOperand.OfSingle(patches, 0, patch, 1),
+                ABatchOffsets = new int[g.Batch],
+                BBatchOffsets = Enumerable.Range(0, g.Batch).Select(n => n * positions * patch).ToArray(),
+                C = output,
+                Ldc = positions,
+                CBatchOffsets = Enumerable.Range(0, g.Batch).Select(n => ((n * outChannels) + (group * perGroupOut)) * positions).ToArray(),
+            }, threads);
+        }
+    }
+
+    // The product rounded once, then the bias added (one more rounding), as tract's separate bias addition; an empty
+    // bias adds +0 (which turns a -0 product into +0, as the addition always did).
+    private static void AddBias(float[] output, float[] bias, int batch, int channels, int positions)
+    {
+        for (int n = 0; n < batch; n++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                float bv = bias.Length == 0 ? 0f : bias[bias.Length == 1 ? 0 : c];
+                Span<float> plane = output.AsSpan(((n * channels) + c) * positions, positions);
+                System.Numerics.Tensors.TensorPrimitives.Add(plane, bv, plane);
+            }
+        }
+    }
+
+    private static ConvGeometry Geometry(Window g) => g.Input.Length == 1
+        ? new ConvGeometry(1, g.Input[0], 1, g.Kernel[0], 1, g.Stride[0], 1, g.Dilation[0], 0, g.PadBefore[0], 1, g.Output[0])
+        : new ConvGeometry(g.Input[0], g.Input[1], g.Kernel[0], g.Kernel[1], g.Stride[0], g.Stride[1], g.Dilation[0], g.Dilation[1], g.PadBefore[0], g.PadBefore[1], g.Output[0], g.Output[1]);
+
+    private static void Channels(int count, long work, int threads, Action<int> body)
+    {
+        if (threads > 1 && count > 1 && work >= ElementWiseLoops.ParallelThreshold)
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+            {
+                body(i);
+            }
+        }
     }
 
     private static TensorValue Quantized(TensorValue x, TensorValue w, TensorValue bias, Window g, int groups, DatumType output)
     {
         QuantParams qx = x.Type.ZpScale;
         QuantParams qw = w.Type.ZpScale;
-        long[] input = Array.ConvertAll(Cast.ToLongs(x), v => v - qx.ZeroPoint);
-        long[] kernel = Array.ConvertAll(Cast.ToLongs(w), v => v - qw.ZeroPoint);
+        long[] input = MatMul.Centered(Cast.ToLongs(x), qx.ZeroPoint);
+        long[] kernel = MatMul.Centered(Cast.ToLongs(w), qw.ZeroPoint);
         long[] b = Cast.ToLongs(Cast.To(bias.Type.IsQuantized ? bias.WithType(bias.Type.Unquantized) : bias, DatumType.I32));
         int outChannels = w.Shape[0];
         int perGroupOut = outChannels / groups;

@@ -64,8 +64,14 @@ internal static class Deconv
             }
         }
 
-        float[] xs = MatMul.OperandAsF32(x, x.Type);
-        float[] ws = MatMul.OperandAsF32(w, x.Type);
+        if (w.BlockQuant is not null)
+        {
+            throw new UnsupportedFeatureException(null, null, "deconv with a Q4_0 kernel");
+        }
+
+        // Operands in the input's float type (an f32 kernel for an f16 input is rounded first), accumulated in f32.
+        float[] xs = Cast.To(x, DatumType.F32).Items<float>();
+        float[] ws = Cast.To(Cast.To(w, x.Type), DatumType.F32).Items<float>();
         float[] b = Cast.To(Cast.To(bias, x.Type), DatumType.F32).Items<float>();
         int batch = x.Shape[0];
         int inVolume = TensorValue.Volume(input);

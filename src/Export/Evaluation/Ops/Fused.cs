@@ -13,23 +13,45 @@ internal static class Fused
 {
     public static void Register(OpRegistry core, OpRegistry transformers)
     {
-        core.UnitElementWise("tract_core_hard_swish", inv => inv.Result(Map(inv.PositionalTensor(0).Value, static x => x * Math.Clamp((x * (1f / 6f)) + 0.5f, 0f, 1f), "hard_swish")));
+        core.UnitElementWise("tract_core_hard_swish", inv => inv.Result(Map<HardSwishOperator>(inv.PositionalTensor(0).Value, "hard_swish")));
         core.Primitive("tract_core_log_softmax", LogSoftmax);
         foreach ((OpRegistry registry, string prefix) in new[] { (core, "tract_core_"), (transformers, "tract_transformers_") })
         {
-            registry.Primitive(prefix + "silu", inv => inv.Result(Map(inv.Tensor("input"), static x => x * Activations.Sigmoid(x), "silu")));
+            registry.Primitive(prefix + "silu", inv => inv.Result(Map<SiluOperator>(inv.Tensor("input"), "silu")));
             registry.Primitive(prefix + "rms_norm", RmsNorm);
         }
 
         transformers.Primitive("tract_transformers_apply_rope", ApplyRope);
     }
 
-    private static TensorValue Map(TensorValue x, Func<float, float> f, string what) => x.Type.Kind switch
+    // f32 through the operator struct; f16 computed in f32 on widened values and rounded once.
+    private static TensorValue Map<TOp>(TensorValue x, string what)
+        where TOp : struct, IUnaryOperator<float>
     {
-        DatumKind.F32 => TensorValue.Wrap(DatumType.F32, x.ShapeArray, Array.ConvertAll(x.Items<float>(), f.Invoke)),
-        DatumKind.F16 => TensorValue.Wrap(DatumType.F16, x.ShapeArray, Array.ConvertAll(x.Items<Half>(), v => (Half)f((float)v))),
-        _ => throw new UnsupportedFeatureException(null, null, $"{what} on {x.Type}"),
-    };
+        if (x.Type.Kind is not (DatumKind.F32 or DatumKind.F16))
+        {
+            throw new UnsupportedFeatureException(null, null, $"{what} on {x.Type}");
+        }
+
+        float[] v = Cast.To(x, DatumType.F32).Items<float>();
+        var y = new float[v.Length];
+        ElementWiseLoops.Run<TOp, float>(KernelWidths.Active, v, y);
+        return Cast.To(TensorValue.Wrap(DatumType.F32, x.ShapeArray, y), x.Type);
+    }
+
+    /// <summary><c>x · clamp(x / 6 + 0.5, 0, 1)</c> in f32 (scalar form only).</summary>
+    private readonly struct HardSwishOperator : IUnaryOperator<float>
+    {
+        public static bool IsVectorizable => false;
+
+        public static float Invoke(float x) => x * Math.Clamp((x * (1f / 6f)) + 0.5f, 0f, 1f);
+
+        public static System.Runtime.Intrinsics.Vector128<float> Invoke(System.Runtime.Intrinsics.Vector128<float> x) => throw ScalarOnly.NotVectorizable();
+
+        public static System.Runtime.Intrinsics.Vector256<float> Invoke(System.Runtime.Intrinsics.Vector256<float> x) => throw ScalarOnly.NotVectorizable();
+
+        public static System.Runtime.Intrinsics.Vector512<float> Invoke(System.Runtime.Intrinsics.Vector512<float> x) => throw ScalarOnly.NotVectorizable();
+    }
 
     private static TensorOperand LogSoftmax(Invocation inv)
     {
@@ -39,29 +61,39 @@ internal static class Fused
             throw new UnsupportedFeatureException(null, null, $"log_softmax on {x.Type}");
         }
 
-        (int[] shape, int[] map) = Reduce.Plan(x, inv.Ints("axes"));
-        float[] v = Cast.To(x, DatumType.F32).Items<float>();
-        int n = TensorValue.Volume(shape);
-        var max = new float[n];
-        Array.Fill(max, float.NegativeInfinity);
-        for (int i = 0; i < v.Length; i++)
-        {
-            max[map[i]] = Math.Max(max[map[i]], v[i]);
-        }
-
-        var sum = new float[n];
-        for (int i = 0; i < v.Length; i++)
-        {
-            sum[map[i]] += MathF.Exp(v[i] - max[map[i]]);
-        }
-
+        int[] axes = inv.Ints("axes");
+        TensorValue xf = Cast.To(x, DatumType.F32);
+        (_, TensorValue source, int outer, int reduced, int inner) = Reduce.Plan(xf, axes);
+        float[] v = source.Items<float>();
         var y = new float[v.Length];
-        for (int i = 0; i < v.Length; i++)
+        for (int o = 0; o < outer; o++)
         {
-            y[i] = v[i] - max[map[i]] - MathF.Log(sum[map[i]]);
+            for (int i = 0; i < inner; i++)
+            {
+                int start = (o * reduced * inner) + i;
+                float max = float.NegativeInfinity;
+                for (int k = 0; k < reduced; k++)
+                {
+                    max = Math.Max(max, v[start + (k * inner)]);
+                }
+
+                float sum = 0;
+                for (int k = 0; k < reduced; k++)
+                {
+                    sum += ExpKernel.Exp(v[start + (k * inner)] - max);
+                }
+
+                float log = MathF.Log(sum);
+                for (int k = 0; k < reduced; k++)
+                {
+                    y[start + (k * inner)] = v[start + (k * inner)] - max - log;
+                }
+            }
         }
 
-        return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, x.ShapeArray, y), x.Type));
+        TensorValue result = TensorValue.Wrap(DatumType.F32, source.ShapeArray, y);
+        result = ReferenceEquals(source, xf) ? result : Softmax.Unpermute(result, x, axes);
+        return inv.Result(Cast.To(result, x.Type));
     }
 
     private static TensorOperand RmsNorm(Invocation inv)
@@ -75,19 +107,35 @@ internal static class Fused
         }
 
         axis = axis < 0 ? axis + x.Rank : axis;
-        (int[] shape, int[] map) = Reduce.Plan(x, [axis]);
-        float[] v = Cast.To(x, DatumType.F32).Items<float>();
-        var sumSq = new float[TensorValue.Volume(shape)];
-        for (int i = 0; i < v.Length; i++)
+        if (axis < 0 || axis >= x.Rank)
         {
-            sumSq[map[i]] += v[i] * v[i];
+            throw new InvalidGraphException(null, $"rms_norm axis is outside rank {x.Rank}");
         }
 
-        float inv1 = 1f / x.Shape[axis];
+        float[] v = Cast.To(x, DatumType.F32).Items<float>();
+        int outer = TensorValue.Volume(x.ShapeArray.AsSpan(0, axis));
+        int reduced = x.Shape[axis];
+        int inner = TensorValue.Volume(x.ShapeArray.AsSpan(axis + 1));
+        float inv1 = 1f / reduced;
         var y = new float[v.Length];
-        for (int i = 0; i < v.Length; i++)
+        for (int o = 0; o < outer; o++)
         {
-            y[i] = v[i] * (1f / MathF.Sqrt((sumSq[map[i]] * inv1) + eps));
+            for (int i = 0; i < inner; i++)
+            {
+                int start = (o * reduced * inner) + i;
+                float sumSq = 0;
+                for (int k = 0; k < reduced; k++)
+                {
+                    float e = v[start + (k * inner)];
+                    sumSq += e * e;
+                }
+
+                float scale = 1f / MathF.Sqrt((sumSq * inv1) + eps);
+                for (int k = 0; k < reduced; k++)
+                {
+                    y[start + (k * inner)] = v[start + (k * inner)] * scale;
+                }
+            }
         }
 
         return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, x.ShapeArray, y), x.Type));

@@ -43,7 +43,11 @@ internal static class Gather
             throw new InvalidGraphException(null, $"gather datum_type {requested} differs from the input type {input.Type}");
         }
 
-        var map = new int[TensorValue.Volume(shape)];
+        // One block copy of `inner` values per (outer index, gathered index).
+        Array from = input.Data!;
+        Array data = input.Type.Kind == DatumKind.F32
+            ? TensorPool.Allocate<float>(TensorValue.Volume(shape))
+            : TensorValue.NewArray(input.Type.Kind, TensorValue.Volume(shape));
         int p = 0;
         for (int o = 0; o < outer; o++)
         {
@@ -55,15 +59,12 @@ internal static class Gather
                     throw new InvalidGraphException(null, $"gather index {raw} is out of range for axis {axis} of size {dim}");
                 }
 
-                int src = (int)(((o * (long)dim) + idx) * inner);
-                for (int i = 0; i < inner; i++)
-                {
-                    map[p++] = src + i;
-                }
+                Array.Copy(from, ((o * (long)dim) + idx) * inner, data, p, inner);
+                p += inner;
             }
         }
 
-        return inv.Result(Layout.Take(input, shape, map));
+        return inv.Result(TensorValue.Wrap(input.Type, shape, data));
     }
 
     private static TensorValue GatherBlockQuant(BlockQuantData bq, long[] indices, int rows, int rowSize, int axis, DatumType? outputType, int[] shape)

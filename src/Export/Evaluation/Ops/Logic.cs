@@ -11,18 +11,18 @@ internal static class Logic
 {
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        nnef.Binary("eq", inv => Compare(inv, c => c == 0));
-        nnef.Binary("ne", inv => Compare(inv, c => c != 0));
-        nnef.Binary("lt", inv => Compare(inv, c => c < 0));
-        nnef.Binary("gt", inv => Compare(inv, c => c > 0));
-        nnef.Binary("le", inv => Compare(inv, c => c <= 0));
-        nnef.Binary("ge", inv => Compare(inv, c => c >= 0));
+        nnef.Binary("eq", inv => Compare(inv, Comparison.Equal));
+        nnef.Binary("ne", inv => Compare(inv, Comparison.NotEqual));
+        nnef.Binary("lt", inv => Compare(inv, Comparison.Less));
+        nnef.Binary("gt", inv => Compare(inv, Comparison.Greater));
+        nnef.Binary("le", inv => Compare(inv, Comparison.LessOrEqual));
+        nnef.Binary("ge", inv => Compare(inv, Comparison.GreaterOrEqual));
         nnef.Primitive("select", Select);
         core.Primitive("tract_core_trilu", Trilu);
     }
 
-    // Comparison result as an int: -1/0/1, or 2 when unordered (NaN), which every predicate but `ne` rejects.
-    private static TensorOperand Compare(Invocation inv, Func<int, bool> predicate)
+    // Both operands in their common super type; IEEE comparisons for floats (NaN compares false, except ne).
+    private static TensorOperand Compare(Invocation inv, Comparison comparison)
     {
         TensorValue a = inv.PositionalTensor(0).Value;
         TensorValue b = inv.PositionalTensor(1).Value;
@@ -34,23 +34,13 @@ internal static class Logic
         a = Layout.AppendUnitAxes(a, rank);
         b = Layout.AppendUnitAxes(b, rank);
         int[] shape = Layout.BroadcastShape(a.ShapeArray, b.ShapeArray);
-        Func<int, bool> p = predicate;
-        bool[] r = common.Kind switch
+        if (common.IsQuantized)
         {
-            DatumKind.F16 or DatumKind.F32 or DatumKind.F64 => ElementWise.Map<double, bool>(
-                TensorValue.Wrap(DatumType.F64, a.ShapeArray, Cast.ToDoubles(a)),
-                TensorValue.Wrap(DatumType.F64, b.ShapeArray, Cast.ToDoubles(b)),
-                shape,
-                (x, y) => double.IsNaN(x) || double.IsNaN(y) ? p(2) && p(-2) : p(x.CompareTo(y))),
-            DatumKind.String => ElementWise.Map<string, bool>(a, b, shape, (x, y) => p(Math.Sign(string.CompareOrdinal(x, y)))),
-            DatumKind.U64 => ElementWise.Map<ulong, bool>(a, b, shape, (x, y) => p(x.CompareTo(y))),
-            _ => ElementWise.Map<long, bool>(
-                TensorValue.Wrap(DatumType.I64, a.ShapeArray, Cast.ToLongs(a)),
-                TensorValue.Wrap(DatumType.I64, b.ShapeArray, Cast.ToLongs(b)),
-                shape,
-                (x, y) => p(x.CompareTo(y))),
-        };
-        return inv.Result(TensorValue.Wrap(DatumType.Bool, shape, r));
+            a = a.WithType(common.Unquantized);
+            b = b.WithType(common.Unquantized);
+        }
+
+        return inv.Result(TensorValue.Wrap(DatumType.Bool, shape, ElementWise.Compare(comparison, a, b, shape)));
     }
 
     private static TensorOperand Select(Invocation inv)
@@ -73,18 +63,7 @@ internal static class Logic
         t = Layout.AppendUnitAxes(t, rank);
         f = Layout.AppendUnitAxes(f, rank);
         int[] shape = Layout.BroadcastShape(cond.ShapeArray, t.ShapeArray, f.ShapeArray);
-        int[] mc = Layout.BroadcastMap(cond.Shape, shape);
-        int[] mt = Layout.BroadcastMap(t.Shape, shape);
-        int[] mf = Layout.BroadcastMap(f.Shape, shape);
-        bool[] c = cond.Items<bool>();
-        int[] map = new int[mc.Length];
-        TensorValue both = Shapes.ConcatValues([t.WithShape([t.ElementCount]), f.WithShape([f.ElementCount])], 0);
-        for (int i = 0; i < map.Length; i++)
-        {
-            map[i] = c[mc[i]] ? mt[i] : t.ElementCount + mf[i];
-        }
-
-        return inv.Result(Layout.Take(both, shape, map));
+        return inv.Result(TensorValue.Wrap(t.Type, shape, ElementWise.Select(cond, t, f, shape)));
     }
 
     // Zeroes, on the last two axes, col < row + k (upper) or col > row + k (lower).
@@ -101,17 +80,24 @@ internal static class Logic
 
         int rows = input.Shape[^2];
         int cols = input.Shape[^1];
-        TensorValue zero = TensorValue.Zeros(input.Type, [1]);
-        TensorValue both = Shapes.ConcatValues([input.WithShape([input.ElementCount]), zero], 0);
-        var map = new int[input.ElementCount];
-        for (int i = 0; i < map.Length; i++)
+        TensorValue result = TensorValue.Zeros(input.Type, input.ShapeArray);
+        Array from = input.Data!;
+        Array to = result.Data!;
+        for (int m = 0; m < input.ElementCount / Math.Max(1, rows * cols); m++)
         {
-            int col = i % cols;
-            int row = i / cols % rows;
-            bool keep = upper ? col >= row + k : col <= row + k;
-            map[i] = keep ? i : input.ElementCount;
+            for (int row = 0; row < rows; row++)
+            {
+                // Kept columns: col >= row + k (upper) or col <= row + k (lower), one run per row.
+                long first = upper ? Math.Max(0, row + k) : 0;
+                long last = upper ? cols : Math.Min(cols, row + k + 1);
+                if (last > first)
+                {
+                    int start = (((m * rows) + row) * cols) + (int)first;
+                    Array.Copy(from, start, to, start, (int)(last - first));
+                }
+            }
         }
 
-        return inv.Result(Layout.Take(both, input.ShapeArray, map));
+        return inv.Result(result);
     }
 }

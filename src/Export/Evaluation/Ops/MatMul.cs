@@ -21,31 +21,26 @@ internal static class MatMul
         core.Primitive("tract_core_einsum", Einsum);
     }
 
-    /// <summary>Values of <paramref name="v"/> as f32 after conversion to the operating type <paramref name="operating"/>.</summary>
-    public static float[] OperandAsF32(TensorValue v, DatumType operating)
+    /// <summary>
+    /// <paramref name="v"/> as the float kernels read it after conversion to the operating type
+    /// <paramref name="operating"/> (f32 or f16): f32 and f16 values and Q4_0 blocks are read in place (Q4_0 decoded
+    /// exactly for f32, rounded to f16 for f16); other types are converted first.
+    /// </summary>
+    public static OperandSource Source(TensorValue v, DatumType operating)
     {
         if (v.BlockQuant is BlockQuantData bq)
         {
-            var f = new float[v.ElementCount];
-            if (operating.Kind == DatumKind.F16)
-            {
-                var h = new Half[f.Length];
-                bq.DequantizeF16(0, h);
-                for (int i = 0; i < h.Length; i++)
-                {
-                    f[i] = (float)h[i];
-                }
-            }
-            else
-            {
-                bq.DequantizeF32(0, f);
-            }
-
-            return f;
+            return OperandSource.Of(bq, roundToHalf: operating.Kind == DatumKind.F16);
         }
 
-        TensorValue converted = Cast.To(v, operating);
-        return converted.Type.Kind == DatumKind.F32 ? converted.Items<float>() : Cast.To(converted, DatumType.F32).Items<float>();
+        if (operating.Kind == DatumKind.F16)
+        {
+            return OperandSource.Of(Cast.To(v, DatumType.F16).Items<Half>());
+        }
+
+        return v.Type.Kind == DatumKind.F16 && !v.Type.IsQuantized
+            ? OperandSource.Of(v.Items<Half>())
+            : OperandSource.Of(Cast.To(v, DatumType.F32).Items<float>());
     }
 
     /// <summary>Contracts two operands of <paramref name="operating"/> type (float or plain integer) and returns the result in that type.</summary>
@@ -53,10 +48,24 @@ internal static class MatMul
     {
         if (operating.IsFloat && operating.Kind != DatumKind.F64)
         {
-            var (da, sa, la) = Contraction.ReduceLonely(OperandAsF32(a, operating), a.ShapeArray, aAxes, bAxes, outAxes);
-            var (db, sb, lb) = Contraction.ReduceLonely(OperandAsF32(b, operating), b.ShapeArray, bAxes, la, outAxes);
-            Contraction plan = Contraction.Plan(la, sa, lb, sb, outAxes);
-            float[] r = plan.RunF32(da, db, parallel);
+            OperandSource sa = Source(a, operating);
+            OperandSource sb = Source(b, operating);
+            (int[] shapeA, string la) = (a.ShapeArray, aAxes);
+            (int[] shapeB, string lb) = (b.ShapeArray, bAxes);
+            if (aAxes.Any(c => !bAxes.Contains(c) && !outAxes.Contains(c)))
+            {
+                (float[] reduced, shapeA, la) = Contraction.ReduceLonely(sa.ToSingle(), shapeA, aAxes, bAxes, outAxes);
+                sa = OperandSource.Of(reduced);
+            }
+
+            if (lb.Any(c => !la.Contains(c) && !outAxes.Contains(c)))
+            {
+                (float[] reduced, shapeB, lb) = Contraction.ReduceLonely(sb.ToSingle(), shapeB, lb, la, outAxes);
+                sb = OperandSource.Of(reduced);
+            }
+
+            Contraction plan = Contraction.Plan(la, shapeA, lb, shapeB, outAxes);
+            float[] r = plan.RunF32(sa, sb, KernelWidths.Active, Gemm.Threads(parallel));
             return Cast.To(TensorValue.Wrap(DatumType.F32, plan.OutShape, r), operating);
         }
 
@@ -120,8 +129,8 @@ internal static class MatMul
         QuantParams qb = b.Type.ZpScale;
         DatumType accum = DatumType.QI32(0, qa.Scale * qb.Scale);
         DatumType output = outputQuant ?? accum;
-        long[] x = Array.ConvertAll(Cast.ToLongs(a), v => v - qa.ZeroPoint);
-        long[] y = Array.ConvertAll(Cast.ToLongs(b), v => v - qb.ZeroPoint);
+        long[] x = Centered(Cast.ToLongs(a), qa.ZeroPoint);
+        long[] y = Centered(Cast.ToLongs(b), qb.ZeroPoint);
         CheckNoLonely(aAxes, bAxes, outAxes);
         Contraction plan = Contraction.Plan(aAxes, a.ShapeArray, bAxes, b.ShapeArray, outAxes);
         long[] acc = plan.RunSequential(x, y);
@@ -140,9 +149,8 @@ internal static class MatMul
         }
 
         QuantParams q = output.Quant!.Value;
-        long[] values = output.Kind == DatumKind.I32 && q.ZeroPoint == 0 && q.Scale == accScale
-            ? acc
-            : Array.ConvertAll(acc, v => q.ZeroPoint + (long)Cast.ScaleBy(checked((int)v), accScale / q.Scale));
+        bool raw = output.Kind == DatumKind.I32 && q.ZeroPoint == 0 && q.Scale == accScale;
+        float factor = accScale / q.Scale;
         (long lo, long hi) = output.Kind switch
         {
             DatumKind.U8 => (0L, 255L),
@@ -150,8 +158,26 @@ internal static class MatMul
             DatumKind.U32 => (0L, (long)uint.MaxValue),
             _ => ((long)int.MinValue, (long)int.MaxValue),
         };
-        long[] clamped = Array.ConvertAll(values, v => Math.Clamp(v, lo, hi));
+        var clamped = new long[acc.Length];
+        for (int i = 0; i < acc.Length; i++)
+        {
+            long v = raw ? acc[i] : q.ZeroPoint + (long)Cast.ScaleBy(checked((int)acc[i]), factor);
+            clamped[i] = Math.Clamp(v, lo, hi);
+        }
+
         return Cast.To(TensorValue.Wrap(DatumType.I64, shape, clamped), output.Unquantized).WithType(output);
+    }
+
+    /// <summary>Quantized codes minus their zero point, exact in 64 bits.</summary>
+    public static long[] Centered(long[] codes, int zeroPoint)
+    {
+        var r = new long[codes.Length];
+        for (int i = 0; i < codes.Length; i++)
+        {
+            r[i] = codes[i] - zeroPoint;
+        }
+
+        return r;
     }
 
     private static TensorOperand Einsum(Invocation inv)

@@ -1,12 +1,13 @@
-using System.Numerics.Tensors;
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 
 namespace TorchToNnef.Export.Evaluation.Ops;
 
 /// <summary>
 /// Reductions keeping the reduced axes as size 1 (<c>deser.rs</c> <c>reduce</c>): sum (f32 accumulation; with
 /// <c>normalize</c> multiplied by the reciprocal of the reduced volume in the value's type, as tract's decluttered
-/// division), max, min, argmax/argmin (first or last occurrence, i64), and <c>tract_core_product_reduce</c>.
+/// division), max, min, argmax/argmin (first or last occurrence, i64), and <c>tract_core_product_reduce</c>; integer
+/// sums and products exactly in 64-bit integers. See <see cref="ReduceKernels"/> for the order values meet in.
 /// </summary>
 internal static class Reduce
 {
@@ -34,8 +35,12 @@ internal static class Reduce
         core.Primitive("tract_core_product_reduce", inv => Run(inv, Reducer.Product, false));
     }
 
-    /// <summary>Output shape and, for each input element, the output element it folds into.</summary>
-    public static (int[] Shape, int[] Map) Plan(TensorValue x, int[] axes)
+    /// <summary>
+    /// The reduction as kernels see it: the output shape (reduced axes kept as 1), and the value viewed as
+    /// <c>[outer, reduced, inner]</c> — itself when the reduced axes are adjacent (after dropping unit axes), else a copy
+    /// with the kept axes moved in front (both groups keep their order, so values meet in the same order).
+    /// </summary>
+    public static (int[] Shape, TensorValue Source, int Outer, int Reduced, int Inner) Plan(TensorValue x, int[] axes)
     {
         var reduced = new bool[x.Rank];
         foreach (int a in axes)
@@ -49,26 +54,64 @@ internal static class Reduce
         }
 
         int[] shape = x.ShapeArray.Select((d, i) => reduced[i] ? 1 : d).ToArray();
-        int[] outStrides = Layout.Strides(shape);
-        int[] strides = outStrides.Select((s, i) => reduced[i] ? 0 : s).ToArray();
-        var map = new int[x.ElementCount];
-        Layout.FillMap(map, x.Shape, strides, 0);
-        return (shape, map);
+        int first = -1, last = -1;
+        bool adjacent = true;
+        for (int i = 0; i < x.Rank; i++)
+        {
+            if (!reduced[i] || x.Shape[i] == 1)
+            {
+                continue;
+            }
+
+            if (first < 0)
+            {
+                first = i;
+            }
+            else
+            {
+                for (int j = last + 1; j < i; j++)
+                {
+                    adjacent &= x.Shape[j] == 1;
+                }
+            }
+
+            last = i;
+        }
+
+        if (first < 0)
+        {
+            return (shape, x, x.ElementCount, 1, 1);
+        }
+
+        if (adjacent)
+        {
+            int outer = TensorValue.Volume(x.ShapeArray.AsSpan(0, first));
+            int count = TensorValue.Volume(x.ShapeArray.AsSpan(first, last - first + 1));
+            return (shape, x, outer, count, TensorValue.Volume(x.ShapeArray.AsSpan(last + 1)));
+        }
+
+        int[] perm = [.. Enumerable.Range(0, x.Rank).Where(i => !reduced[i]), .. Enumerable.Range(0, x.Rank).Where(i => reduced[i])];
+        int kept = TensorValue.Volume(shape);
+        return (shape, Layout.Permute(x, perm), kept, x.ElementCount / Math.Max(1, kept), 1);
     }
 
     private static TensorOperand Run(Invocation inv, Reducer reducer, bool normalize)
     {
         TensorValue x = inv.Tensor("input");
         int[] axes = inv.Ints("axes");
-        (int[] shape, int[] map) = Plan(x, axes);
-        int n = TensorValue.Volume(shape);
+        (int[] shape, TensorValue source, int outer, int reduced, int inner) = Plan(x, axes);
+        if (reduced == 0 && outer * inner > 0 && reducer is not (Reducer.Sum or Reducer.Product))
+        {
+            throw new InvalidGraphException(null, "reduction of an empty axis");
+        }
+
         TensorValue result = reducer switch
         {
-            Reducer.Sum => Sum(x, axes, shape, map, n),
-            Reducer.Product => Fold(x, shape, map, n, 1.0, static (a, b) => a * b),
-            Reducer.Max => Extreme(x, shape, map, n, max: true),
-            Reducer.Min => Extreme(x, shape, map, n, max: false),
-            _ => Arg(x, shape, map, n, reducer),
+            Reducer.Sum => Sum(source, shape, outer, reduced, inner),
+            Reducer.Product => Product(source, shape, outer, reduced, inner),
+            Reducer.Max => Extreme(source, shape, outer, reduced, inner, max: true),
+            Reducer.Min => Extreme(source, shape, outer, reduced, inner, max: false),
+            _ => Arg(source, shape, outer, reduced, inner, reducer),
         };
         if (normalize)
         {
@@ -80,129 +123,91 @@ internal static class Reduce
         return inv.Result(result);
     }
 
-    private static TensorValue Sum(TensorValue x, int[] axes, int[] shape, int[] map, int n)
+    // Floats sum in f32 (rows in the lane order), integers exactly in 64 bits (wrapping), both cast back.
+    private static TensorValue Sum(TensorValue x, int[] shape, int outer, int reduced, int inner)
     {
         if (x.Type.IsFloat)
         {
-            float[] f = x.Type.Kind == DatumKind.F32 ? x.Items<float>() : Cast.To(x, DatumType.F32).Items<float>();
-            var acc = new float[n];
-            int inner = InnerReducedVolume(x, axes);
-            if (inner > 1)
-            {
-                // The reduced axes are the innermost ones: each output is one contiguous run, summed vectorized.
-                for (int o = 0; o < n; o++)
-                {
-                    acc[o] = TensorPrimitives.Sum(f.AsSpan(o * inner, inner));
-                }
-            }
-            else
-            {
-                for (int i = 0; i < f.Length; i++)
-                {
-                    acc[map[i]] += f[i];
-                }
-            }
-
+            var acc = new float[outer * inner];
+            ReduceKernels.Sum(KernelWidths.Active, Cast.To(x, DatumType.F32).Items<float>(), outer, reduced, inner, acc);
             return Cast.To(TensorValue.Wrap(DatumType.F32, shape, acc), x.Type);
         }
 
-        return Fold(x, shape, map, n, 0.0, static (a, b) => a + b);
-    }
-
-    private static int InnerReducedVolume(TensorValue x, int[] axes)
-    {
-        var set = axes.ToHashSet();
-        int k = x.Rank;
-        while (k > 0 && set.Contains(k - 1))
-        {
-            k--;
-        }
-
-        return set.All(a => a >= k) && set.Count > 0 ? TensorValue.Volume(x.ShapeArray.AsSpan(k)) : 1;
-    }
-
-    private static TensorValue Fold(TensorValue x, int[] shape, int[] map, int n, double seed, Func<double, double, double> f)
-    {
         if (x.Type.IsInteger || x.Type.Kind == DatumKind.TDim)
         {
-            long[] v = Cast.ToLongs(x);
-            var acc = new long[n];
-            Array.Fill(acc, (long)seed);
-            for (int i = 0; i < v.Length; i++)
-            {
-                acc[map[i]] = unchecked((long)f(acc[map[i]], v[i]));
-            }
-
+            var acc = new long[outer * inner];
+            ReduceKernels.IntegerSum<long>(KernelWidths.Active, Cast.ToLongs(x), outer, reduced, inner, acc);
             return Cast.To(TensorValue.Wrap(DatumType.I64, shape, acc), x.Type);
         }
 
-        if (!x.Type.IsFloat)
-        {
-            throw new UnsupportedFeatureException(null, null, $"reduction of {x.Type}");
-        }
-
-        float[] values = Cast.To(x, DatumType.F32).Items<float>();
-        var facc = new float[n];
-        Array.Fill(facc, (float)seed);
-        for (int i = 0; i < values.Length; i++)
-        {
-            facc[map[i]] = (float)f(facc[map[i]], values[i]);
-        }
-
-        return Cast.To(TensorValue.Wrap(DatumType.F32, shape, facc), x.Type);
+        throw new UnsupportedFeatureException(null, null, $"reduction of {x.Type}");
     }
 
-    private static TensorValue Extreme(TensorValue x, int[] shape, int[] map, int n, bool max)
+    private static TensorValue Product(TensorValue x, int[] shape, int outer, int reduced, int inner)
     {
-        int[] chosen = Choose(x, map, n, max, last: false);
-        return Layout.Take(x, shape, chosen);
+        if (x.Type.IsFloat)
+        {
+            var acc = new float[outer * inner];
+            ReduceKernels.Product<float>(KernelWidths.Active, Cast.To(x, DatumType.F32).Items<float>(), outer, reduced, inner, acc);
+            return Cast.To(TensorValue.Wrap(DatumType.F32, shape, acc), x.Type);
+        }
+
+        if (x.Type.IsInteger || x.Type.Kind == DatumKind.TDim)
+        {
+            var acc = new long[outer * inner];
+            ReduceKernels.Product<long>(KernelWidths.Active, Cast.ToLongs(x), outer, reduced, inner, acc);
+            return Cast.To(TensorValue.Wrap(DatumType.I64, shape, acc), x.Type);
+        }
+
+        throw new UnsupportedFeatureException(null, null, $"reduction of {x.Type}");
     }
 
-    private static TensorValue Arg(TensorValue x, int[] shape, int[] map, int n, Reducer reducer)
+    // The chosen element itself, in the value's own type (quantized codes compared raw).
+    private static TensorValue Extreme(TensorValue x, int[] shape, int outer, int reduced, int inner, bool max)
+    {
+        TensorValue raw = x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x;
+        Array result = raw.Type.Kind switch
+        {
+            DatumKind.F32 => Extreme<float>(raw, outer, reduced, inner, max),
+            DatumKind.F64 => Extreme<double>(raw, outer, reduced, inner, max),
+            DatumKind.F16 => Extreme<Half>(raw, outer, reduced, inner, max),
+            DatumKind.I8 => Extreme<sbyte>(raw, outer, reduced, inner, max),
+            DatumKind.I16 => Extreme<short>(raw, outer, reduced, inner, max),
+            DatumKind.I32 => Extreme<int>(raw, outer, reduced, inner, max),
+            DatumKind.I64 or DatumKind.TDim => Extreme<long>(raw, outer, reduced, inner, max),
+            DatumKind.U8 => Extreme<byte>(raw, outer, reduced, inner, max),
+            DatumKind.U16 => Extreme<ushort>(raw, outer, reduced, inner, max),
+            DatumKind.U32 => Extreme<uint>(raw, outer, reduced, inner, max),
+            DatumKind.U64 => Extreme<ulong>(raw, outer, reduced, inner, max),
+            DatumKind.Bool => Cast.To(TensorValue.Wrap(DatumType.U8, shape, Extreme<byte>(Cast.To(raw, DatumType.U8), outer, reduced, inner, max)), DatumType.Bool).Data!,
+            _ => throw new UnsupportedFeatureException(null, null, $"reduction of {x.Type}"),
+        };
+        return TensorValue.Wrap(x.Type, shape, result);
+    }
+
+    private static T[] Extreme<T>(TensorValue x, int outer, int reduced, int inner, bool max)
+        where T : struct, System.Numerics.INumber<T>
+    {
+        var result = new T[outer * inner];
+        ReduceKernels.Extreme<T>(KernelWidths.Active, x.Items<T>(), outer, reduced, inner, result, max);
+        return result;
+    }
+
+    private static TensorValue Arg(TensorValue x, int[] shape, int outer, int reduced, int inner, Reducer reducer)
     {
         bool max = reducer is Reducer.ArgMax or Reducer.ArgMaxLast;
         bool last = reducer is Reducer.ArgMaxLast or Reducer.ArgMinLast;
-        int[] chosen = Choose(x, map, n, max, last);
-
-        // Position of the chosen element along the reduced axes: count the earlier elements mapping to the same output.
-        var position = new long[n];
-        var seen = new long[n];
-        for (int i = 0; i < map.Length; i++)
+        TensorValue raw = x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x.Type.Kind == DatumKind.TDim ? x.WithType(DatumType.I64) : x;
+        var position = new long[outer * inner];
+        switch (raw.Type.Kind)
         {
-            if (i == chosen[map[i]])
-            {
-                position[map[i]] = seen[map[i]];
-            }
-
-            seen[map[i]]++;
+            case DatumKind.F32: ReduceKernels.ArgExtreme<float>(raw.Items<float>(), outer, reduced, inner, position, max, last); break;
+            case DatumKind.F64: ReduceKernels.ArgExtreme<double>(raw.Items<double>(), outer, reduced, inner, position, max, last); break;
+            case DatumKind.F16: ReduceKernels.ArgExtreme<Half>(raw.Items<Half>(), outer, reduced, inner, position, max, last); break;
+            case DatumKind.U64: ReduceKernels.ArgExtreme<ulong>(raw.Items<ulong>(), outer, reduced, inner, position, max, last); break;
+            default: ReduceKernels.ArgExtreme<long>(Cast.ToLongs(raw), outer, reduced, inner, position, max, last); break;
         }
 
         return TensorValue.Wrap(DatumType.I64, shape, position);
-    }
-
-    private static int[] Choose(TensorValue x, int[] map, int n, bool max, bool last)
-    {
-        if (x.ElementCount == 0 && n > 0)
-        {
-            throw new InvalidGraphException(null, "reduction of an empty axis");
-        }
-
-        double[] v = Cast.ToDoubles(x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x.Type.Kind == DatumKind.TDim ? x.WithType(DatumType.I64) : x);
-        var chosen = new int[n];
-        Array.Fill(chosen, -1);
-        for (int i = 0; i < v.Length; i++)
-        {
-            int o = map[i];
-            int c = chosen[o];
-            bool better = c < 0
-                || (max ? v[i] > v[c] : v[i] < v[c])
-                || (last && v[i] == v[c]);
-            if (better)
-            {
-                chosen[o] = i;
-            }
-        }
-
-        return chosen;
     }
 }

@@ -49,7 +49,9 @@ internal static class Shapes
         shape[axis] = total;
         int outer = TensorValue.Volume(shape.AsSpan(0, axis));
         int inner = TensorValue.Volume(shape.AsSpan(axis + 1));
-        Array data = TensorValue.NewArray(first.Type.Kind, TensorValue.Volume(shape));
+        Array data = first.Type.Kind == DatumKind.F32
+            ? TensorPool.Allocate<float>(TensorValue.Volume(shape))
+            : TensorValue.NewArray(first.Type.Kind, TensorValue.Volume(shape));
         int dst = 0;
         for (int o = 0; o < outer; o++)
         {
@@ -226,24 +228,19 @@ internal static class Shapes
         }
 
         int[] shape = v.ShapeArray.Select((d, i) => checked((int)(d * repeats[i]))).ToArray();
-        var map = new int[TensorValue.Volume(shape)];
-        int[] inStrides = Layout.Strides(v.Shape);
-        Span<int> index = stackalloc int[Math.Max(v.Rank, 1)];
-        for (int i = 0; i < map.Length; i++)
-        {
-            int rem = i;
-            int src = 0;
-            for (int ax = v.Rank - 1; ax >= 0; ax--)
-            {
-                index[ax] = rem % shape[ax];
-                rem /= shape[ax];
-                src += index[ax] % v.Shape[ax] * inStrides[ax];
-            }
 
-            map[i] = src;
+        // [r0, d0, r1, d1, ...] with stride 0 on each repeat axis: one strided copy, rows copied whole.
+        int[] strides = Layout.Strides(v.Shape);
+        int[] viewShape = new int[2 * v.Rank];
+        int[] viewStrides = new int[2 * v.Rank];
+        for (int i = 0; i < v.Rank; i++)
+        {
+            viewShape[2 * i] = (int)repeats[i];
+            viewShape[(2 * i) + 1] = v.Shape[i];
+            viewStrides[(2 * i) + 1] = strides[i];
         }
 
-        return inv.Result(Layout.Take(v, shape, map));
+        return inv.Result(Layout.TakeStrided(v, viewShape, viewStrides, 0).WithShape(shape));
     }
 
     private static TensorOperand Pad(Invocation inv)
@@ -258,62 +255,34 @@ internal static class Shapes
         }
 
         int[] shape = v.ShapeArray.Select((d, i) => d + padding[i].Before + padding[i].After).ToArray();
-        int[] inStrides = Layout.Strides(v.Shape);
-        var map = new int[TensorValue.Volume(shape)];
-        var inside = new bool[map.Length];
-        for (int i = 0; i < map.Length; i++)
+
+        // Per axis, the source index of each output index (-1: the constant fill); rows of the output then read through
+        // these small tables, never through a per-element map.
+        var sources = new int[v.Rank][];
+        for (int ax = 0; ax < v.Rank; ax++)
         {
-            int rem = i;
-            int src = 0;
-            bool ok = true;
-            for (int ax = v.Rank - 1; ax >= 0; ax--)
+            int n = v.Shape[ax];
+            sources[ax] = new int[shape[ax]];
+            for (int i = 0; i < shape[ax]; i++)
             {
-                int c = (rem % shape[ax]) - padding[ax].Before;
-                rem /= shape[ax];
-                int n = v.Shape[ax];
+                int c = i - padding[ax].Before;
                 if (c < 0 || c >= n)
                 {
-                    switch (border)
+                    c = border switch
                     {
-                        case "constant":
-                            ok = false;
-                            c = 0;
-                            break;
-                        case "replicated":
-                        case "replicate":
-                            c = Math.Clamp(c, 0, n - 1);
-                            break;
-                        case "reflect":
-                            c = Reflect(c, n);
-                            break;
-                        default:
-                            throw new UnsupportedFeatureException(null, null, $"padding border '{border}'");
-                    }
+                        "constant" => -1,
+                        "replicated" or "replicate" => n == 0 ? -1 : Math.Clamp(c, 0, n - 1),
+                        "reflect" => n == 0 ? -1 : Reflect(c, n),
+                        _ => throw new UnsupportedFeatureException(null, null, $"padding border '{border}'"),
+                    };
                 }
 
-                src += c * inStrides[ax];
-            }
-
-            map[i] = ok ? src : 0;
-            inside[i] = ok;
-        }
-
-        TensorValue padded = v.ElementCount == 0 ? TensorValue.Zeros(v.Type, shape) : Layout.Take(v, shape, map);
-        if (border == "constant" && inside.Contains(false))
-        {
-            TensorValue fill = Cast.To(TensorValue.ScalarF32(value), v.Type);
-            Array data = padded.Data!;
-            object fillValue = fill.Data!.GetValue(0)!;
-            for (int i = 0; i < inside.Length; i++)
-            {
-                if (!inside[i])
-                {
-                    data.SetValue(fillValue, i);
-                }
+                sources[ax][i] = c;
             }
         }
 
-        return inv.Result(padded);
+        TensorValue fill = Cast.To(TensorValue.ScalarF32(value), v.Type);
+        return inv.Result(Layout.Gather(v, shape, sources, fill));
     }
 
     // concat / stack: every value cast to the graph.quant type of the result, else to the first value's type.
@@ -376,7 +345,7 @@ internal static class Shapes
         TensorValue v = inv.Tensor("input");
         long[] target = ShapeInput(inv.Get("shape"), "shape");
         int[] shape = Layout.BroadcastShape(v.ShapeArray, target.Select(d => checked((int)d)).ToArray());
-        return inv.Result(Layout.Take(v, shape, Layout.BroadcastMap(v.Shape, shape)));
+        return inv.Result(Layout.BroadcastTo(v, shape));
     }
 
     /// <summary>tract's <c>convert_to_shape_input</c>: a list of integers (literals, TDim values) or a tensor of them.</summary>

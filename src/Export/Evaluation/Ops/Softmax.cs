@@ -1,11 +1,13 @@
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 
 namespace TorchToNnef.Export.Evaluation.Ops;
 
 /// <summary>
 /// <c>softmax(x, axes = [1])</c> (a primitive in tract; the stdlib body is not used): per slice over <c>axes</c>,
 /// <c>m = max</c>, <c>e = exp(x − m)</c>, <c>s = Σ e</c> (f32), <c>y = e · (1 / s)</c>. f16 values take the maximum and
-/// the exponentials in f16 (each rounded), sum in f32 and multiply by the f16-rounded reciprocal.
+/// the exponentials in f16 (each rounded), sum in f32 and multiply by the f16-rounded reciprocal. f32 runs on
+/// <see cref="SoftmaxKernels"/> (exp within 1 ulp, rows summed in the lane order).
 /// </summary>
 internal static class Softmax
 {
@@ -24,64 +26,78 @@ internal static class Softmax
             throw new UnsupportedFeatureException(null, null, $"softmax on {x.Type}");
         }
 
-        (int[] shape, int[] map) = Reduce.Plan(x, axes);
-        int n = TensorValue.Volume(shape);
-        return inv.Result(x.Type.Kind switch
+        (_, TensorValue source, int outer, int reduced, int inner) = Reduce.Plan(x, axes);
+        TensorValue result = x.Type.Kind switch
         {
-            DatumKind.F16 => Half16(x, map, n),
-            DatumKind.F64 => Cast.To(Single(Cast.To(x, DatumType.F32), map, n), DatumType.F64),
-            _ => Single(x, map, n),
-        });
+            DatumKind.F16 => Half16(source, outer, reduced, inner),
+            DatumKind.F64 => Cast.To(Single(Cast.To(source, DatumType.F32), outer, reduced, inner, inv), DatumType.F64),
+            _ => Single(source, outer, reduced, inner, inv),
+        };
+        return inv.Result(ReferenceEquals(source, x) ? result.WithShape(x.ShapeArray) : Unpermute(result, x, axes));
     }
 
-    private static TensorValue Single(TensorValue x, int[] map, int n)
+    // The plan moved the kept axes in front: put every axis back where it was.
+    internal static TensorValue Unpermute(TensorValue permuted, TensorValue original, int[] axes)
+    {
+        int[] perm = [.. Enumerable.Range(0, original.Rank).Where(i => !axes.Contains(i)), .. Enumerable.Range(0, original.Rank).Where(axes.Contains)];
+        int[] shape = perm.Select(p => original.Shape[p]).ToArray();
+        var inverse = new int[perm.Length];
+        for (int i = 0; i < perm.Length; i++)
+        {
+            inverse[perm[i]] = i;
+        }
+
+        return Layout.Permute(permuted.WithShape(shape), inverse);
+    }
+
+    private static TensorValue Single(TensorValue x, int outer, int reduced, int inner, Invocation inv)
     {
         float[] v = x.Items<float>();
-        var max = new float[n];
-        Array.Fill(max, float.NegativeInfinity);
-        for (int i = 0; i < v.Length; i++)
+        float[] y = TensorPool.Allocate<float>(v.Length);
+        int threads = Kernels.Gemm.Threads(inv.Context.ParallelOptions);
+        if (inner == 1)
         {
-            max[map[i]] = Math.Max(max[map[i]], v[i]);
+            SoftmaxKernels.Rows(KernelWidths.Active, v, y, outer, reduced, threads);
+        }
+        else
+        {
+            SoftmaxKernels.Columns(KernelWidths.Active, v, y, outer, reduced, inner, threads);
         }
 
-        var e = new float[v.Length];
-        var sum = new float[n];
-        for (int i = 0; i < v.Length; i++)
-        {
-            e[i] = MathF.Exp(v[i] - max[map[i]]);
-            sum[map[i]] += e[i];
-        }
-
-        for (int i = 0; i < e.Length; i++)
-        {
-            e[i] *= 1f / sum[map[i]];
-        }
-
-        return TensorValue.Wrap(DatumType.F32, x.ShapeArray, e);
+        return TensorValue.Wrap(DatumType.F32, x.ShapeArray, y);
     }
 
-    private static TensorValue Half16(TensorValue x, int[] map, int n)
+    // f16: maximum and exponentials in f16 (each rounded), sum in f32 along the axis, times the f16-rounded reciprocal.
+    private static TensorValue Half16(TensorValue x, int outer, int reduced, int inner)
     {
         Half[] v = x.Items<Half>();
-        var max = new Half[n];
-        Array.Fill(max, Half.NegativeInfinity);
-        for (int i = 0; i < v.Length; i++)
-        {
-            max[map[i]] = v[i] > max[map[i]] ? v[i] : max[map[i]];
-        }
-
-        var e = new Half[v.Length];
-        var sum = new float[n];
-        for (int i = 0; i < v.Length; i++)
-        {
-            e[i] = (Half)MathF.Exp((float)(v[i] - max[map[i]]));
-            sum[map[i]] += (float)e[i];
-        }
-
         var r = new Half[v.Length];
-        for (int i = 0; i < e.Length; i++)
+        for (int o = 0; o < outer; o++)
         {
-            r[i] = e[i] * (Half)(1f / sum[map[i]]);
+            for (int i = 0; i < inner; i++)
+            {
+                int start = (o * reduced * inner) + i;
+                Half max = Half.NegativeInfinity;
+                for (int k = 0; k < reduced; k++)
+                {
+                    Half value = v[start + (k * inner)];
+                    max = value > max ? value : max;
+                }
+
+                float sum = 0;
+                for (int k = 0; k < reduced; k++)
+                {
+                    Half e = (Half)ExpKernel.Exp((float)(v[start + (k * inner)] - max));
+                    r[start + (k * inner)] = e;
+                    sum += (float)e;
+                }
+
+                Half scale = (Half)(1f / sum);
+                for (int k = 0; k < reduced; k++)
+                {
+                    r[start + (k * inner)] *= scale;
+                }
+            }
         }
 
         return TensorValue.Wrap(DatumType.F16, x.ShapeArray, r);

@@ -1,4 +1,5 @@
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
@@ -36,28 +37,8 @@ internal static class Sources
             ? byName
             : graph.Variables.Values.FirstOrDefault(v => v.Label == label || v.Label == label.TrimStart('/'))
               ?? throw new InvalidGraphException(null, $"no data for tensor '{label}'");
-        TensorValue value;
-        using (Tensor tensor = variable.Source.Open())
-        {
-            if (tensor.DType.IsBlockQuantized())
-            {
-                int[] logical = TensorValue.ToIntShape(declared, label);
-                if (TensorValue.Volume(logical) != tensor.ElementCount)
-                {
-                    throw new InvalidGraphException(null, $"Q4_0 tensor '{label}' holds {tensor.ElementCount} values, the graph declares [{string.Join(", ", declared)}]");
-                }
-
-                return Invocation.Constant(TensorValue.FromBlockQuant(new BlockQuantData(tensor.DType, tensor.Bytes.ToArray()), logical));
-            }
-
-            if (!tensor.Shape.Dims.SequenceEqual(declared))
-            {
-                throw new InvalidGraphException(null, $"wrong shape for tensor '{label}': the data file says {tensor.Shape}, the graph says [{string.Join(", ", declared)}]");
-            }
-
-            value = TensorValue.FromTensor(tensor, label);
-        }
-
+        // Opened once per loaded graph and kept (the cache is the evaluator's, across runs).
+        TensorValue value = inv.Context.Weights.GetOrOpen(variable, declared, () => Open(variable, label, declared));
         if (inv.OutputQuant is DatumType q && q != value.Type)
         {
             if (q.SizeOf != value.Type.SizeOf)
@@ -69,6 +50,34 @@ internal static class Sources
         }
 
         return Invocation.Constant(value);
+    }
+
+    private static TensorValue Open(Variable variable, string label, long[] declared)
+    {
+        using Tensor tensor = variable.Source.Open();
+        if (tensor.DType.IsBlockQuantized())
+        {
+            int[] logical = TensorValue.ToIntShape(declared, label);
+            if (TensorValue.Volume(logical) != tensor.ElementCount)
+            {
+                throw new InvalidGraphException(null, $"Q4_0 tensor '{label}' holds {tensor.ElementCount} values, the graph declares [{string.Join(", ", declared)}]");
+            }
+
+            // A matrix of whole-block rows (every linear and embedding weight) is re-laid as panels straight from the
+            // file's bytes: one copy, the layout products read; other shapes keep the row layout.
+            int columns = logical.Length >= 2 ? logical[^1] : 0;
+            BlockQuantData data = columns > 0 && columns % Q40Panels.BlockColumns == 0
+                ? new BlockQuantData(tensor.DType, Q40Panels.FromRowBlocks(tensor.Bytes, (int)(tensor.ElementCount / columns), columns, tensor.DType == DType.Q40))
+                : new BlockQuantData(tensor.DType, tensor.Bytes.ToArray());
+            return TensorValue.FromBlockQuant(data, logical);
+        }
+
+        if (!tensor.Shape.Dims.SequenceEqual(declared))
+        {
+            throw new InvalidGraphException(null, $"wrong shape for tensor '{label}': the data file says {tensor.Shape}, the graph says [{string.Join(", ", declared)}]");
+        }
+
+        return TensorValue.FromTensor(tensor, label);
     }
 
     private static TensorOperand ShapeOf(Invocation inv)

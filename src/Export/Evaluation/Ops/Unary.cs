@@ -11,42 +11,25 @@ namespace TorchToNnef.Export.Evaluation.Ops;
 /// </summary>
 internal static class Unary
 {
-    private sealed record Kernel(Func<float, float>? F32, Func<Half, Half>? F16 = null, Func<double, double>? F64 = null, Func<long, long>? Int = null);
-
-    private static readonly Dictionary<string, Kernel> Kernels = new(StringComparer.Ordinal)
+    private enum Fn
     {
-        ["exp"] = new(MathF.Exp, F64: Math.Exp),
-        ["log"] = new(MathF.Log, F64: Math.Log),
-        ["sin"] = new(MathF.Sin, F64: Math.Sin),
-        ["cos"] = new(MathF.Cos, F64: Math.Cos),
-        ["tan"] = new(MathF.Tan, F64: Math.Tan),
-        ["acos"] = new(MathF.Acos, F64: Math.Acos),
-        ["asin"] = new(MathF.Asin, F64: Math.Asin),
-        ["atan"] = new(MathF.Atan, F64: Math.Atan),
-        ["cosh"] = new(MathF.Cosh, F64: Math.Cosh),
-        ["sinh"] = new(MathF.Sinh, F64: Math.Sinh),
-        ["acosh"] = new(MathF.Acosh, F64: Math.Acosh),
-        ["asinh"] = new(MathF.Asinh, F64: Math.Asinh),
-        ["atanh"] = new(MathF.Atanh, F64: Math.Atanh),
-        ["abs"] = new(MathF.Abs, F64: Math.Abs, Int: static x => unchecked(x < 0 ? -x : x)),
-        ["neg"] = new(static x => -x, F64: static x => -x, Int: static x => unchecked(-x)),
-        ["sign"] = new(static x => x == 0 || float.IsNaN(x) ? x : MathF.Sign(x), F64: static x => x == 0 || double.IsNaN(x) ? x : Math.Sign(x), Int: static x => Math.Sign(x)),
-        ["recip"] = new(static x => 1f / x, F64: static x => 1.0 / x),
-        ["floor"] = new(MathF.Floor, F64: Math.Floor),
-        ["ceil"] = new(MathF.Ceiling, F64: Math.Ceiling),
-        ["round"] = new(static x => MathF.Round(x, MidpointRounding.AwayFromZero), F64: static x => Math.Round(x, MidpointRounding.AwayFromZero)),
-        ["tract_core_round_even"] = new(static x => MathF.Round(x, MidpointRounding.ToEven), F64: static x => Math.Round(x, MidpointRounding.ToEven)),
-        ["square"] = new(static x => x * x, F64: static x => x * x, Int: static x => unchecked(x * x)),
-        ["sqrt"] = new(MathF.Sqrt, F64: Math.Sqrt),
-        ["rsqrt"] = new(static x => 1f / MathF.Sqrt(x), F16: static x => (Half)(1f / (float)(Half)MathF.Sqrt((float)x)), F64: static x => 1.0 / Math.Sqrt(x)),
-        ["tanh"] = new(Activations.Tanh, F16: Activations.Tanh, F64: Math.Tanh),
-        ["sigmoid"] = new(Activations.Sigmoid, F16: Activations.Sigmoid, F64: static x => 1.0 / (1.0 + Math.Exp(-x))),
-        ["tract_core_erf"] = new(Activations.Erf),
+        Exp, Log, Sin, Cos, Tan, Acos, Asin, Atan, Cosh, Sinh, Acosh, Asinh, Atanh,
+        Abs, Neg, Sign, Recip, Floor, Ceil, Round, RoundEven, Square, Sqrt, Rsqrt, Tanh, Sigmoid, Erf,
+    }
+
+    private static readonly Dictionary<string, Fn> Functions = new(StringComparer.Ordinal)
+    {
+        ["exp"] = Fn.Exp, ["log"] = Fn.Log, ["sin"] = Fn.Sin, ["cos"] = Fn.Cos, ["tan"] = Fn.Tan, ["acos"] = Fn.Acos,
+        ["asin"] = Fn.Asin, ["atan"] = Fn.Atan, ["cosh"] = Fn.Cosh, ["sinh"] = Fn.Sinh, ["acosh"] = Fn.Acosh,
+        ["asinh"] = Fn.Asinh, ["atanh"] = Fn.Atanh, ["abs"] = Fn.Abs, ["neg"] = Fn.Neg, ["sign"] = Fn.Sign,
+        ["recip"] = Fn.Recip, ["floor"] = Fn.Floor, ["ceil"] = Fn.Ceil, ["round"] = Fn.Round,
+        ["tract_core_round_even"] = Fn.RoundEven, ["square"] = Fn.Square, ["sqrt"] = Fn.Sqrt, ["rsqrt"] = Fn.Rsqrt,
+        ["tanh"] = Fn.Tanh, ["sigmoid"] = Fn.Sigmoid, ["tract_core_erf"] = Fn.Erf,
     };
 
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
-        foreach (string name in Kernels.Keys)
+        foreach (string name in Functions.Keys)
         {
             (name.StartsWith("tract_core_", StringComparison.Ordinal) ? core : nnef).UnitElementWise(name, inv => Invoke(inv, name));
         }
@@ -56,21 +39,171 @@ internal static class Unary
     }
 
     /// <summary>Applies the element-wise operator <paramref name="name"/> to a plain value.</summary>
-    public static TensorValue Apply(string name, TensorValue x)
+    public static TensorValue Apply(string name, TensorValue x, int threads = 1)
     {
-        Kernel k = Kernels[name];
+        Fn f = Functions[name];
+        DatumType type = x.Type.Kind == DatumKind.TDim ? DatumType.I64 : x.Type;
         Array data = x.Type.Kind switch
         {
-            DatumKind.F32 when k.F32 is not null => Array.ConvertAll(x.Items<float>(), k.F32.Invoke),
-            DatumKind.F16 when k.F16 is not null => Array.ConvertAll(x.Items<Half>(), k.F16.Invoke),
-            DatumKind.F16 when k.F32 is not null => Array.ConvertAll(x.Items<Half>(), v => (Half)k.F32((float)v)),
-            DatumKind.F64 when k.F64 is not null => Array.ConvertAll(x.Items<double>(), k.F64.Invoke),
-            _ when (x.Type.IsInteger || x.Type.Kind == DatumKind.TDim) && k.Int is not null =>
-                Cast.To(TensorValue.Wrap(DatumType.I64, x.ShapeArray, Array.ConvertAll(Cast.ToLongs(x), k.Int.Invoke)), x.Type.Kind == DatumKind.TDim ? DatumType.I64 : x.Type).Data!,
+            DatumKind.F32 => Single(f, x.Items<float>(), threads),
+            DatumKind.F16 => HalfValues(f, x.Items<Half>(), threads),
+            DatumKind.F64 when f != Fn.Erf => Doubles(f, x.Items<double>()),
+            DatumKind.I8 when IsIntegerFunction(f) => Integer<sbyte>(f, x.Items<sbyte>()),
+            DatumKind.I16 when IsIntegerFunction(f) => Integer<short>(f, x.Items<short>()),
+            DatumKind.I32 when IsIntegerFunction(f) => Integer<int>(f, x.Items<int>()),
+            DatumKind.I64 or DatumKind.TDim when IsIntegerFunction(f) => Integer<long>(f, x.Items<long>()),
+            DatumKind.U8 when IsIntegerFunction(f) => Integer<byte>(f, x.Items<byte>()),
+            DatumKind.U16 when IsIntegerFunction(f) => Integer<ushort>(f, x.Items<ushort>()),
+            DatumKind.U32 when IsIntegerFunction(f) => Integer<uint>(f, x.Items<uint>()),
+            DatumKind.U64 when IsIntegerFunction(f) => Integer<ulong>(f, x.Items<ulong>()),
             _ => throw new UnsupportedFeatureException(null, null, $"{name} is not defined on {x.Type}"),
         };
-        DatumType type = x.Type.Kind == DatumKind.TDim ? DatumType.I64 : x.Type;
         return TensorValue.Wrap(type, x.ShapeArray, data);
+    }
+
+    private static bool IsIntegerFunction(Fn f) => f is Fn.Abs or Fn.Neg or Fn.Sign or Fn.Square;
+
+    // f32: vectorized operator structs where the vector form gives the scalar bits, the C library's functions otherwise.
+    private static float[] Single(Fn f, float[] x, int threads)
+    {
+        float[] y = TensorPool.Allocate<float>(x.Length);
+        KernelWidth w = KernelWidths.Active;
+        switch (f)
+        {
+            case Fn.Exp: ElementWiseLoops.Unary<ExpOperator, float>(w, x, y, threads); break;
+            case Fn.Abs: ElementWiseLoops.Unary<AbsOperator<float>, float>(w, x, y, threads); break;
+            case Fn.Neg: ElementWiseLoops.Unary<NegateOperator<float>, float>(w, x, y, threads); break;
+            case Fn.Square: ElementWiseLoops.Unary<SquareOperator<float>, float>(w, x, y, threads); break;
+            case Fn.Sqrt: ElementWiseLoops.Unary<SqrtOperator<float>, float>(w, x, y, threads); break;
+            case Fn.Recip: ElementWiseLoops.Unary<ReciprocalOperator<float>, float>(w, x, y, threads); break;
+            case Fn.Rsqrt: ElementWiseLoops.Unary<ReciprocalSqrtOperator<float>, float>(w, x, y, threads); break;
+            case Fn.Floor: ElementWiseLoops.Unary<FloorOperator, float>(w, x, y, threads); break;
+            case Fn.Ceil: ElementWiseLoops.Unary<CeilingOperator, float>(w, x, y, threads); break;
+            case Fn.RoundEven: ElementWiseLoops.Unary<RoundEvenOperator, float>(w, x, y, threads); break;
+            case Fn.Tanh: ElementWiseLoops.Unary<TanhOperator, float>(w, x, y, threads); break;
+            case Fn.Sigmoid: ElementWiseLoops.Unary<SigmoidOperator, float>(w, x, y, threads); break;
+            default:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    y[i] = ScalarSingle(f, x[i]);
+                }
+
+                break;
+        }
+
+        return y;
+    }
+
+    private static float ScalarSingle(Fn f, float x) => f switch
+    {
+        Fn.Log => MathF.Log(x),
+        Fn.Sin => MathF.Sin(x),
+        Fn.Cos => MathF.Cos(x),
+        Fn.Tan => MathF.Tan(x),
+        Fn.Acos => MathF.Acos(x),
+        Fn.Asin => MathF.Asin(x),
+        Fn.Atan => MathF.Atan(x),
+        Fn.Cosh => MathF.Cosh(x),
+        Fn.Sinh => MathF.Sinh(x),
+        Fn.Acosh => MathF.Acosh(x),
+        Fn.Asinh => MathF.Asinh(x),
+        Fn.Atanh => MathF.Atanh(x),
+        Fn.Sign => x == 0 || float.IsNaN(x) ? x : MathF.Sign(x),
+        Fn.Round => MathF.Round(x, MidpointRounding.AwayFromZero),
+        Fn.Erf => Activations.Erf(x),
+        _ => throw new InvalidOperationException($"{f} has a vector path"),
+    };
+
+    // f16: tract's f16 sigmoid and tanh fits in f16 arithmetic, rsqrt rounded after the sqrt and after the division;
+    // everything else computed in f32 on exactly widened values and rounded once.
+    private static Half[] HalfValues(Fn f, Half[] x, int threads)
+    {
+        var y = new Half[x.Length];
+        switch (f)
+        {
+            case Fn.Sigmoid:
+            case Fn.Tanh:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    y[i] = f == Fn.Sigmoid ? Activations.Sigmoid(x[i]) : Activations.Tanh(x[i]);
+                }
+
+                return y;
+            case Fn.Rsqrt:
+                for (int i = 0; i < x.Length; i++)
+                {
+                    y[i] = (Half)(1f / (float)(Half)MathF.Sqrt((float)x[i]));
+                }
+
+                return y;
+        }
+
+        var wide = new float[x.Length];
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(x, wide);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(Single(f, wide, threads), y);
+        return y;
+    }
+
+    private static double[] Doubles(Fn f, double[] x)
+    {
+        var y = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            y[i] = Double(f, x[i]);
+        }
+
+        return y;
+    }
+
+    private static double Double(Fn f, double x) => f switch
+    {
+        Fn.Exp => Math.Exp(x),
+        Fn.Log => Math.Log(x),
+        Fn.Sin => Math.Sin(x),
+        Fn.Cos => Math.Cos(x),
+        Fn.Tan => Math.Tan(x),
+        Fn.Acos => Math.Acos(x),
+        Fn.Asin => Math.Asin(x),
+        Fn.Atan => Math.Atan(x),
+        Fn.Cosh => Math.Cosh(x),
+        Fn.Sinh => Math.Sinh(x),
+        Fn.Acosh => Math.Acosh(x),
+        Fn.Asinh => Math.Asinh(x),
+        Fn.Atanh => Math.Atanh(x),
+        Fn.Abs => Math.Abs(x),
+        Fn.Neg => -x,
+        Fn.Sign => x == 0 || double.IsNaN(x) ? x : Math.Sign(x),
+        Fn.Recip => 1.0 / x,
+        Fn.Floor => Math.Floor(x),
+        Fn.Ceil => Math.Ceiling(x),
+        Fn.Round => Math.Round(x, MidpointRounding.AwayFromZero),
+        Fn.RoundEven => Math.Round(x, MidpointRounding.ToEven),
+        Fn.Square => x * x,
+        Fn.Sqrt => Math.Sqrt(x),
+        Fn.Rsqrt => 1.0 / Math.Sqrt(x),
+        Fn.Tanh => Math.Tanh(x),
+        Fn.Sigmoid => 1.0 / (1.0 + Math.Exp(-x)),
+        _ => throw new UnsupportedFeatureException(null, null, $"{f} is not defined on f64"),
+    };
+
+    // Integers in their own width, wrapping (abs and neg of the minimum stay the minimum).
+    private static T[] Integer<T>(Fn f, T[] x)
+        where T : struct, System.Numerics.IBinaryInteger<T>
+    {
+        var y = new T[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            T v = x[i];
+            y[i] = f switch
+            {
+                Fn.Abs => T.IsNegative(v) ? unchecked(-v) : v,
+                Fn.Neg => unchecked(-v),
+                Fn.Sign => T.IsZero(v) ? T.Zero : T.IsNegative(v) ? unchecked(-T.One) : T.One,
+                _ => unchecked(v * v),
+            };
+        }
+
+        return y;
     }
 
     private static TensorOperand Invoke(Invocation inv, string name)
@@ -79,7 +212,7 @@ internal static class Unary
         DatumType? cDt = inv.OutputQuant;
         TensorValue y = x.Type.IsQuantized
             ? Cast.To(Apply(name, Cast.To(x, DatumType.F32)), cDt ?? x.Type)
-            : Apply(name, x);
+            : Apply(name, x, Gemm.Threads(inv.Context.ParallelOptions));
         if (cDt is DatumType c && y.Type != c)
         {
             y = Cast.To(y, c);
@@ -91,7 +224,13 @@ internal static class Unary
     private static TensorValue Not(TensorValue x)
     {
         bool[] b = Cast.To(x, DatumType.Bool).Items<bool>();
-        return TensorValue.Wrap(DatumType.Bool, x.ShapeArray, Array.ConvertAll(b, v => !v));
+        var r = new bool[b.Length];
+        for (int i = 0; i < b.Length; i++)
+        {
+            r[i] = !b[i];
+        }
+
+        return TensorValue.Wrap(DatumType.Bool, x.ShapeArray, r);
     }
 
     private static TensorOperand LeakyRelu(Invocation inv)
@@ -100,11 +239,24 @@ internal static class Unary
         float alpha = inv.Float("alpha");
         Array data = x.Type.Kind switch
         {
-            DatumKind.F32 => Array.ConvertAll(x.Items<float>(), v => v < 0 ? alpha * v : v),
-            DatumKind.F16 => Array.ConvertAll(x.Items<Half>(), v => v < Half.Zero ? (Half)alpha * v : v),
-            DatumKind.F64 => Array.ConvertAll(x.Items<double>(), v => v < 0 ? alpha * v : v),
+            DatumKind.F32 => LeakyRelu(x.Items<float>(), alpha),
+            DatumKind.F16 => LeakyRelu(x.Items<Half>(), (Half)alpha),
+            DatumKind.F64 => LeakyRelu(x.Items<double>(), (double)alpha),
             _ => throw new UnsupportedFeatureException(null, null, $"leaky_relu is not defined on {x.Type}"),
         };
         return inv.Result(TensorValue.Wrap(x.Type, x.ShapeArray, data));
+    }
+
+    // v < 0 ? alpha · v : v, in the value's own type (f16 products rounded to f16).
+    private static T[] LeakyRelu<T>(T[] x, T alpha)
+        where T : struct, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var y = new T[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            y[i] = x[i] < T.Zero ? alpha * x[i] : x[i];
+        }
+
+        return y;
     }
 }

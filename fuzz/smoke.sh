@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# CI smoke test of the fuzz harness (called by .ci/run): builds and instruments it, checks that every seed satisfies
+# its target's contract, then runs afl-fuzz on every target for T2N_FUZZ_SMOKE_SECONDS (default 6), two targets at
+# a time. Fails on a crash, a confirmed hang, or a target that cannot start.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+seconds=${T2N_FUZZ_SMOKE_SECONDS:-6}
+start=$SECONDS
+
+rm -rf "$WORK_DIR"
+mkdir -p "$WORK_DIR"
+fuzz_install && fuzz_build && fuzz_seeds all || exit 1
+echo "fuzz smoke: harness built and instrumented in $((SECONDS - start)) s"
+
+failed=0
+targets=$(fuzz_targets)
+for t in $targets; do
+  fuzz_replay "$t" "$WORK_DIR/seeds/$t" || failed=1
+done
+
+# Two afl-fuzz instances at once (the machine has two cores); each prints its result line when done.
+running=0
+for t in $targets; do
+  fuzz_afl "$t" "$seconds" >"$WORK_DIR/$t.result" 2>&1 &
+  running=$((running + 1))
+  if [ $running -eq 2 ]; then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+done
+while [ $running -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+for t in $targets; do cat "$WORK_DIR/$t.result"; done
+
+total=$(for t in $targets; do cat "$WORK_DIR/$t.result"; done | awk '$4 == "execs" { n += $3 } END { print n + 0 }')
+echo "fuzz smoke: $(echo $targets | wc -w) targets, ${seconds} s each, $total execs, $((SECONDS - start)) s in all"
+if [ $failed -ne 0 ]; then
+  echo "fuzz smoke: FAILED (inputs kept in $WORK_DIR/findings)" >&2
+fi
+exit $failed
