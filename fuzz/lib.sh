@@ -31,29 +31,50 @@ fuzz_install() {
   (cd "$FUZZ_DIR" && dotnet tool restore >/dev/null)
 }
 
-# Publishes the harness into the work folder and instruments our two assemblies there (never the build outputs
-# under src/, which the tests use). Published afresh each time: an instrumented file must never be instrumented again.
+# Publishes the harness into $WORK_DIR/publish (kept: MSBuild rebuilds only what changed), then copies it to
+# $WORK_DIR/bin and instruments our two assemblies there, never the build outputs under src/ that the tests use.
+# bin is made afresh from publish whenever a published file changed (an instrumented file must never be instrumented
+# again); a run with nothing to rebuild reuses the instrumented bin. Changes are told by content, not by date:
+# publish keeps a NuGet package's file dates, so a package upgrade can bring an older file.
 fuzz_build() {
-  rm -rf "$WORK_DIR/bin"
-  dotnet publish "$FUZZ_DIR/TorchToNnef.Fuzz" -c Release -o "$WORK_DIR/bin" -v quiet -nologo >"$WORK_DIR/build.log" 2>&1 \
+  local pub="$WORK_DIR/publish" bin="$WORK_DIR/bin" stamp="$WORK_DIR/bin/.published.sha256" sums
+  dotnet publish "$FUZZ_DIR/TorchToNnef.Fuzz" -c Release -o "$pub" -v quiet -nologo >"$WORK_DIR/build.log" 2>&1 \
     || { cat "$WORK_DIR/build.log" >&2; return 1; }
-  local asm
+  sums=$(cd "$pub" && find . -type f -print0 | sort -z | xargs -0 sha256sum) || return 1
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sums" ]; then
+    return 0
+  fi
+  rm -rf "$bin"
+  cp -a "$pub" "$bin" || return 1
+  # The two assemblies are instrumented at once (one process each, independent files).
+  local asm pids=() status=0
   for asm in TorchToNnef.Core TorchToNnef.Formats; do
-    (cd "$FUZZ_DIR" && dotnet tool run sharpfuzz "$WORK_DIR/bin/$asm.dll")
+    (cd "$FUZZ_DIR" && dotnet tool run sharpfuzz "$bin/$asm.dll" >"$WORK_DIR/instrument-$asm.log" 2>&1) &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  if [ $status -ne 0 ]; then
+    cat "$WORK_DIR"/instrument-*.log >&2
+    return 1
+  fi
+  printf '%s\n' "$sums" >"$stamp"
 }
 
 fuzz_targets() { dotnet "$HARNESS" list | awk '{print $1}'; }
 
-# Seeds of one target (or all): derived from the goldens at run time, plus fuzz/seeds/<target>/.
+# Seeds of one target (or all): derived from the goldens at run time, plus fuzz/seeds/<target>/. Prints one line per
+# target, "<target>: <n> seed(s)".
 fuzz_seeds() {
   rm -rf "$WORK_DIR/seeds/$1"
   [ "$1" != all ] || rm -rf "$WORK_DIR/seeds"
-  dotnet "$HARNESS" seeds "$1" "$GOLDEN_DIR" "$WORK_DIR/seeds" "$FUZZ_DIR/seeds" >/dev/null
+  dotnet "$HARNESS" seeds "$1" "$GOLDEN_DIR" "$WORK_DIR/seeds" "$FUZZ_DIR/seeds"
 }
 
 # Replays files or folders through a target in-process; exit status 1 when one breaks the contract.
 fuzz_replay() { dotnet "$HARNESS" replay "$@"; }
+
+# Replays every target's seeds ($WORK_DIR/seeds/<target>/) in one process; exit status 1 on any finding.
+fuzz_replay_all() { dotnet "$HARNESS" replay-all "$WORK_DIR/seeds"; }
 
 # Runs afl-fuzz on target $1 for $2 seconds, prints one result line and keeps what it found in
 # $WORK_DIR/findings/<target>/. Returns 1 when it saved a crash, or a hang that replay confirms.

@@ -21,7 +21,7 @@ targets=$1
 [ "$1" != all ] || targets=$(fuzz_targets)
 failed=0
 for t in $targets; do
-  fuzz_seeds "$t" || exit 1
+  fuzz_seeds "$t" >/dev/null || exit 1
   fuzz_afl "$t" "$2" || failed=1
 done
 exit $failed

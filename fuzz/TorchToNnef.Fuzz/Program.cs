@@ -8,6 +8,7 @@ return args switch
     ["list"] => List(),
     ["fuzz", string name] => Fuzz(Target(name)),
     ["replay", string name, .. var paths] when paths.Length > 0 => Replay(Target(name), paths),
+    ["replay-all", string corpusRoot] => ReplayAll(corpusRoot),
     ["seeds", string name, string golden, string outDir, .. var handMade] when handMade.Length <= 1 =>
         Seeds(name, new GoldenFiles(golden), outDir, handMade.FirstOrDefault()),
     _ => Usage(),
@@ -19,6 +20,7 @@ static int Usage()
         usage: TorchToNnef.Fuzz list
                TorchToNnef.Fuzz fuzz <target>                       (under afl-fuzz; input on stdin)
                TorchToNnef.Fuzz replay <target> <file|folder>...    (runs inputs in-process, exit 1 on a finding)
+               TorchToNnef.Fuzz replay-all <corpus-dir>             (replay of <corpus-dir>/<target>/ for every target, one process)
                TorchToNnef.Fuzz seeds <target|all> <golden-dir> <out-dir> [hand-made-seeds-dir]
         """);
     return 2;
@@ -55,8 +57,38 @@ static int Fuzz(FuzzTarget target)
 static int Replay(FuzzTarget target, string[] paths)
 {
     ArmInstrumentation();
-    TimeSpan limit = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("T2N_FUZZ_REPLAY_TIMEOUT") ?? "10"));
     using var scratch = new Scratch();
+    return ReplayFiles(target, paths, scratch) ? 0 : 1;
+}
+
+// Every target's corpus in one process: the CI smoke test replays all seeds this way, paying for one runtime start and
+// one JIT of the shared reader code instead of one per target. A missing corpus folder is an error, not a pass.
+static int ReplayAll(string corpusRoot)
+{
+    ArmInstrumentation();
+    using var scratch = new Scratch();
+    bool clean = true;
+    foreach (FuzzTarget target in TargetCatalog.All)
+    {
+        string corpus = Path.Combine(corpusRoot, target.Name);
+        if (!Directory.Exists(corpus) || !Directory.EnumerateFiles(corpus).Any())
+        {
+            Console.WriteLine($"{target.Name}: no inputs in {corpus}");
+            clean = false;
+            continue;
+        }
+
+        // After a hang the stuck worker thread keeps running; the remaining targets are still replayed and reported.
+        clean &= ReplayFiles(target, [corpus], scratch);
+    }
+
+    return clean ? 0 : 1;
+}
+
+// Replays files (folders: their files in ordinal order) through one target; false when one broke the contract.
+static bool ReplayFiles(FuzzTarget target, string[] paths, Scratch scratch)
+{
+    TimeSpan limit = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("T2N_FUZZ_REPLAY_TIMEOUT") ?? "10"));
     int accepted = 0, rejected = 0, findings = 0;
     var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p).Order(StringComparer.Ordinal) : (IEnumerable<string>)[p]).ToList();
     foreach (string file in files)
@@ -107,7 +139,7 @@ static int Replay(FuzzTarget target, string[] paths)
     }
 
     Console.WriteLine($"{target.Name}: {files.Count} input(s): {accepted} accepted, {rejected} rejected, {findings} finding(s)");
-    return findings == 0 ? 0 : 1;
+    return findings == 0;
 }
 
 // Instrumented assemblies write every branch into SharpFuzz's bitmap, which only Fuzzer.Run sets up; outside
