@@ -5,7 +5,7 @@ namespace TorchToNnef.Export.Onnx.Ops;
 
 /// <summary>
 /// <c>MatMul</c> (numpy semantics: rank-1 operands promoted and the added axis removed, leading axes broadcast) as NNEF
-/// <c>matmul</c>; <c>Gemm</c> as <c>linear</c> when it is a <c>torch.nn.Linear</c> (constant <c>B</c> read transposed,
+/// <c>matmul</c>, or by a constant f32 matrix as <c>linear</c> on the transposed weight (Q4_0-eligible); <c>Gemm</c> as <c>linear</c> when it is a <c>torch.nn.Linear</c> (constant <c>B</c> read transposed,
 /// <c>alpha = 1</c>) so that the weight is a candidate for Q4_0, else as <c>matmul</c> with scaling and bias;
 /// <c>Einsum</c> (explicit equations without ellipsis) as <c>tract_core_einsum</c>.
 /// </summary>
@@ -30,6 +30,12 @@ internal static class MatMulOps
         if (a.Rank == 0 || b.Rank == 0)
         {
             throw c.Invalid("MatMul operands must have rank 1 or more");
+        }
+
+        if (b is ConstValue { Rank: 2, DType: DType.F32 } weight && a.Rank >= 2 && a.DType == DType.F32)
+        {
+            c.Out(ByConstantMatrix(c, c.T.Runtime(a), weight));
+            return;
         }
 
         GraphValue x = c.T.Runtime(a);
@@ -68,6 +74,47 @@ internal static class MatMulOps
         }
 
         c.Out(r);
+    }
+
+    /// <summary>
+    /// <c>x · W</c> with a constant matrix <c>W [K, N]</c> as <c>linear(x, Wᵀ)</c> (the weight stored transposed,
+    /// <c>[N, K]</c>, as torch's <c>Linear</c> holds it), leading axes of <c>x</c> flattened around it: the form whose
+    /// weight a compression method may turn into Q4_0.
+    /// </summary>
+    private static GraphValue ByConstantMatrix(NodeContext c, GraphValue x, ConstValue weight)
+    {
+        long k = weight.Shape[0];
+        long n = weight.Shape[1];
+        if (x.Shape[^1] != Dim.Of(k))
+        {
+            throw c.Invalid($"MatMul of {x} by {weight}: inner dimensions differ");
+        }
+
+        var source = TensorSource.Computed(DType.F32, new Tensors.Shape(n, k), () =>
+        {
+            using Tensor t = weight.OpenTensor();
+            float[] w = t.ToFloatArray();
+            var transposed = new float[w.Length];
+            for (long i = 0; i < k; i++)
+            {
+                for (long j = 0; j < n; j++)
+                {
+                    transposed[(j * k) + i] = w[(i * n) + j];
+                }
+            }
+
+            return Tensor.FromFloats(new Tensors.Shape(n, k), transposed);
+        });
+        GraphValue filter = c.B.Variable(weight.Name, source, weight.Name + "_t");
+        if (x.Rank == 2)
+        {
+            return c.B.Linear(x, filter, null, c.Hint());
+        }
+
+        Dim[] leading = [.. x.Shape.Take(x.Rank - 1)];
+        GraphValue rows = c.B.Reshape(x, [ShapeOps.Product(leading), k], c.Hint() + "_rows");
+        GraphValue y = c.B.Linear(rows, filter, null, c.Hint() + "_2d");
+        return c.B.Reshape(y, [.. leading, n], c.Hint());
     }
 
     private static void Gemm(NodeContext c)
