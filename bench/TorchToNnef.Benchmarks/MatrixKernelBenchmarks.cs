@@ -77,13 +77,13 @@ public class MatrixKernelBenchmarks : IMeasuredWork
         _big = EvaluatorTargetBenchmarks.Random(rng, (int)(_bigBytes / 4));
         using (Tensor q = EvaluatorTargetBenchmarks.RandomQ40(rng, GemvSize, GemvSize))
         {
-            _q40 = new BlockQuantData(DType.Q40, q.Bytes.ToArray());
+            _q40 = new BlockQuantData(q.Bytes.ToArray());
         }
 
         _q40.PreparePanels(GemvSize);
         using (Tensor q = EvaluatorTargetBenchmarks.RandomQ40(rng, Intermediate, Hidden))
         {
-            _q40Mlp = new BlockQuantData(DType.Q40, q.Bytes.ToArray());
+            _q40Mlp = new BlockQuantData(q.Bytes.ToArray());
         }
 
         _q40Mlp.PreparePanels(Hidden);

@@ -52,7 +52,7 @@ public class Q40QuantizeBenchmarks
     }
 
     [Benchmark]
-    public void QuantizeMinMax() => Q40Kernels.QuantizeMinMax(Q40Kernels.Active, Source, _source, _blocks, ggmlOrder: true, percentile: 1f);
+    public void QuantizeMinMax() => Q40Kernels.QuantizeMinMax(Q40Kernels.Active, Source, _source, _blocks, percentile: 1f);
 }
 
 /// <summary>tract-style dequantization of Q4_0 blocks to f32, single thread, per kernel (scalar = baseline).</summary>
@@ -71,12 +71,12 @@ public class Q40DequantizeBenchmarks
     {
         byte[] source = Q40Data.Values(DType.F32, Elements);
         _blocks = new byte[Elements / 32 * 18];
-        Q40Kernels.QuantizeMinMax(Q40KernelKind.Scalar, DType.F32, source, _blocks, ggmlOrder: true, percentile: 1f);
+        Q40Kernels.QuantizeMinMax(Q40KernelKind.Scalar, DType.F32, source, _blocks, percentile: 1f);
         _values = new float[Elements];
     }
 
     [Benchmark]
-    public void DequantizeF32() => Q40Kernels.DequantizeF32(Q40Kernels.Active, _blocks, _values, ggmlOrder: true);
+    public void DequantizeF32() => Q40Kernels.DequantizeF32(Q40Kernels.Active, _blocks, _values);
 }
 
 /// <summary>
@@ -106,10 +106,10 @@ public class Q40ThreadsBenchmarks
     public void Cleanup() => _tensor.Dispose();
 
     [Benchmark(Baseline = true)]
-    public void OneThread() => Q40Quantizer.Quantize(_tensor, DType.Q40, "w", null, _one).Dispose();
+    public void OneThread() => Q40Quantizer.Quantize(_tensor, "w", null, _one).Dispose();
 
     [Benchmark]
-    public void TwoThreads() => Q40Quantizer.Quantize(_tensor, DType.Q40, "w", null, _two).Dispose();
+    public void TwoThreads() => Q40Quantizer.Quantize(_tensor, "w", null, _two).Dispose();
 
     /// <summary>Default job plus throughput columns.</summary>
     public sealed class Q40ThreadsConfig : BenchmarkDotNet.Configs.ManualConfig

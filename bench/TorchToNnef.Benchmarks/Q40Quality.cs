@@ -71,7 +71,7 @@ internal static class Q40Quality
         foreach (int threads in new[] { 1, 2 })
         {
             var sw = Stopwatch.StartNew();
-            Q40Quantizer.Quantize(studentT, DType.Q40, "w", new MseOptCalibration(), new Q40QuantizeOptions { MaxDegreeOfParallelism = threads }).Dispose();
+            Q40Quantizer.Quantize(studentT, "w", new MseOptCalibration(), new Q40QuantizeOptions { MaxDegreeOfParallelism = threads }).Dispose();
             double s = sw.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
@@ -91,7 +91,7 @@ internal static class Q40Quality
         double Sse(Q40Calibration c)
         {
             var stats = new Q40ErrorStats();
-            Q40Quantizer.Quantize(part, DType.Q40, name, c, new Q40QuantizeOptions { Errors = stats }).Dispose();
+            Q40Quantizer.Quantize(part, name, c, new Q40QuantizeOptions { Errors = stats }).Dispose();
             return stats.SumSquaredError;
         }
 
@@ -117,7 +117,7 @@ internal static class Q40Quality
         for (int m = 0; m < Methods.Length; m++)
         {
             var stats = new Q40ErrorStats();
-            Q40Quantizer.Quantize(t, DType.Q40, name, Methods[m].Calibration, new Q40QuantizeOptions { Errors = stats }).Dispose();
+            Q40Quantizer.Quantize(t, name, Methods[m].Calibration, new Q40QuantizeOptions { Errors = stats }).Dispose();
             sse[m] = stats.SumSquaredError;
             rmse[m] = stats.Rmse;
             same &= m == 0 || stats.Count == count;

@@ -15,31 +15,30 @@ public static class Q40Dequantizer
 {
     private const int WindowGroups = 8192;
 
-    /// <summary>Dequantizes whole blocks in the nibble order of <paramref name="layout"/> to f32.</summary>
-    /// <exception cref="ArgumentException">Not whole blocks, destination too short, or not a Q4_0 layout.</exception>
-    public static void ToSingle(ReadOnlySpan<byte> blocks, DType layout, Span<float> destination)
+    /// <summary>Dequantizes whole Q4_0 blocks to f32.</summary>
+    /// <exception cref="ArgumentException">Not whole blocks, or the destination is too short.</exception>
+    public static void ToSingle(ReadOnlySpan<byte> blocks, Span<float> destination)
     {
-        bool ggml = Check(blocks, layout, destination.Length);
-        Q40Kernels.DequantizeF32(Q40Kernels.Active, blocks, destination[..Values(blocks)], ggml);
+        Check(blocks, destination.Length);
+        Q40Kernels.DequantizeF32(Q40Kernels.Active, blocks, destination[..Values(blocks)]);
     }
 
     /// <summary>Dequantizes whole blocks to f16 (each product rounded to nearest-even; NaN canonical).</summary>
-    public static void ToHalf(ReadOnlySpan<byte> blocks, DType layout, Span<Half> destination)
+    public static void ToHalf(ReadOnlySpan<byte> blocks, Span<Half> destination)
     {
-        bool ggml = Check(blocks, layout, destination.Length);
-        Q40Kernels.DequantizeF16(Q40Kernels.Active, blocks, MemoryMarshal.Cast<Half, ushort>(destination[..Values(blocks)]), ggml);
+        Check(blocks, destination.Length);
+        Q40Kernels.DequantizeF16(Q40Kernels.Active, blocks, MemoryMarshal.Cast<Half, ushort>(destination[..Values(blocks)]));
     }
 
     /// <summary>Dequantizes whole blocks to bf16 bits with torch_to_nnef's bf16 arithmetic.</summary>
-    public static void ToBFloat16(ReadOnlySpan<byte> blocks, DType layout, Span<ushort> destination)
+    public static void ToBFloat16(ReadOnlySpan<byte> blocks, Span<ushort> destination)
     {
-        bool ggml = Check(blocks, layout, destination.Length);
+        Check(blocks, destination.Length);
         for (int g = 0; g < blocks.Length / Q40Format.BlockBytes; g++)
         {
             Q40Reference.DequantizeBF16(
                 blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes),
-                destination.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize),
-                ggml);
+                destination.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize));
         }
     }
 
@@ -78,13 +77,13 @@ public static class Q40Dequantizer
                     switch (output)
                     {
                         case DType.F32:
-                            ToSingle(blocks, quantized.DType, MemoryMarshal.Cast<byte, float>(dst));
+                            ToSingle(blocks, MemoryMarshal.Cast<byte, float>(dst));
                             break;
                         case DType.F16:
-                            ToHalf(blocks, quantized.DType, MemoryMarshal.Cast<byte, Half>(dst));
+                            ToHalf(blocks, MemoryMarshal.Cast<byte, Half>(dst));
                             break;
                         default:
-                            ToBFloat16(blocks, quantized.DType, MemoryMarshal.Cast<byte, ushort>(dst));
+                            ToBFloat16(blocks, MemoryMarshal.Cast<byte, ushort>(dst));
                             break;
                     }
                 }
@@ -105,9 +104,8 @@ public static class Q40Dequantizer
 
     private static int Values(ReadOnlySpan<byte> blocks) => blocks.Length / Q40Format.BlockBytes * Q40Format.GroupSize;
 
-    private static bool Check(ReadOnlySpan<byte> blocks, DType layout, int destinationLength)
+    private static void Check(ReadOnlySpan<byte> blocks, int destinationLength)
     {
-        bool ggml = Q40Format.GgmlOrderOf(layout);
         if (blocks.Length % Q40Format.BlockBytes != 0)
         {
             throw new ArgumentException($"{blocks.Length} bytes is not a whole number of {Q40Format.BlockBytes}-byte Q4_0 blocks.", nameof(blocks));
@@ -117,7 +115,5 @@ public static class Q40Dequantizer
         {
             throw new ArgumentException($"Destination holds {destinationLength} values, {Values(blocks)} needed.", "destination");
         }
-
-        return ggml;
     }
 }

@@ -9,9 +9,8 @@ internal static class Q40ErrorMeter
     private const int BatchGroups = 64;
 
     /// <summary>Adds the error of <paramref name="blocks"/> (dequantized in f32 as tract does) against <paramref name="source"/>.</summary>
-    public static void Measure(DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<byte> blocks, DType layout, Q40ErrorStats stats)
+    public static void Measure(DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<byte> blocks, Q40ErrorStats stats)
     {
-        bool ggml = Q40Format.GgmlOrderOf(layout);
         int groups = blocks.Length / Q40Format.BlockBytes;
         Span<float> original = stackalloc float[BatchGroups * Q40Format.GroupSize];
         Span<float> restored = stackalloc float[BatchGroups * Q40Format.GroupSize];
@@ -21,7 +20,7 @@ internal static class Q40ErrorMeter
             int values = n * Q40Format.GroupSize;
             int es = sourceDType.ElementSize();
             FloatConversions.ToSingle(sourceDType, source.Slice(g0 * Q40Format.GroupSize * es, values * es), original);
-            Q40Kernels.DequantizeF32(Q40Kernels.Active, blocks.Slice(g0 * Q40Format.BlockBytes, n * Q40Format.BlockBytes), restored[..values], ggml);
+            Q40Kernels.DequantizeF32(Q40Kernels.Active, blocks.Slice(g0 * Q40Format.BlockBytes, n * Q40Format.BlockBytes), restored[..values]);
             stats.Add(original[..values], restored[..values]);
         }
     }

@@ -5,7 +5,9 @@ namespace TorchToNnef.Quant;
 
 /// <summary>
 /// The rules of tract's Q4_0 ("Q40") weight format as torch_to_nnef writes it: groups of 32 consecutive values of the
-/// row-major flattened tensor, each stored as an f16 scale and 16 bytes of 4-bit codes (<c>w = (code - 8) * scale</c>).
+/// row-major flattened tensor, each stored as an f16 scale and 16 bytes of 4-bit codes (<c>w = (code - 8) * scale</c>)
+/// in the GGML nibble order. That is the only form Quant knows; the legacy nibble order of tract &lt;= 0.21.10 is a
+/// <c>.dat</c> encoding that the NNEF reader and writer convert to and from.
 /// </summary>
 public static class Q40Format
 {
@@ -20,12 +22,6 @@ public static class Q40Format
 
     /// <summary>Bits per code.</summary>
     public const int CodeBits = 4;
-
-    /// <summary>
-    /// The stored dtype for a target tract version: <see cref="DType.Q40"/> (GGML nibble order, item type 0x3040) for
-    /// tract &gt;= 0.21.11, else <see cref="DType.Q40Legacy"/> (item type 0x2040).
-    /// </summary>
-    public static DType DTypeFor(TractVersion target) => target.UsesGgmlQ40Order ? DType.Q40 : DType.Q40Legacy;
 
     /// <summary>
     /// True when a tensor can be quantized the way torch_to_nnef does it: dtype f32, f16 or bf16, rank 2 to 4, and a
@@ -66,17 +62,6 @@ public static class Q40Format
             throw new ImpossibleQuantizationException(tensorName, reason!);
         }
     }
-
-    /// <summary>True for the dtypes that hold Q4_0 blocks; <paramref name="ggmlOrder"/> tells the nibble order.</summary>
-    internal static bool TryGetOrder(DType dtype, out bool ggmlOrder)
-    {
-        ggmlOrder = dtype == DType.Q40;
-        return dtype.IsBlockQuantized();
-    }
-
-    /// <summary>The nibble order of a Q4_0 dtype; throws for any other dtype.</summary>
-    internal static bool GgmlOrderOf(DType dtype) =>
-        TryGetOrder(dtype, out bool ggml) ? ggml : throw new ArgumentException($"{dtype.Name()} is not a Q4_0 dtype.", nameof(dtype));
 
     private static string FormatDims(Shape shape) => "[" + string.Join(", ", shape.Dims[1..].ToArray()) + "]";
 }

@@ -26,19 +26,17 @@ internal sealed class Q40Pipeline
 
     private readonly Tensor _source;
     private readonly Q40Calibration _calibration;
-    private readonly DType _layout;
     private readonly Q40QuantizeOptions _options;
     private readonly int _bytesPerGroup;
     private readonly bool _inMemory;
 
-    public Q40Pipeline(Tensor source, DType layout, Q40Calibration calibration, Q40QuantizeOptions options)
+    public Q40Pipeline(Tensor source, Q40Calibration calibration, Q40QuantizeOptions options)
     {
         _source = source;
-        _layout = layout;
         _calibration = calibration;
         _options = options;
         _bytesPerGroup = Q40Format.GroupSize * source.DType.ElementSize();
-        _inMemory = source.Data is OwnedTensorData;
+        _inMemory = source.Data.IsInMemory;
         Groups = source.ElementCount / Q40Format.GroupSize;
         Chunks = (Groups + ChunkGroups - 1) / ChunkGroups;
     }
@@ -50,7 +48,7 @@ internal sealed class Q40Pipeline
     private int Parallelism => Math.Max(1, _options.MaxDegreeOfParallelism);
 
     /// <summary>Quantizes everything into <paramref name="destination"/> (all blocks, in memory).</summary>
-    public void RunInto(OwnedTensorData destination)
+    public void RunInto(Memory<byte> destination)
     {
         for (long c0 = 0; c0 < Chunks; c0 += WindowChunks)
         {
@@ -69,7 +67,7 @@ internal sealed class Q40Pipeline
             for (long c0 = 0; c0 < Chunks; c0 += WindowChunks)
             {
                 int count = (int)Math.Min(WindowChunks, Chunks - c0);
-                RunWindow(c0, count, output, null);
+                RunWindow(c0, count, output, Memory<byte>.Empty);
                 long groups = GroupsThrough(c0 + count) - (c0 * ChunkGroups);
                 destination.Write(output, 0, (int)(groups * Q40Format.BlockBytes));
                 _options.Progress?.Report(GroupsThrough(c0 + count) * Q40Format.GroupSize);
@@ -85,7 +83,7 @@ internal sealed class Q40Pipeline
 
     // Chunks [first, first + count): chunk i goes to output[i * chunkBytes] when output is given, else to its own place
     // in destination.
-    private void RunWindow(long first, int count, byte[]? output, OwnedTensorData? destination)
+    private void RunWindow(long first, int count, byte[]? output, Memory<byte> destination)
     {
         long sourceOffset = first * ChunkGroups * _bytesPerGroup;
         int sourceBytes = (int)((GroupsThrough(first + count) - (first * ChunkGroups)) * _bytesPerGroup);
@@ -97,7 +95,7 @@ internal sealed class Q40Pipeline
             int n = (int)Math.Min(ChunkGroups, Groups - g0);
             Span<byte> blocks = output is not null
                 ? output.AsSpan(i * ChunkBlockBytes, n * Q40Format.BlockBytes)
-                : destination!.Span.Slice((int)(g0 * Q40Format.BlockBytes), n * Q40Format.BlockBytes);
+                : destination.Span.Slice((int)(g0 * Q40Format.BlockBytes), n * Q40Format.BlockBytes);
             int offsetInWindow = i * ChunkGroups * _bytesPerGroup;
             QuantizeChunk(g0, n, window, offsetInWindow, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
         }
@@ -145,10 +143,10 @@ internal sealed class Q40Pipeline
                 source = rented.AsSpan(0, bytes);
             }
 
-            _calibration.QuantizeGroups(_source.DType, source, blocks, _layout);
+            _calibration.QuantizeGroups(_source.DType, source, blocks);
             if (stats is not null)
             {
-                Q40ErrorMeter.Measure(_source.DType, source, blocks, _layout, stats);
+                Q40ErrorMeter.Measure(_source.DType, source, blocks, stats);
             }
         }
         finally

@@ -128,7 +128,7 @@ public class InspectCommandTests
         File.WriteAllText(text, "hello");
         (code, _, err) = CliRunner.Run("inspect", text);
         Assert.Equal(CliApp.Failure, code);
-        Assert.Equal($"t2n inspect: error: {text}: not a recognized input (expected a .safetensors file, a checkpoint directory or an NNEF archive){Environment.NewLine}", err);
+        Assert.Equal($"t2n inspect: error: {text}: not a recognized input (expected a .safetensors file, a checkpoint directory, an NNEF archive or an ONNX model){Environment.NewLine}", err);
 
         (code, _, err) = CliRunner.Run("inspect", dir.File("missing"));
         Assert.Equal(CliApp.Failure, code);

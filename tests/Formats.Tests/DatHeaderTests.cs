@@ -36,7 +36,7 @@ public class DatHeaderTests
             byte[] bytes = File.ReadAllBytes(path);
             DatHeader h = DatHeader.Parse(bytes, path, null);
             Assert.Equal(bytes.Length - DatHeader.Size, h.DataSize);
-            DatHeader.For(h.DType, h.Shape, h.IsQuantizedStorage).WriteTo(rewritten);
+            DatHeader.For(h.DType, h.Shape, h.IsQuantizedStorage, legacyQ40Order: h.IsLegacyQ40Order).WriteTo(rewritten);
             Assert.Equal(bytes.AsSpan(0, DatHeader.Size).ToArray(), rewritten);
             count++;
         }

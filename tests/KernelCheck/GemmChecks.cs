@@ -130,18 +130,17 @@ public static class GemmChecks
     {
         foreach ((int m, int n, int k) in new[] { (1, 16, 32), (1, 40, 96), (1, 130, 320), (1, 64, 64), (3, 37, 64), (9, 70, 288), (33, 50, 544) })
         {
-            foreach (DType format in new[] { DType.Q40, DType.Q40Legacy })
             {
                 byte[] blocks = TestData.Blocks(rng, n * k / 32);
                 float[] a = TestFloats(rng, m * k);
                 foreach (bool roundToHalf in new[] { false, true })
                 {
                     float[] w = new float[n * k];
-                    new BlockQuantData(format, blocks).Dequantize(0, w, roundToHalf);
+                    new BlockQuantData(blocks).Dequantize(0, w, roundToHalf);
                     float[] reference = Gemm.MultiplyReference(a, Transpose(w, 1, n, k), 1, m, n, k);
                     foreach (bool panels in new[] { false, true })
                     {
-                        var data = new BlockQuantData(format, blocks);
+                        var data = new BlockQuantData(blocks);
                         if (panels && !data.PreparePanels(k))
                         {
                             failures.Add($"Q4_0 [{n}, {k}] could not be laid out in panels");
@@ -160,7 +159,7 @@ public static class GemmChecks
                                 B = MatrixOperand.OfQ40(data, roundToHalf, 0, k, 1),
                                 C = c,
                             }, threads);
-                            Compare(failures, $"{width} q40 {format} m={m} n={n} k={k} panels={panels} f16={roundToHalf} threads={threads}", reference, c);
+                            Compare(failures, $"{width} q40 m={m} n={n} k={k} panels={panels} f16={roundToHalf} threads={threads}", reference, c);
                         }
                     }
 
@@ -175,10 +174,10 @@ public static class GemmChecks
                             N = n,
                             K = k,
                             A = MatrixOperand.OfSingle(a, 0, k, 1),
-                            B = MatrixOperand.OfQ40(new BlockQuantData(format, blocks), roundToHalf, 0, 1, n),
+                            B = MatrixOperand.OfQ40(new BlockQuantData(blocks), roundToHalf, 0, 1, n),
                             C = c,
                         }, 1);
-                        Compare(failures, $"{width} q40 {format} as [k, n] m={m} n={n} k={k} f16={roundToHalf}", refDirect, c);
+                        Compare(failures, $"{width} q40 as [k, n] m={m} n={n} k={k} f16={roundToHalf}", refDirect, c);
                     }
                 }
             }

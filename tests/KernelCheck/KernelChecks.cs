@@ -44,42 +44,39 @@ public static class KernelChecks
             var rng = new Random(1000 + seed);
             foreach (int groups in GroupCounts)
             {
-                foreach (bool ggml in new[] { true, false })
+                float[] f32 = TestData.Floats(rng, groups);
+                ushort[] f16 = TestData.Halves(rng, groups);
+                ushort[] bf16 = TestData.BFloat16s(rng, groups);
+                float[] f16Values = [.. f16.Select(LiteralQ40.HalfToSingle)];
+                float[] bf16Values = [.. bf16.Select(LiteralQ40.BFloat16ToSingle)];
+                (string Name, DType DType, byte[] Bytes, float[] Values)[] sources =
+                [
+                    ("f32", DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()).ToArray(), f32),
+                    ("f16", DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()).ToArray(), f16Values),
+                    ("bf16", DType.BF16, MemoryMarshal.AsBytes(bf16.AsSpan()).ToArray(), bf16Values),
+                ];
+                foreach ((string name, DType dtype, byte[] bytes, float[] values) in sources)
                 {
-                    float[] f32 = TestData.Floats(rng, groups);
-                    ushort[] f16 = TestData.Halves(rng, groups);
-                    ushort[] bf16 = TestData.BFloat16s(rng, groups);
-                    float[] f16Values = [.. f16.Select(LiteralQ40.HalfToSingle)];
-                    float[] bf16Values = [.. bf16.Select(LiteralQ40.BFloat16ToSingle)];
-                    (string Name, DType DType, byte[] Bytes, float[] Values)[] sources =
-                    [
-                        ("f32", DType.F32, MemoryMarshal.AsBytes(f32.AsSpan()).ToArray(), f32),
-                        ("f16", DType.F16, MemoryMarshal.AsBytes(f16.AsSpan()).ToArray(), f16Values),
-                        ("bf16", DType.BF16, MemoryMarshal.AsBytes(bf16.AsSpan()).ToArray(), bf16Values),
-                    ];
-                    foreach ((string name, DType dtype, byte[] bytes, float[] values) in sources)
-                    {
-                        Compare(failures, $"{kind} {name} min-max groups={groups} ggml={ggml} seed={seed}", LiteralQ40.QuantizeMinMax(values, dtype == DType.F16, ggml), Quantize(kind, dtype, bytes, groups, ggml, 1f));
-                    }
+                    Compare(failures, $"{kind} {name} min-max groups={groups} seed={seed}", LiteralQ40.QuantizeMinMax(values, dtype == DType.F16), Quantize(kind, dtype, bytes, groups, 1f));
+                }
 
-                    if (groups % 16 != 1)
-                    {
-                        continue;
-                    }
+                if (groups % 16 != 1)
+                {
+                    continue;
+                }
 
-                    // The percentile path shares the scale, encode and fix-up stages but takes torch's quantile.
-                    // Arbitrary scales of either sign, as the search calibrations produce them.
-                    ushort[] scales = new ushort[groups];
-                    for (int g = 0; g < groups; g++)
-                    {
-                        scales[g] = LiteralQ40.ToHalf((rng.NextDouble() - 0.5) * Math.ScaleB(1, rng.Next(-20, 10)));
-                    }
+                // The percentile path shares the scale, encode and fix-up stages but takes torch's quantile.
+                // Arbitrary scales of either sign, as the search calibrations produce them.
+                ushort[] scales = new ushort[groups];
+                for (int g = 0; g < groups; g++)
+                {
+                    scales[g] = LiteralQ40.ToHalf((rng.NextDouble() - 0.5) * Math.ScaleB(1, rng.Next(-20, 10)));
+                }
 
-                    foreach ((string name, DType dtype, byte[] bytes, float[] values) in sources)
-                    {
-                        Compare(failures, $"{kind} {name} p99 groups={groups} ggml={ggml} seed={seed}", LiteralQ40.QuantizeMinMax(values, dtype == DType.F16, ggml, 0.99f), Quantize(kind, dtype, bytes, groups, ggml, 0.99f));
-                        Compare(failures, $"{kind} {name} given scales groups={groups} ggml={ggml} seed={seed}", LiteralQ40.EncodeWithScales(values, scales, dtype == DType.F16, ggml), EncodeWithScales(kind, dtype, bytes, scales, ggml));
-                    }
+                foreach ((string name, DType dtype, byte[] bytes, float[] values) in sources)
+                {
+                    Compare(failures, $"{kind} {name} p99 groups={groups} seed={seed}", LiteralQ40.QuantizeMinMax(values, dtype == DType.F16, 0.99f), Quantize(kind, dtype, bytes, groups, 0.99f));
+                    Compare(failures, $"{kind} {name} given scales groups={groups} seed={seed}", LiteralQ40.EncodeWithScales(values, scales, dtype == DType.F16), EncodeWithScales(kind, dtype, bytes, scales));
                 }
             }
         }
@@ -219,8 +216,8 @@ public static class KernelChecks
             var sAll = new ushort[everyHalf.Length / 32];
             var rAll = Enumerable.Repeat(rr, sAll.Length).ToArray();
             var actual = new byte[sAll.Length * 18];
-            TKernel.EncodeHalf(everyHalf, sAll, rAll, actual, true);
-            Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", LiteralEncode(everyHalfValues, sAll, rAll, half: true, ggml: true), actual);
+            TKernel.EncodeHalf(everyHalf, sAll, rAll, actual);
+            Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", LiteralEncode(everyHalfValues, sAll, rAll, half: true), actual);
         }
 
         // Scales and reciprocals over a stride of all f32 values and the edges, at several lengths.
@@ -268,33 +265,30 @@ public static class KernelChecks
                     }
                 }
 
-                foreach (bool ggml in new[] { true, false })
-                {
-                    var b1 = new byte[groups * 18];
-                    TKernel.EncodeF32(x, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeF32 groups={groups} ggml={ggml} seed={seed}", LiteralEncode(x, s, r, half: false, ggml), b1);
+                var b1 = new byte[groups * 18];
+                TKernel.EncodeF32(x, s, r, b1);
+                Compare(failures, $"{k} EncodeF32 groups={groups} seed={seed}", LiteralEncode(x, s, r, half: false), b1);
 
-                    ushort[] h = FiniteGroups(TestData.Halves(rng, groups), isHalf: true);
-                    TKernel.EncodeHalf(h, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeHalf groups={groups} ggml={ggml} seed={seed}", LiteralEncode([.. h.Select(LiteralQ40.HalfToSingle)], s, r, half: true, ggml), b1);
+                ushort[] h = FiniteGroups(TestData.Halves(rng, groups), isHalf: true);
+                TKernel.EncodeHalf(h, s, r, b1);
+                Compare(failures, $"{k} EncodeHalf groups={groups} seed={seed}", LiteralEncode([.. h.Select(LiteralQ40.HalfToSingle)], s, r, half: true), b1);
 
-                    ushort[] bf = FiniteGroups(TestData.BFloat16s(rng, groups), isHalf: false);
-                    TKernel.EncodeBFloat16(bf, s, r, b1, ggml);
-                    Compare(failures, $"{k} EncodeBFloat16 groups={groups} ggml={ggml} seed={seed}", LiteralEncode([.. bf.Select(LiteralQ40.BFloat16ToSingle)], s, r, half: false, ggml), b1);
+                ushort[] bf = FiniteGroups(TestData.BFloat16s(rng, groups), isHalf: false);
+                TKernel.EncodeBFloat16(bf, s, r, b1);
+                Compare(failures, $"{k} EncodeBFloat16 groups={groups} seed={seed}", LiteralEncode([.. bf.Select(LiteralQ40.BFloat16ToSingle)], s, r, half: false), b1);
 
-                    ushort[] m0 = [.. Enumerable.Range(0, groups).Select(g => LiteralQ40.AbsMaxBits(h.AsSpan(g * 32, 32)))];
-                    var m1 = new ushort[groups];
-                    TKernel.AbsMaxBits(h, m1);
-                    Compare(failures, $"{k} AbsMaxBits groups={groups} seed={seed}", MemoryMarshal.AsBytes(m0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(m1.AsSpan()).ToArray());
+                ushort[] m0 = [.. Enumerable.Range(0, groups).Select(g => LiteralQ40.AbsMaxBits(h.AsSpan(g * 32, 32)))];
+                var m1 = new ushort[groups];
+                TKernel.AbsMaxBits(h, m1);
+                Compare(failures, $"{k} AbsMaxBits groups={groups} seed={seed}", MemoryMarshal.AsBytes(m0.AsSpan()).ToArray(), MemoryMarshal.AsBytes(m1.AsSpan()).ToArray());
 
-                    byte[] blocks = TestData.Blocks(rng, groups);
-                    var d1 = new float[groups * 32];
-                    TKernel.DequantizeF32(blocks, d1, ggml);
-                    CompareFloats(failures, $"{k} DequantizeF32 groups={groups} ggml={ggml} seed={seed}", LiteralQ40.DequantizeF32(blocks, ggml), d1);
-                    var h1 = new ushort[groups * 32];
-                    TKernel.DequantizeF16(blocks, h1, ggml);
-                    Compare(failures, $"{k} DequantizeF16 groups={groups} ggml={ggml} seed={seed}", MemoryMarshal.AsBytes(LiteralQ40.DequantizeF16(blocks, ggml).AsSpan()).ToArray(), MemoryMarshal.AsBytes(h1.AsSpan()).ToArray());
-                }
+                byte[] blocks = TestData.Blocks(rng, groups);
+                var d1 = new float[groups * 32];
+                TKernel.DequantizeF32(blocks, d1);
+                CompareFloats(failures, $"{k} DequantizeF32 groups={groups} seed={seed}", LiteralQ40.DequantizeF32(blocks), d1);
+                var h1 = new ushort[groups * 32];
+                TKernel.DequantizeF16(blocks, h1);
+                Compare(failures, $"{k} DequantizeF16 groups={groups} seed={seed}", MemoryMarshal.AsBytes(LiteralQ40.DequantizeF16(blocks).AsSpan()).ToArray(), MemoryMarshal.AsBytes(h1.AsSpan()).ToArray());
             }
         }
 
@@ -312,12 +306,12 @@ public static class KernelChecks
     }
 
     // The literal encoding of groups for given scales and reciprocals (the reciprocal is used as given).
-    private static byte[] LiteralEncode(float[] values, ushort[] scales, float[] reciprocals, bool half, bool ggml)
+    private static byte[] LiteralEncode(float[] values, ushort[] scales, float[] reciprocals, bool half)
     {
         var blocks = new byte[scales.Length * 18];
         for (int g = 0; g < scales.Length; g++)
         {
-            LiteralQ40.WriteBlock(scales[g], LiteralQ40.Codes(values.AsSpan(g * 32, 32), reciprocals[g], half), blocks.AsSpan(g * 18, 18), ggml);
+            LiteralQ40.WriteBlock(scales[g], LiteralQ40.Codes(values.AsSpan(g * 32, 32), reciprocals[g], half), blocks.AsSpan(g * 18, 18));
         }
 
         return blocks;
@@ -345,17 +339,17 @@ public static class KernelChecks
         return bits;
     }
 
-    private static byte[] Quantize(Q40KernelKind kind, DType dtype, ReadOnlySpan<byte> source, int groups, bool ggml, float percentile)
+    private static byte[] Quantize(Q40KernelKind kind, DType dtype, ReadOnlySpan<byte> source, int groups, float percentile)
     {
         var b = new byte[groups * 18];
-        Q40Kernels.QuantizeMinMax(kind, dtype, source, b, ggml, percentile);
+        Q40Kernels.QuantizeMinMax(kind, dtype, source, b, percentile);
         return b;
     }
 
-    private static byte[] EncodeWithScales(Q40KernelKind kind, DType dtype, byte[] source, ushort[] scales, bool ggml)
+    private static byte[] EncodeWithScales(Q40KernelKind kind, DType dtype, byte[] source, ushort[] scales)
     {
         var b = new byte[scales.Length * 18];
-        Q40Kernels.EncodeWithScales(kind, dtype, source, scales, b, ggml);
+        Q40Kernels.EncodeWithScales(kind, dtype, source, scales, b);
         return b;
     }
 

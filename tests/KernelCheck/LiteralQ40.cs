@@ -95,35 +95,26 @@ public static class LiteralQ40
         return codes;
     }
 
-    /// <summary>Writes one block: the scale little-endian, then byte j = code[j] | code[j+16] &lt;&lt; 4 (ggml) or code[2j] | code[2j+1] &lt;&lt; 4 (legacy).</summary>
-    public static void WriteBlock(ushort scale, ReadOnlySpan<byte> codes, Span<byte> block, bool ggmlOrder)
+    /// <summary>Writes one block: the scale little-endian, then byte j = code[j] | code[j+16] &lt;&lt; 4 (the GGML order).</summary>
+    public static void WriteBlock(ushort scale, ReadOnlySpan<byte> codes, Span<byte> block)
     {
         block[0] = (byte)(scale & 0xFF);
         block[1] = (byte)(scale >> 8);
         for (int j = 0; j < 16; j++)
         {
-            (byte low, byte high) = ggmlOrder ? (codes[j], codes[j + 16]) : (codes[2 * j], codes[(2 * j) + 1]);
-            block[2 + j] = (byte)(low | (high << 4));
+            block[2 + j] = (byte)(codes[j] | (codes[j + 16] << 4));
         }
     }
 
     /// <summary>The 32 codes of a block, in element order.</summary>
-    public static byte[] ReadCodes(ReadOnlySpan<byte> block, bool ggmlOrder)
+    public static byte[] ReadCodes(ReadOnlySpan<byte> block)
     {
         var codes = new byte[N];
         for (int j = 0; j < 16; j++)
         {
             byte b = block[2 + j];
-            if (ggmlOrder)
-            {
-                codes[j] = (byte)(b & 0xF);
-                codes[j + 16] = (byte)(b >> 4);
-            }
-            else
-            {
-                codes[2 * j] = (byte)(b & 0xF);
-                codes[(2 * j) + 1] = (byte)(b >> 4);
-            }
+            codes[j] = (byte)(b & 0xF);
+            codes[j + 16] = (byte)(b >> 4);
         }
 
         return codes;
@@ -135,7 +126,7 @@ public static class LiteralQ40
     /// With percentile 1 the scale of f16/bf16 groups is the same as computing it in their own type: dividing by 8 is
     /// exact in both and one rounding to f16 follows.
     /// </summary>
-    public static byte[] QuantizeMinMax(ReadOnlySpan<float> values, bool halfArithmetic, bool ggmlOrder, float percentile = 1f)
+    public static byte[] QuantizeMinMax(ReadOnlySpan<float> values, bool halfArithmetic, float percentile = 1f)
     {
         int groups = values.Length / N;
         var blocks = new byte[groups * B];
@@ -144,19 +135,19 @@ public static class LiteralQ40
             ReadOnlySpan<float> group = values.Slice(g * N, N);
             float range = percentile < 1f ? QuantileOfAbs(group, percentile) : AbsMax(group);
             ushort scale = Scale(range);
-            WriteBlock(scale, Codes(group, Reciprocal(scale), halfArithmetic), blocks.AsSpan(g * B, B), ggmlOrder);
+            WriteBlock(scale, Codes(group, Reciprocal(scale), halfArithmetic), blocks.AsSpan(g * B, B));
         }
 
         return blocks;
     }
 
     /// <summary>Encodes whole groups with given scales.</summary>
-    public static byte[] EncodeWithScales(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, bool halfArithmetic, bool ggmlOrder)
+    public static byte[] EncodeWithScales(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, bool halfArithmetic)
     {
         var blocks = new byte[scales.Length * B];
         for (int g = 0; g < scales.Length; g++)
         {
-            WriteBlock(scales[g], Codes(values.Slice(g * N, N), Reciprocal(scales[g]), halfArithmetic), blocks.AsSpan(g * B, B), ggmlOrder);
+            WriteBlock(scales[g], Codes(values.Slice(g * N, N), Reciprocal(scales[g]), halfArithmetic), blocks.AsSpan(g * B, B));
         }
 
         return blocks;
@@ -190,7 +181,7 @@ public static class LiteralQ40
     }
 
     /// <summary>tract's f32 dequantization of whole blocks: <c>(code - 8) * scale</c>, exact in f32.</summary>
-    public static float[] DequantizeF32(ReadOnlySpan<byte> blocks, bool ggmlOrder)
+    public static float[] DequantizeF32(ReadOnlySpan<byte> blocks)
     {
         int groups = blocks.Length / B;
         var values = new float[groups * N];
@@ -198,7 +189,7 @@ public static class LiteralQ40
         {
             ReadOnlySpan<byte> block = blocks.Slice(g * B, B);
             float scale = HalfToSingle((ushort)(block[0] | (block[1] << 8)));
-            byte[] codes = ReadCodes(block, ggmlOrder);
+            byte[] codes = ReadCodes(block);
             for (int i = 0; i < N; i++)
             {
                 values[(g * N) + i] = (codes[i] - 8) * scale;
@@ -209,9 +200,9 @@ public static class LiteralQ40
     }
 
     /// <summary>tract's f16 dequantization: the exact product rounded once to f16 (bits, NaN canonical).</summary>
-    public static ushort[] DequantizeF16(ReadOnlySpan<byte> blocks, bool ggmlOrder)
+    public static ushort[] DequantizeF16(ReadOnlySpan<byte> blocks)
     {
-        float[] f32 = DequantizeF32(blocks, ggmlOrder);
+        float[] f32 = DequantizeF32(blocks);
         return [.. f32.Select(v => ToHalf(v))];
     }
 

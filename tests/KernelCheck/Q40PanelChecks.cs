@@ -6,7 +6,7 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.KernelCheck;
 
 /// <summary>
-/// The Q4_0 panel layout: a round trip back to the row blocks (both nibble orders, partial last panel), the scalar
+/// The Q4_0 panel layout: a round trip back to the row blocks (GGML nibble order, partial last panel), the scalar
 /// decode against the Quant library's dequantizer, each width's vector decode against the scalar decode, and the
 /// vector f16 widening against the <see cref="Half"/> cast on all 65536 patterns.
 /// </summary>
@@ -22,27 +22,25 @@ public static class Q40PanelChecks
             var rng = new Random(777 + seed);
             foreach ((int rows, int columns) in new[] { (1, 32), (16, 32), (17, 64), (40, 96), (5, 320) })
             {
-                foreach (DType format in new[] { DType.Q40, DType.Q40Legacy })
                 {
-                    bool ggml = format == DType.Q40;
                     byte[] blocks = TestData.Blocks(rng, rows * columns / 32);
-                    Q40Panels panels = Q40Panels.FromRowBlocks(blocks, rows, columns, ggml);
+                    Q40Panels panels = Q40Panels.FromRowBlocks(blocks, rows, columns);
                     var back = new byte[blocks.Length];
-                    panels.ToRowBlocks(0, rows, back, ggml);
+                    panels.ToRowBlocks(0, rows, back);
                     if (!back.AsSpan().SequenceEqual(blocks))
                     {
-                        failures.Add($"panels [{rows}, {columns}] {format}: round trip to row blocks differs");
+                        failures.Add($"panels [{rows}, {columns}]: round trip to row blocks differs");
                     }
 
                     var expected = new float[rows * columns];
-                    Q40Dequantizer.ToSingle(blocks, format, expected);
+                    Q40Dequantizer.ToSingle(blocks, expected);
                     var decoded = new float[rows * columns];
                     for (int r = 0; r < rows; r++)
                     {
                         panels.DecodeRow(r, 0, decoded.AsSpan(r * columns, columns), roundToHalf: false);
                     }
 
-                    GemmChecks.Compare(failures, $"panels [{rows}, {columns}] {format}: scalar decode vs dequantizer", expected, decoded);
+                    GemmChecks.Compare(failures, $"panels [{rows}, {columns}]: scalar decode vs dequantizer", expected, decoded);
                     foreach (KernelWidth width in KernelWidths.Supported)
                     {
                         Decode(failures, width, panels, decoded);

@@ -22,7 +22,7 @@ public class CalibrationTests
     {
         // spec §5: ggml's block for the same 32 values.
         byte[] block = new byte[18];
-        new GgmlCalibration().QuantizeGroups(WorkedExample, block, DType.Q40);
+        new GgmlCalibration().QuantizeGroups(WorkedExample, block);
         Assert.Equal(Convert.FromHexString("cd3299964ae86c80b958c43dab877af84b92"), block);
     }
 
@@ -35,9 +35,9 @@ public class CalibrationTests
         {
             float[] x = Heavy(rng, 32, 0.05);
             byte[] block = new byte[18];
-            Q40Calibration.MinMax.QuantizeGroups(x, block, DType.Q40);
+            Q40Calibration.MinMax.QuantizeGroups(x, block);
             byte[] codes = new byte[32];
-            Q40Reference.UnpackNibbles(block.AsSpan(2), codes, ggmlOrder: true);
+            Q40Reference.UnpackNibbles(block.AsSpan(2), codes);
             Half s0 = BitConverter.UInt16BitsToHalf(Q40Reference.ScaleOf(block));
             Half lower = (Half)((float)s0 * 0.8f);
             Half step = (Half)((float)(Half)((float)s0 - (float)lower) / 100f);
@@ -54,7 +54,7 @@ public class CalibrationTests
             }
 
             byte[] grid = new byte[18];
-            new GridMseCalibration().QuantizeGroups(x, grid, DType.Q40);
+            new GridMseCalibration().QuantizeGroups(x, grid);
             Assert.Equal(BitConverter.HalfToUInt16Bits(best), Q40Reference.ScaleOf(grid));
             Assert.Equal(block[2..], grid[2..]);
         }
@@ -99,10 +99,10 @@ public class CalibrationTests
         foreach (Q40Calibration cal in new Q40Calibration[] { new GridMseCalibration(), new GgmlCalibration(), new MseOptCalibration() })
         {
             byte[] whole = new byte[300 * 18];
-            cal.QuantizeGroups(x, whole, DType.Q40Legacy);
+            cal.QuantizeGroups(x, whole);
             byte[] parts = new byte[300 * 18];
-            cal.QuantizeGroups(x.AsSpan(0, 32 * 7), parts.AsSpan(0, 7 * 18), DType.Q40Legacy);
-            cal.QuantizeGroups(x.AsSpan(32 * 7), parts.AsSpan(7 * 18), DType.Q40Legacy);
+            cal.QuantizeGroups(x.AsSpan(0, 32 * 7), parts.AsSpan(0, 7 * 18));
+            cal.QuantizeGroups(x.AsSpan(32 * 7), parts.AsSpan(7 * 18));
             Assert.Equal(whole, parts);
         }
     }
@@ -144,7 +144,7 @@ public class CalibrationTests
     private static double TotalSse(Q40Calibration cal, float[] x)
     {
         byte[] blocks = new byte[x.Length / 32 * 18];
-        cal.QuantizeGroups(x, blocks, DType.Q40);
+        cal.QuantizeGroups(x, blocks);
         double total = 0;
         for (int g = 0; g < x.Length / 32; g++)
         {
@@ -159,7 +159,7 @@ public class CalibrationTests
     private static double GroupError(ReadOnlySpan<float> x, ReadOnlySpan<byte> block)
     {
         float[] w = new float[32];
-        Q40Reference.DequantizeF32(block, w, ggmlOrder: true);
+        Q40Reference.DequantizeF32(block, w);
         double e = 0;
         for (int i = 0; i < 32; i++)
         {
@@ -176,9 +176,9 @@ public class CalibrationTests
         float[] x = new float[groups * 32];
         FloatConversions.ToSingle(dtype, source, x);
         byte[] mm = new byte[groups * 18], grid = new byte[groups * 18], opt = new byte[groups * 18];
-        Q40Calibration.MinMax.QuantizeGroups(dtype, source, mm, DType.Q40);
-        new GridMseCalibration().QuantizeGroups(dtype, source, grid, DType.Q40);
-        new MseOptCalibration().QuantizeGroups(dtype, source, opt, DType.Q40);
+        Q40Calibration.MinMax.QuantizeGroups(dtype, source, mm);
+        new GridMseCalibration().QuantizeGroups(dtype, source, grid);
+        new MseOptCalibration().QuantizeGroups(dtype, source, opt);
         for (int g = 0; g < groups; g++)
         {
             ReadOnlySpan<float> xg = x.AsSpan(g * 32, 32);

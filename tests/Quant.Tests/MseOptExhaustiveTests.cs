@@ -71,7 +71,7 @@ public class MseOptExhaustiveTests
     private static double BlockError(Q40Calibration calibration, ReadOnlySpan<float> group)
     {
         var block = new byte[18];
-        calibration.QuantizeGroups(group, block, DType.Q40);
+        calibration.QuantizeGroups(group, block);
         ushort scale = (ushort)(block[0] | (block[1] << 8));
         Span<byte> codes = stackalloc byte[N];
         for (int j = 0; j < 16; j++)

@@ -1,4 +1,5 @@
 using TorchToNnef.Errors;
+using TorchToNnef.Ir;
 using TorchToNnef.Quant.Calibration;
 using TorchToNnef.Quant.Kernels;
 using TorchToNnef.Tensors;
@@ -30,8 +31,8 @@ public class QuantizerTests
     {
         // 3 chunks and a partial one: 4096*3 + 77 groups.
         using Tensor t = RandomTensor(dtype, new Shape(((4096 * 3) + 77) * 2, 16 * 2), seed: 7);
-        using Tensor one = Q40Quantizer.Quantize(t, DType.Q40, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = 1 });
-        using Tensor many = Q40Quantizer.Quantize(t, DType.Q40, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = 4 });
+        using Tensor one = Q40Quantizer.Quantize(t, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = 1 });
+        using Tensor many = Q40Quantizer.Quantize(t, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = 4 });
         Assert.True(one.Bytes.SequenceEqual(many.Bytes));
     }
 
@@ -48,11 +49,11 @@ public class QuantizerTests
         using var file = Formats.Safetensors.SafetensorsFile.Open(path);
         using Tensor mapped = file.GetTensor("w");
         Assert.IsNotType<OwnedTensorData>(mapped.Data);
-        using Tensor fromMemory = Q40Quantizer.Quantize(t, DType.Q40, "w");
-        using Tensor fromMap = Q40Quantizer.Quantize(mapped, DType.Q40, "w");
+        using Tensor fromMemory = Q40Quantizer.Quantize(t, "w");
+        using Tensor fromMap = Q40Quantizer.Quantize(mapped, "w");
         using var streamed = new MemoryStream();
         var stats = new Q40ErrorStats();
-        Q40Quantizer.WriteBlocks(mapped, streamed, DType.Q40, "w", null, new Q40QuantizeOptions { Errors = stats });
+        Q40Quantizer.WriteBlocks(mapped, streamed, "w", null, new Q40QuantizeOptions { Errors = stats });
         Assert.True(fromMemory.Bytes.SequenceEqual(fromMap.Bytes));
         Assert.True(fromMemory.Bytes.SequenceEqual(streamed.ToArray()));
         Assert.Equal(t.ElementCount, stats.Count);
@@ -62,12 +63,12 @@ public class QuantizerTests
     public void TensorQuantizationEqualsTheReferenceGroupByGroup()
     {
         using Tensor t = RandomTensor(DType.F32, new Shape(33, 64), seed: 3);
-        using Tensor q = Q40Quantizer.Quantize(t, TractVersion.Latest, "w");
+        using Tensor q = Q40Quantizer.Quantize(t, "w");
         byte[] expected = new byte[q.ByteLength];
         ReadOnlySpan<float> x = t.AsSpan<float>();
         for (int g = 0; g < x.Length / 32; g++)
         {
-            Q40Reference.QuantizeF32(x.Slice(g * 32, 32), expected.AsSpan(g * 18, 18), ggmlOrder: true);
+            Q40Reference.QuantizeF32(x.Slice(g * 32, 32), expected.AsSpan(g * 18, 18));
         }
 
         Assert.Equal(expected, q.Bytes.ToArray());
@@ -77,10 +78,10 @@ public class QuantizerTests
     public void StreamingWritesTheSameBlocksAndReportsProgress()
     {
         using Tensor t = RandomTensor(DType.F16, new Shape(4096 * 9, 32), seed: 11);
-        using Tensor q = Q40Quantizer.Quantize(t, DType.Q40Legacy, "w");
+        using Tensor q = Q40Quantizer.Quantize(t, "w");
         var progress = new List<long>();
         using var ms = new MemoryStream();
-        Q40Quantizer.WriteBlocks(t, ms, DType.Q40Legacy, "w", null, new Q40QuantizeOptions { Progress = new SyncProgress(progress) });
+        Q40Quantizer.WriteBlocks(t, ms, "w", null, new Q40QuantizeOptions { Progress = new SyncProgress(progress) });
         Assert.Equal(q.Bytes.ToArray(), ms.ToArray());
         Assert.Equal(t.ElementCount, progress[^1]);
         Assert.Equal(progress.Order().ToList(), progress);
@@ -91,7 +92,7 @@ public class QuantizerTests
     {
         using Tensor t = RandomTensor(DType.F32, new Shape(100, 96), seed: 5, scale: 0.02);
         var stats = new Q40ErrorStats();
-        using Tensor q = Q40Quantizer.Quantize(t, DType.Q40, "w", null, new Q40QuantizeOptions { Errors = stats });
+        using Tensor q = Q40Quantizer.Quantize(t, "w", null, new Q40QuantizeOptions { Errors = stats });
         using Tensor d = Q40Dequantizer.Dequantize(q);
         double sse = 0, sig = 0, max = 0;
         ReadOnlySpan<float> x = t.AsSpan<float>();
@@ -114,12 +115,12 @@ public class QuantizerTests
     public void IneligibleTensorsNameTheTensorAndTheRule()
     {
         using Tensor ints = Tensor.Allocate(DType.I64, new Shape(2, 32));
-        var e1 = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Quantize(ints, TractVersion.Latest, "pos_ids"));
+        var e1 = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Quantize(ints, "pos_ids"));
         Assert.Contains("'pos_ids'", e1.Message, StringComparison.Ordinal);
         Assert.Contains("i64", e1.Message, StringComparison.Ordinal);
 
         using Tensor rows48 = Tensor.Allocate(DType.F32, new Shape(2, 48));
-        var e2 = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Lazy(rows48, TractVersion.Latest, "fc.weight"));
+        var e2 = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Lazy(TensorSource.FromTensor(rows48), "fc.weight"));
         Assert.Contains("48", e2.Message, StringComparison.Ordinal);
 
         // Groups never straddle dim 0, but they may span inner dims: [16, 8, 2, 2] has rows of 32.
@@ -132,8 +133,8 @@ public class QuantizerTests
     public void LazySourceStreamsTheSameBytesAsOpen()
     {
         using Tensor t = RandomTensor(DType.BF16, new Shape(64, 96), seed: 9);
-        var lazy = Q40Quantizer.Lazy(t, new TractVersion(0, 21, 10), "w", new MinMaxCalibration(0.99));
-        Assert.Equal(DType.Q40Legacy, lazy.DType);
+        Q40TensorSource lazy = Q40Quantizer.Lazy(TensorSource.FromTensor(t), "w", new MinMaxCalibration(0.99));
+        Assert.Equal(DType.Q40, lazy.DType);
         using Tensor opened = lazy.Open();
         using var ms = new MemoryStream();
         lazy.WriteTo(ms);
@@ -143,9 +144,9 @@ public class QuantizerTests
     [Fact]
     public void CalibrationRejectsPartialGroupsAndMismatchedLengths()
     {
-        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[33], new byte[18], DType.Q40));
-        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[32], new byte[17], DType.Q40));
-        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[32], new byte[18], DType.F32));
+        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[33], new byte[18]));
+        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(new float[32], new byte[17]));
+        Assert.Throws<ArgumentException>(() => Q40Calibration.MinMax.QuantizeGroups(DType.I32, new byte[128], new byte[18]));
         Assert.Throws<ArgumentOutOfRangeException>(() => new MinMaxCalibration(1.5));
     }
 

@@ -24,17 +24,14 @@ public class ReferenceTests
     }
 
     [Fact]
-    public void WorkedExampleBlocksInBothOrders()
+    public void WorkedExampleBlock()
     {
         byte[] ggml = new byte[18];
-        byte[] legacy = new byte[18];
-        Q40Reference.QuantizeF32(WorkedExample, ggml, ggmlOrder: true);
-        Q40Reference.QuantizeF32(WorkedExample, legacy, ggmlOrder: false);
+        Q40Reference.QuantizeF32(WorkedExample, ggml);
         Assert.Equal(Convert.FromHexString("cdb2777ac628a48f57b84cd365899618c57e"), ggml);
-        Assert.Equal(Convert.FromHexString("cdb2a786f4873c9586e5772c8ab5d486197c"), legacy);
 
         byte[] codes = new byte[32];
-        Q40Reference.UnpackNibbles(ggml.AsSpan(2), codes, ggmlOrder: true);
+        Q40Reference.UnpackNibbles(ggml.AsSpan(2), codes);
         Assert.Equal(new byte[] { 7, 10, 6, 8, 4, 15, 7, 8, 12, 3, 5, 9, 6, 8, 5, 14, 7, 7, 12, 2, 10, 8, 5, 11, 4, 13, 6, 8, 9, 1, 12, 7 }, codes);
     }
 
@@ -42,9 +39,9 @@ public class ReferenceTests
     public void WorkedExampleDequantizesExactly()
     {
         byte[] block = new byte[18];
-        Q40Reference.QuantizeF32(WorkedExample, block, ggmlOrder: true);
+        Q40Reference.QuantizeF32(WorkedExample, block);
         float[] values = new float[32];
-        Q40Reference.DequantizeF32(block, values, ggmlOrder: true);
+        Q40Reference.DequantizeF32(block, values);
         Assert.Equal(7 * -0.2125244140625f, values[5]); // the negative extreme is clipped to code 15
         Assert.Equal(-7 * -0.2125244140625f, values[29]); // 1.5 has code 1
         Assert.True(BitConverter.SingleToUInt32Bits(values[3]) == 0x8000_0000u, "code 8 dequantizes to -0.0");
@@ -54,7 +51,7 @@ public class ReferenceTests
     public void AllZeroGroupHasNegativeZeroScaleAndCodes8()
     {
         byte[] block = new byte[18];
-        Q40Reference.QuantizeF32(new float[32], block, ggmlOrder: true);
+        Q40Reference.QuantizeF32(new float[32], block);
         Assert.Equal(new byte[] { 0x00, 0x80 }, block[..2]);
         Assert.All(block[2..], b => Assert.Equal(0x88, b));
     }
@@ -80,7 +77,7 @@ public class ReferenceTests
         g[7] = 600000f;
         g[8] = -3f;
         byte[] block = new byte[18];
-        Q40Reference.QuantizeF32(g, block, ggmlOrder: true);
+        Q40Reference.QuantizeF32(g, block);
         Assert.Equal(new byte[] { 0x00, 0xFC }, block[..2]);
         Assert.All(block[2..], b => Assert.Equal(0x88, b));
     }
@@ -92,7 +89,7 @@ public class ReferenceTests
         g[3] = float.NaN;
         g[4] = 1f;
         byte[] block = new byte[18];
-        Q40Reference.QuantizeF32(g, block, ggmlOrder: true);
+        Q40Reference.QuantizeF32(g, block);
         Assert.Equal(HalfBits.CanonicalNaN, Q40Reference.ScaleOf(block));
         Assert.All(block[2..], b => Assert.Equal(0, b));
     }

@@ -1,4 +1,5 @@
 using TorchToNnef.Errors;
+using TorchToNnef.Ir;
 using TorchToNnef.Quant.Calibration;
 using TorchToNnef.Quant.Registry;
 using TorchToNnef.Tensors;
@@ -49,17 +50,21 @@ public class RegistryTests
     }
 
     [Fact]
-    public void MethodQuantizesForTheTargetAndRefusesIneligibleWeights()
+    public void MethodQuantizesWithItsCalibrationAndRefusesIneligibleWeights()
     {
         CompressionMethod m = CompressionRegistry.Default.Get("min_max_q4_0");
         using Tensor w = QuantizerTests.RandomTensor(DType.F32, new Shape(4, 64), seed: 1);
-        using Tensor q = m.Quantize(w, "fc.weight", new TractVersion(0, 21, 10));
-        Assert.Equal(DType.Q40Legacy, q.DType);
-        Assert.Equal(DType.Q40, m.QuantizeLazily(w, "fc.weight", TractVersion.Latest).DType);
+        using Tensor q = m.Quantize(w, "fc.weight");
+        Assert.Equal(DType.Q40, q.DType);
+        TensorSource lazy = m.QuantizeLazily(TensorSource.FromTensor(w), "fc.weight");
+        Assert.Equal(DType.Q40, lazy.DType);
+        using Tensor opened = lazy.Open();
+        Assert.Equal(q.Bytes.ToArray(), opened.Bytes.ToArray());
 
         using Tensor conv1 = Tensor.Allocate(DType.F32, new Shape(8, 3, 3, 3));
-        Assert.False(m.IsEligible(conv1, out string? why));
+        Assert.False(m.IsEligible(TensorSource.FromTensor(conv1), out string? why));
         Assert.NotNull(why);
-        Assert.Throws<ImpossibleQuantizationException>(() => m.Quantize(conv1, "conv1.weight", TractVersion.Latest));
+        Assert.Throws<ImpossibleQuantizationException>(() => m.Quantize(conv1, "conv1.weight"));
+        Assert.Throws<ImpossibleQuantizationException>(() => m.QuantizeLazily(TensorSource.FromTensor(conv1), "conv1.weight"));
     }
 }

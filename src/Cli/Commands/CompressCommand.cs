@@ -1,15 +1,19 @@
 using System.Globalization;
 using TorchToNnef.Export.Compression;
-using TorchToNnef.Formats.Nnef;
+using TorchToNnef.Export.Pipeline;
 using TorchToNnef.IO;
-using TorchToNnef.Ir;
 using TorchToNnef.Quant.Registry;
 
 namespace TorchToNnef.Cli.Commands;
 
-/// <summary><c>t2n compress</c>: applies a registry compression method (Q4_0) to an existing NNEF model.</summary>
+/// <summary>
+/// <c>t2n compress</c>: parses its options, runs <see cref="ModelPipeline.CompressArchive"/> (a registry compression
+/// method applied to an existing NNEF model) and prints what it did.
+/// </summary>
 internal sealed class CompressCommand : ICommand
 {
+    private const long ProgressThresholdBytes = 64L << 20;
+
     public string Name => "compress";
 
     public string Summary => "Quantize the weights of an NNEF archive with a compression method (Q4_0)";
@@ -60,41 +64,25 @@ internal sealed class CompressCommand : ICommand
             throw new UsageException($"--compression-level must be 0 to 9, got '{l}'");
         }
 
-        using var transaction = new OutputTransaction(
-            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n compress: {m}") },
-            cancellation);
-        transaction.AddInput(input);
-        OutputTarget target = NnefArchive.DeclareOutput(transaction, output);
-        Graph graph = NnefArchive.Read(input);
-        TractVersion version = explicitTarget
-            ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion p) ? p : TractVersion.Latest);
-        CompressionResult result = GraphCompressor.Compress(graph, method, version);
-        if (explicitTarget is not null)
+        using var progress = ProgressLine.ForConsole(stderr);
+        CompressArchiveResult result = ModelPipeline.CompressArchive(input, output, method, new CompressArchiveOptions
         {
-            result.Graph.SetProperty("tract_target_version", version.ToString());
-        }
+            TractVersion = explicitTarget,
+            CompressionLevel = level,
+            Overwrite = a.Has("--overwrite"),
+            Notice = m => stderr.WriteLine($"t2n compress: {m}"),
+            Progress = progress?.For(ProgressThresholdBytes),
+        }, cancellation);
+        progress?.Clear();
 
         foreach (SkippedWeight s in result.Skipped)
         {
             stderr.WriteLine($"t2n compress: warning: '{TerminalText.Escape(s.Label)}' stays float: {TerminalText.Escape(s.Reason)}");
         }
 
-        NnefArchive.Write(result.Graph, target, new NnefWriteOptions { TractVersion = version, CompressionLevel = level });
-        transaction.Commit();
-
-        long before = result.Quantized.Sum(q => q.FloatBytes);
-        long after = result.Quantized.Sum(q => q.QuantizedBytes);
         stdout.WriteLine(
-            $"{method.Key} for tract {version}: {result.Quantized.Count} weight(s) to Q4_0 ({Size(before)} -> {Size(after)}), "
+            $"{method.Key} for tract {result.TractVersion}: {result.Quantized.Count} weight(s) to Q4_0 ({ByteCount.Format(result.FloatBytes)} -> {ByteCount.Format(result.QuantizedBytes)}), "
             + $"{result.Skipped.Count} left float; wrote {TerminalText.Escape(output)}");
         return 0;
     }
-
-    private static string Size(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
-        _ => $"{bytes} B",
-    };
 }

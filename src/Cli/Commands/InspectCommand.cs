@@ -1,6 +1,5 @@
-using System.Text.Json;
 using TorchToNnef.Cli.Inspect;
-using TorchToNnef.Errors;
+using TorchToNnef.Export.Pipeline;
 
 namespace TorchToNnef.Cli.Commands;
 
@@ -18,7 +17,7 @@ internal sealed class InspectCommand : ICommand
                  directory (model.safetensors or sharded with model.safetensors.index.json);
                  or an NNEF model: a .nnef.tgz / .tar archive or a directory with graph.nnef
                  (adds inputs/outputs with symbols, operator histogram, graph.quant entries,
-                 properties and bits per weight)
+                 properties and bits per weight); or an ONNX model (.onnx, with its external data)
         --json   print the report as JSON instead of text
 
         Only headers are read, so inspecting a large checkpoint is fast and uses little memory.
@@ -28,14 +27,10 @@ internal sealed class InspectCommand : ICommand
     {
         var parsed = new ArgList(args, [], ["--json"]);
         string path = parsed.SinglePositional("input path");
-        IModelInspector inspector = Array.Find(InspectorCatalog.All, i => i.CanInspect(path))
-            ?? throw new InvalidInputFileException(path, null, File.Exists(path) || Directory.Exists(path)
-                ? "not a recognized input (expected a .safetensors file, a checkpoint directory or an NNEF archive)"
-                : "no such file or directory");
-        InspectReport report = inspector.Inspect(path);
+        InspectReport report = ModelPipeline.Inspect(path, cancellation);
         if (parsed.Has("--json"))
         {
-            stdout.WriteLine(JsonSerializer.Serialize(report, InspectJsonContext.Default.InspectReport));
+            stdout.WriteLine(report.ToJson());
         }
         else
         {

@@ -1,3 +1,5 @@
+using TorchToNnef.Export.Pipeline;
+
 namespace TorchToNnef.Cli.Commands;
 
 /// <summary>
@@ -12,11 +14,11 @@ internal sealed class ProgressLine : IDisposable
 
     private ProgressLine(TextWriter writer) => _writer = writer;
 
-    /// <summary>A progress line on <paramref name="stderr"/> when it is the interactive console and <paramref name="worthIt"/>.</summary>
-    public static ProgressLine? ForConsole(TextWriter stderr, bool worthIt)
+    /// <summary>A progress line on <paramref name="stderr"/> when it is the interactive console.</summary>
+    public static ProgressLine? ForConsole(TextWriter stderr)
     {
         TextWriter raw = TerminalWriter.Unwrap(stderr);
-        return worthIt && ReferenceEquals(raw, Console.Error) && !Console.IsErrorRedirected ? new ProgressLine(raw) : null;
+        return ReferenceEquals(raw, Console.Error) && !Console.IsErrorRedirected ? new ProgressLine(raw) : null;
     }
 
     /// <summary>Shows <paramref name="done"/> of <paramref name="total"/> bytes, throttled.</summary>
@@ -40,6 +42,12 @@ internal sealed class ProgressLine : IDisposable
         _width = line.Length;
     }
 
+    /// <summary>
+    /// A receiver of a pipeline's progress that shows it on this line, for runs that write at least
+    /// <paramref name="minimumTotalBytes"/> (smaller runs end before a progress line would help).
+    /// </summary>
+    public IProgress<PipelineProgress> For(long minimumTotalBytes) => new Receiver(this, minimumTotalBytes);
+
     /// <summary>Erases the line.</summary>
     public void Clear()
     {
@@ -52,4 +60,15 @@ internal sealed class ProgressLine : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => Clear();
+
+    private sealed class Receiver(ProgressLine line, long minimumTotalBytes) : IProgress<PipelineProgress>
+    {
+        public void Report(PipelineProgress value)
+        {
+            if (value.TotalBytes >= minimumTotalBytes)
+            {
+                line.Show(value.BytesDone, value.TotalBytes, value.Tensor);
+            }
+        }
+    }
 }

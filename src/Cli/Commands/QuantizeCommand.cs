@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using TorchToNnef.Errors;
+using TorchToNnef.Export.Pipeline;
 using TorchToNnef.Formats.Nnef;
-using TorchToNnef.Formats.Safetensors;
 using TorchToNnef.IO;
 using TorchToNnef.Quant;
 using TorchToNnef.Quant.Calibration;
@@ -13,12 +11,9 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.Cli.Commands;
 
 /// <summary>
-/// <c>t2n quantize</c>: every tensor of a safetensors file to a tract Q4_0 <c>.dat</c>, one file per tensor however
-/// the names look (<see cref="FlatFileNames"/>, with a <see cref="TensorFileIndex"/> when a file is not simply the
-/// name). Everything that can be checked from the header (eligibility, names, every output against the output
-/// policy) is checked before the first file is written; all files are written under temporary names and moved into
-/// place together at the end, so a failed or interrupted run leaves the output folder as it was, even with
-/// <c>--overwrite</c>.
+/// <c>t2n quantize</c>: parses its options, runs <see cref="ModelPipeline.QuantizeCheckpoint"/> (every tensor of a
+/// safetensors file to a tract Q4_0 <c>.dat</c>, checked before anything is written, committed together) and prints
+/// what it did.
 /// </summary>
 internal sealed class QuantizeCommand : ICommand
 {
@@ -69,139 +64,65 @@ internal sealed class QuantizeCommand : ICommand
             throw new UsageException($"--threads must be a positive integer, got '{t}'");
         }
 
-        bool sync = a.Has("--sync");
-        using var transaction = new OutputTransaction(
-            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n quantize: {m}") },
-            cancellation);
-        transaction.AddInput(input);
-        using SafetensorsFile file = SafetensorsFile.Open(input);
-        Plan plan = MakePlan(file, output, a.Has("--skip-ineligible"), transaction, stderr);
-
-        DType layout = Q40Format.DTypeFor(target);
         bool report = a.Has("--report");
-        long totalBytes = plan.Tensors.Sum(p => p.Entry.ByteLength);
-        using var progress = ProgressLine.ForConsole(stderr, totalBytes >= ProgressThresholdBytes);
+        using var progress = ProgressLine.ForConsole(stderr);
+        QuantizeCheckpointResult result = ModelPipeline.QuantizeCheckpoint(input, output, new QuantizeCheckpointOptions
+        {
+            TractVersion = target,
+            Calibration = calibration,
+            SkipIneligible = a.Has("--skip-ineligible"),
+            MeasureErrors = report,
+            MaxDegreeOfParallelism = threads,
+            Overwrite = a.Has("--overwrite"),
+            Durable = a.Has("--sync"),
+            Notice = m => stderr.WriteLine($"t2n quantize: {m}"),
+            Progress = progress?.For(ProgressThresholdBytes),
+        }, cancellation);
+        progress?.Clear();
+
+        foreach (SkippedTensor s in result.Skipped)
+        {
+            stderr.WriteLine($"t2n quantize: warning: skipping tensor '{TerminalText.Escape(s.Name)}': {TerminalText.Escape(s.Reason)}");
+        }
+
         if (report)
         {
             stdout.WriteLine($"{"tensor",-48} {"dtype",-5} {"shape",-20} {"rmse",12} {"max_abs",12} {"sqnr_db",8}");
-        }
-
-        long done = 0;
-        long written = 0;
-        var clock = Stopwatch.StartNew();
-        foreach (Planned p in plan.Tensors)
-        {
-            using Tensor tensor = file.GetTensor(p.Entry);
-            var errors = report ? new Q40ErrorStats() : null;
-            long before = done;
-            var options = new Q40QuantizeOptions
+            foreach (QuantizedTensorFile f in result.Tensors)
             {
-                MaxDegreeOfParallelism = threads,
-                Errors = errors,
-                Progress = progress is null ? null : new Progress(v => progress.Show(before + (v * tensor.DType.ElementSize()), totalBytes, p.Entry.Name)),
-            };
-            using (FileStream stream = p.Target.CreateFile())
-            {
-                WriteDat(stream, tensor, layout, p.Entry.Name, calibration, options);
-                stream.Flush(flushToDisk: sync);
-            }
-
-            done += p.Entry.ByteLength;
-            written += DatHeader.Size + layout.ByteSize(tensor.ElementCount);
-            if (errors is not null)
-            {
+                Q40ErrorStats e = f.Errors!;
                 stdout.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{TerminalText.Escape(p.Entry.Name),-48} {tensor.DType.Name(),-5} {tensor.Shape.ToString(),-20} {errors.Rmse,12:G6} {errors.MaxAbsError,12:G6} {errors.SqnrDb,8:F2}"));
+                    $"{TerminalText.Escape(f.Name),-48} {f.SourceDType.Name(),-5} {f.Shape.ToString(),-20} {e.Rmse,12:G6} {e.MaxAbsError,12:G6} {e.SqnrDb,8:F2}"));
             }
         }
 
-        if (plan.Index is not null)
-        {
-            using FileStream stream = plan.Index.CreateFile();
-            TensorFileIndex.Write(stream, Path.GetFileName(input), plan.Tensors.Select(p => KeyValuePair.Create(p.Entry.Name, p.FileName)));
-            stream.Flush(flushToDisk: sync);
-        }
-
-        transaction.Commit();
-        progress?.Clear();
-        PrintRenamed(plan, stdout);
+        PrintRenamed(result, stdout);
         stdout.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"quantized {plan.Tensors.Count} tensor(s) with {calibration.Name} for tract {target} ({Q40Kernels.Active}): {Size(done)} -> {Size(written)} in {clock.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
+            $"quantized {result.Tensors.Count} tensor(s) with {calibration.Name} for tract {target} ({Q40Kernels.Active}): {ByteCount.Format(result.SourceBytes)} -> {ByteCount.Format(result.WrittenBytes)} in {result.Elapsed.TotalSeconds:0.00} s; wrote {TerminalText.Escape(output)}"));
         return 0;
     }
 
     // Tensors whose file is not "<name>.dat": listed (the first few) and named in the index.
-    private static void PrintRenamed(Plan plan, TextWriter stdout)
+    private static void PrintRenamed(QuantizeCheckpointResult result, TextWriter stdout)
     {
-        if (plan.Index is null)
+        if (result.IndexFile is null)
         {
             return;
         }
 
-        List<Planned> renamed = plan.Tensors.Where(p => p.FileName != p.Entry.Name + ".dat").ToList();
-        stdout.WriteLine($"{renamed.Count} tensor name(s) are not usable as file names as they are; the index {TensorFileIndex.FileName} maps every tensor to its file:");
-        foreach (Planned p in renamed.Take(MaxRenamedShown))
+        List<QuantizedTensorFile> renamed = [.. result.Tensors.Where(p => p.FileName != p.Name + ".dat")];
+        stdout.WriteLine($"{renamed.Count} tensor name(s) are not usable as file names as they are; the index {result.IndexFile} maps every tensor to its file:");
+        foreach (QuantizedTensorFile p in renamed.Take(MaxRenamedShown))
         {
-            stdout.WriteLine($"  '{TerminalText.Escape(p.Entry.Name)}' -> {TerminalText.Escape(p.FileName)}");
+            stdout.WriteLine($"  '{TerminalText.Escape(p.Name)}' -> {TerminalText.Escape(p.FileName)}");
         }
 
         if (renamed.Count > MaxRenamedShown)
         {
             stdout.WriteLine($"  ... and {renamed.Count - MaxRenamedShown} more");
         }
-    }
-
-    private static void WriteDat(Stream stream, Tensor tensor, DType layout, string name, Q40Calibration calibration, Q40QuantizeOptions options)
-    {
-        Span<byte> header = stackalloc byte[DatHeader.Size];
-        DatHeader.For(layout, tensor.Shape).WriteTo(header);
-        stream.Write(header);
-        Q40Quantizer.WriteBlocks(tensor, stream, layout, name, calibration, options);
-    }
-
-    // Everything that can fail before writing: eligibility, file names, and every output against the output policy
-    // (existing files, overwrite, the input itself, names that would share a file).
-    private static Plan MakePlan(SafetensorsFile file, string output, bool skipIneligible, OutputTransaction transaction, TextWriter stderr)
-    {
-        var names = new FlatFileNames(".dat");
-        var eligible = new List<(SafetensorsEntry Entry, string FileName)>();
-        var refused = new List<(string Name, string Reason)>();
-        foreach (SafetensorsEntry e in file.Entries)
-        {
-            if (!Q40Format.IsEligible(e.DType, e.Shape, out string? reason))
-            {
-                refused.Add((e.Name, reason!));
-                continue;
-            }
-
-            eligible.Add((e, names.Get(e.Name)));
-        }
-
-        if (refused.Count > 0 && !skipIneligible)
-        {
-            string others = refused.Count > 1 ? $" (and {refused.Count - 1} more: {string.Join(", ", refused.Skip(1).Select(r => r.Name))})" : string.Empty;
-            throw new ImpossibleQuantizationException(refused[0].Name, $"{refused[0].Reason}{others}; nothing was written (use --skip-ineligible to skip such tensors)");
-        }
-
-        var plan = new Plan();
-        foreach ((SafetensorsEntry entry, string fileName) in eligible)
-        {
-            plan.Tensors.Add(new Planned(entry, fileName, transaction.AddOutput(Path.Combine(output, fileName), NnefOutputKinds.TensorFile)));
-        }
-
-        if (eligible.Any(e => !names.IsVerbatim(e.Entry.Name)))
-        {
-            plan.Index = transaction.AddOutput(Path.Combine(output, TensorFileIndex.FileName), TensorFileIndex.OutputKind);
-        }
-
-        foreach ((string name, string reason) in refused)
-        {
-            stderr.WriteLine($"t2n quantize: warning: skipping tensor '{TerminalText.Escape(name)}': {TerminalText.Escape(reason)}");
-        }
-
-        return plan;
     }
 
     private static Q40Calibration ChooseCalibration(string? key, string? percentile)
@@ -225,28 +146,5 @@ internal sealed class QuantizeCommand : ICommand
         }
 
         return new MinMaxCalibration(p);
-    }
-
-    private static string Size(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
-        _ => $"{bytes} B",
-    };
-
-    private sealed record Planned(SafetensorsEntry Entry, string FileName, OutputTarget Target);
-
-    private sealed class Plan
-    {
-        public List<Planned> Tensors { get; } = [];
-
-        public OutputTarget? Index { get; set; }
-    }
-
-    /// <summary>Synchronous progress callback (System.Progress posts to the thread pool and may report late).</summary>
-    private sealed class Progress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TorchToNnef.Export.Pipeline;
 using TorchToNnef.Formats.HuggingFace;
 using TorchToNnef.IO;
 

@@ -7,7 +7,7 @@ namespace TorchToNnef.IO;
 /// A one-output <see cref="OutputTransaction"/> that may replace any existing regular file; commands use a
 /// transaction of their own, which also knows their inputs and what they may replace.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically, flushed to the device.</summary>
     /// <param name="path">Destination; replaced if it is a file (never through a symbolic link, never a folder).</param>

@@ -16,7 +16,7 @@ namespace TorchToNnef.IO;
 /// systems do), and a name that is taken gets the first free <c>_2</c>, <c>_3</c>, ... suffix. The same names in the
 /// same order always give the same files.
 /// </summary>
-public sealed class FlatFileNames
+internal sealed class FlatFileNames
 {
     /// <summary>Longest stem in UTF-8 bytes, leaving room for a suffix and the extension within 255 bytes.</summary>
     public const int MaxStemBytes = 200;

@@ -30,6 +30,9 @@ public sealed class OutputTarget
     /// <summary>True when an existing output of the same kind will be replaced on commit.</summary>
     public bool Replaces { get; }
 
+    /// <summary>Cancelled when the run is (its transaction's token), for writers that also work on other threads.</summary>
+    public CancellationToken Cancellation => _owner.Cancellation;
+
     /// <summary>The temporary path, once created.</summary>
     public string? TemporaryPath { get; internal set; }
 

@@ -7,7 +7,7 @@ namespace TorchToNnef.IO;
 /// aside by a run killed in the middle of replacing it is reported, not removed: it may be the only copy.
 /// Names of running processes are never touched (they may belong to a concurrent run).
 /// </summary>
-public static class StaleTemporaries
+internal static class StaleTemporaries
 {
     private static readonly HashSet<string> Live = new(StringComparer.Ordinal);
 

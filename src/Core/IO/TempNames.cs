@@ -11,7 +11,7 @@ namespace TorchToNnef.IO;
 /// of a killed run (process gone) from the work of a run still going; the file name of the output is not part of the
 /// name, so a temporary name is short whatever the output is called.
 /// </summary>
-public static class TempNames
+internal static class TempNames
 {
     /// <summary>Every name starts with this.</summary>
     public const string Prefix = ".t2n-";

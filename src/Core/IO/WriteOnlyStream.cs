@@ -4,7 +4,7 @@ namespace TorchToNnef.IO;
 /// Base for forward-only sink streams (counters, tar members, block packers): not readable or seekable, so a
 /// subclass only implements <see cref="Write(ReadOnlySpan{byte})"/> (and <see cref="Flush"/> if it buffers).
 /// </summary>
-public abstract class WriteOnlyStream : Stream
+internal abstract class WriteOnlyStream : Stream
 {
     /// <inheritdoc />
     public override bool CanRead => false;

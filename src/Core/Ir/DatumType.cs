@@ -203,7 +203,7 @@ public readonly record struct DatumType(DatumKind Kind, QuantParams? Quant = nul
         DType.I64 => I64,
         DType.U64 => new DatumType(DatumKind.U64),
         DType.Bool => Bool,
-        DType.Q40 or DType.Q40Legacy => BlockQuant,
+        DType.Q40 => BlockQuant,
         _ => throw new NotSupportedException($"{dtype.Name()} has no tract datum type."),
     };
 

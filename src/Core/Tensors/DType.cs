@@ -1,8 +1,8 @@
 namespace TorchToNnef.Tensors;
 
 /// <summary>
-/// Element type of a tensor. Element dtypes have a fixed byte size; block-quantized kinds
-/// (<see cref="Q40"/>, <see cref="Q40Legacy"/>) store groups of elements that are not individually addressable.
+/// Element type of a tensor. Element dtypes have a fixed byte size; the block-quantized <see cref="Q40"/> stores
+/// groups of elements that are not individually addressable.
 /// </summary>
 public enum DType : byte
 {
@@ -33,13 +33,9 @@ public enum DType : byte
     /// <summary>Boolean, one byte per element (0 = false, anything else = true).</summary>
     Bool,
     /// <summary>
-    /// tract Q4_0 blocks in the GGML nibble order (tract &gt;= 0.21.11, item type 0x3040): per group of 32
-    /// elements, an f16 scale then 16 bytes where byte j = code[j] | code[j+16] &lt;&lt; 4.
+    /// tract Q4_0 blocks, the one in-memory form: per group of 32 elements, an f16 scale then 16 bytes in the GGML
+    /// nibble order, byte j = code[j] | code[j+16] &lt;&lt; 4. (The legacy order tract &lt;= 0.21.10 reads is only a
+    /// <c>.dat</c> encoding, converted when such a file is read or written.)
     /// </summary>
     Q40,
-    /// <summary>
-    /// tract Q4_0 blocks in the legacy nibble order (tract &lt; 0.21.11, item type 0x2040):
-    /// byte j = code[2j] | code[2j+1] &lt;&lt; 4.
-    /// </summary>
-    Q40Legacy,
 }

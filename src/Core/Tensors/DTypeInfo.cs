@@ -16,12 +16,12 @@ public static class DTypeInfo
         DType.F32 or DType.I32 or DType.U32 => 4,
         DType.F16 or DType.BF16 or DType.I16 or DType.U16 => 2,
         DType.I8 or DType.U8 or DType.Bool => 1,
-        DType.Q40 or DType.Q40Legacy => 0,
+        DType.Q40 => 0,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
     };
 
-    /// <summary>True for Q4_0 storage in either nibble order.</summary>
-    public static bool IsBlockQuantized(this DType dtype) => dtype is DType.Q40 or DType.Q40Legacy;
+    /// <summary>True for Q4_0 blocks.</summary>
+    public static bool IsBlockQuantized(this DType dtype) => dtype == DType.Q40;
 
     /// <summary>True for F64, F32, F16 and BF16.</summary>
     public static bool IsFloat(this DType dtype) => dtype is DType.F64 or DType.F32 or DType.F16 or DType.BF16;
@@ -74,7 +74,6 @@ public static class DTypeInfo
         DType.U64 => "u64",
         DType.Bool => "bool",
         DType.Q40 => "q40",
-        DType.Q40Legacy => "q40_legacy",
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
     };
 

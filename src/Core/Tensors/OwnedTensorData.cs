@@ -59,6 +59,9 @@ public sealed class OwnedTensorData : TensorData
     /// <summary>The writable payload.</summary>
     public Span<byte> Span => Buffer.AsSpan(0, _length);
 
+    /// <summary>The writable payload as <see cref="Memory{T}"/>, for work spread over threads.</summary>
+    public Memory<byte> Memory => Buffer.AsMemory(0, _length);
+
     private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(OwnedTensorData));
 
     /// <inheritdoc />

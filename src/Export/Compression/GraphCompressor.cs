@@ -33,8 +33,12 @@ public sealed record CompressionResult(Graph Graph, IReadOnlyList<QuantizedWeigh
 /// </summary>
 public static class GraphCompressor
 {
-    /// <summary>Compresses <paramref name="graph"/> for <paramref name="target"/> (which decides the Q4_0 layout).</summary>
-    public static CompressionResult Compress(Graph graph, CompressionMethod method, TractVersion target)
+    /// <summary>
+    /// Compresses <paramref name="graph"/>: each selected weight's source becomes the method's lazily quantized
+    /// <see cref="DType.Q40"/> source over the float one, so nothing is quantized until the graph is written or
+    /// evaluated (and then once per write). Which <c>.dat</c> encoding a tract release reads is the writer's concern.
+    /// </summary>
+    public static CompressionResult Compress(Graph graph, CompressionMethod method)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(method);
@@ -80,7 +84,7 @@ public static class GraphCompressor
             {
                 reason = $"it is shared with a {notSelected} use that '{method.Key}' does not quantize";
             }
-            else if (!IsEligible(method, source, out string? why))
+            else if (!method.IsEligible(source, out string? why))
             {
                 reason = why;
             }
@@ -91,7 +95,7 @@ public static class GraphCompressor
                 continue;
             }
 
-            var compressed = new CompressedWeightSource(source, method, label, target);
+            TensorSource compressed = method.QuantizeLazily(source, label);
             foreach (Node n in group)
             {
                 g.Variables[n.Name].Source = compressed;
@@ -109,11 +113,5 @@ public static class GraphCompressor
         }
 
         return new CompressionResult(g, quantized, skipped);
-    }
-
-    private static bool IsEligible(CompressionMethod method, TensorSource source, out string? reason)
-    {
-        using Tensor w = source.Open();
-        return method.IsEligible(w, out reason);
     }
 }

@@ -18,21 +18,16 @@ public sealed class BlockQuantData
     private byte[]? _blocks;
     private Q40Panels? _panels;
 
-    /// <summary>Wraps blocks in the given nibble order.</summary>
-    /// <exception cref="ArgumentException">Not a Q4_0 dtype, or a partial block.</exception>
-    public BlockQuantData(DType format, byte[] blocks)
+    /// <summary>Wraps <see cref="DType.Q40"/> blocks (GGML nibble order, the one Q4_0 form in memory).</summary>
+    /// <exception cref="ArgumentException">A partial block.</exception>
+    public BlockQuantData(byte[] blocks)
     {
-        if (!format.IsBlockQuantized())
-        {
-            throw new ArgumentException($"{format.Name()} is not a block-quantized dtype.", nameof(format));
-        }
-
+        ArgumentNullException.ThrowIfNull(blocks);
         if (blocks.Length % DTypeInfo.Q40BlockBytes != 0)
         {
             throw new ArgumentException($"{blocks.Length} bytes is not a whole number of Q4_0 blocks.", nameof(blocks));
         }
 
-        Format = format;
         _blocks = blocks;
         ElementCount = blocks.Length / DTypeInfo.Q40BlockBytes * DTypeInfo.Q40BlockElements;
     }
@@ -41,15 +36,11 @@ public sealed class BlockQuantData
     /// Wraps blocks already re-laid as <paramref name="panels"/> (rows of <see cref="Q40Panels.Columns"/> values), built
     /// straight from a tensor's bytes without keeping a row-layout copy.
     /// </summary>
-    internal BlockQuantData(DType format, Q40Panels panels)
+    internal BlockQuantData(Q40Panels panels)
     {
-        Format = format;
         _panels = panels;
         ElementCount = checked(panels.Rows * panels.Columns);
     }
-
-    /// <summary>Nibble order: <see cref="DType.Q40"/> (tract &gt;= 0.21.11) or <see cref="DType.Q40Legacy"/>.</summary>
-    public DType Format { get; }
 
     /// <summary>Number of values held.</summary>
     public int ElementCount { get; }
@@ -76,7 +67,7 @@ public sealed class BlockQuantData
                 return _panels.Columns == columns;
             }
 
-            var panels = Q40Panels.FromRowBlocks(_blocks!, ElementCount / columns, columns, Format == DType.Q40);
+            var panels = Q40Panels.FromRowBlocks(_blocks!, ElementCount / columns, columns);
             Volatile.Write(ref _panels, panels);
             Volatile.Write(ref _blocks, null);
             return true;
@@ -102,7 +93,7 @@ public sealed class BlockQuantData
         CheckRange(start, destination.Length);
         if (Volatile.Read(ref _blocks) is byte[] blocks)
         {
-            Q40Dequantizer.ToHalf(BlocksOf(blocks, start, destination.Length), Format, destination);
+            Q40Dequantizer.ToHalf(BlocksOf(blocks, start, destination.Length), destination);
             return;
         }
 
@@ -147,7 +138,7 @@ public sealed class BlockQuantData
         int end = (start + destination.Length + G - 1) / G * G;
         if (first == start && end == start + destination.Length && !roundToHalf)
         {
-            Q40Dequantizer.ToSingle(BlocksOf(blocks, start, destination.Length), Format, destination);
+            Q40Dequantizer.ToSingle(BlocksOf(blocks, start, destination.Length), destination);
             return;
         }
 
@@ -155,7 +146,7 @@ public sealed class BlockQuantData
         if (roundToHalf)
         {
             var halves = new Half[covering.Length];
-            Q40Dequantizer.ToHalf(BlocksOf(blocks, first, covering.Length), Format, halves);
+            Q40Dequantizer.ToHalf(BlocksOf(blocks, first, covering.Length), halves);
             for (int i = 0; i < halves.Length; i++)
             {
                 covering[i] = (float)halves[i];
@@ -163,7 +154,7 @@ public sealed class BlockQuantData
         }
         else
         {
-            Q40Dequantizer.ToSingle(BlocksOf(blocks, first, covering.Length), Format, covering);
+            Q40Dequantizer.ToSingle(BlocksOf(blocks, first, covering.Length), covering);
         }
 
         covering.AsSpan(start - first, destination.Length).CopyTo(destination);

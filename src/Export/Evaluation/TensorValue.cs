@@ -91,7 +91,7 @@ public sealed class TensorValue
         int[] dims = ToIntShape(tensor.Shape.Dims, name);
         if (tensor.DType.IsBlockQuantized())
         {
-            return FromBlockQuant(new BlockQuantData(tensor.DType, tensor.Bytes.ToArray()), dims);
+            return FromBlockQuant(new BlockQuantData(tensor.Bytes.ToArray()), dims);
         }
 
         if (tensor.DType == DType.BF16)

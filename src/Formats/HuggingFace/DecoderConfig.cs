@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TorchToNnef.Errors;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Formats.HuggingFace;
 
@@ -92,13 +93,8 @@ public sealed record DecoderConfig
     /// <exception cref="UnsupportedFeatureException">A rotary scaling type or layer type we do not implement.</exception>
     public static DecoderConfig Read(string path)
     {
-        long length = new FileInfo(path).Length;
-        if (length > MaxConfigBytes)
-        {
-            throw new InvalidInputFileException(path, null, $"config is {length} bytes, above the {MaxConfigBytes}-byte limit");
-        }
-
-        byte[] bytes = File.ReadAllBytes(path);
+        // A regular file of bounded size (a FIFO or device is refused at once, not read forever).
+        byte[] bytes = InputFile.ReadAllBytes(path, MaxConfigBytes, "config");
         JsonText.RequireUtf8(bytes, path, "config");
         HfConfigJson json;
         try

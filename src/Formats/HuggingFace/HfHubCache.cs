@@ -1,4 +1,5 @@
 using TorchToNnef.Errors;
+using TorchToNnef.IO;
 
 namespace TorchToNnef.Formats.HuggingFace;
 
@@ -11,6 +12,9 @@ namespace TorchToNnef.Formats.HuggingFace;
 /// </summary>
 public static class HfHubCache
 {
+    // refs/main holds one commit hash; anything much larger is not a revision file.
+    private const long MaxRefBytes = 4096;
+
     /// <summary>The cache directory the environment selects.</summary>
     /// <param name="environment">Environment lookup (tests pass their own); the process environment when null.</param>
     public static string CacheDirectory(Func<string, string?>? environment = null)
@@ -60,7 +64,7 @@ public static class HfHubCache
         string revision;
         if (File.Exists(refFile))
         {
-            revision = File.ReadAllText(refFile).Trim();
+            revision = System.Text.Encoding.UTF8.GetString(InputFile.ReadAllBytes(refFile, MaxRefBytes, "revision file")).Trim();
             if (!IsRevision(revision))
             {
                 throw new InvalidInputFileException(refFile, null, $"'{Truncate(revision)}' is not a revision hash");

@@ -6,7 +6,12 @@ using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Formats.Nnef;
 
-/// <summary>Reads and writes whole NNEF <c>.dat</c> tensor files (header + payload).</summary>
+/// <summary>
+/// Reads and writes whole NNEF <c>.dat</c> tensor files (header + payload); every <c>.dat</c> the library writes goes
+/// through <see cref="Write(Stream, TensorSource, DatHeader)"/>. Payloads are encoded as the header says while they
+/// stream: booleans bit-packed, Q4_0 blocks re-ordered for the legacy item type; on reading, both are decoded back
+/// (one byte per boolean, Q4_0 in the GGML order of <see cref="DType.Q40"/>).
+/// </summary>
 public static class DatFile
 {
     /// <summary>
@@ -36,6 +41,11 @@ public static class DatFile
                 return new Tensor(DType.Bool, header.Shape, bytes);
             }
 
+            if (header.IsLegacyQ40Order)
+            {
+                Q40LegacyOrder.ToGgml(payload.Span);
+            }
+
             return new Tensor(header.DType, header.Shape, payload);
         }
         catch
@@ -52,22 +62,54 @@ public static class DatFile
         return Read(fs, path, tensor);
     }
 
-    /// <summary>Writes the header and streams the payload of <paramref name="source"/> to <paramref name="destination"/>.</summary>
-    public static void Write(Stream destination, TensorSource source, bool quantizedStorage = false)
+    /// <summary>
+    /// Writes a <c>.dat</c> for <paramref name="source"/> with the default header for its dtype and shape (Q4_0 in
+    /// the GGML order, booleans bit-packed); see <see cref="Write(Stream, TensorSource, DatHeader)"/>.
+    /// </summary>
+    public static void Write(Stream destination, TensorSource source) =>
+        Write(destination, source, DatHeader.For(source.DType, source.Shape));
+
+    /// <summary>
+    /// Writes <paramref name="header"/>, then streams the payload of <paramref name="source"/> as the header stores
+    /// it: bit-packed booleans, legacy-order Q4_0, or the bytes as they are; and checks that exactly
+    /// <see cref="DatHeader.DataSize"/> payload bytes were produced.
+    /// </summary>
+    /// <exception cref="ArgumentException">The header is not for the source's dtype and shape.</exception>
+    /// <exception cref="InvalidDataException">The source produced another number of bytes than the header declares.</exception>
+    public static void Write(Stream destination, TensorSource source, DatHeader header)
     {
-        DatHeader header = DatHeader.For(source.DType, source.Shape, quantizedStorage);
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(source);
         Span<byte> head = stackalloc byte[DatHeader.Size];
         header.WriteTo(head);
         destination.Write(head);
-        if (header.IsBitPackedBool)
+        if (header.DType != source.DType || header.Shape != source.Shape)
         {
-            var packer = new PackedBoolStream(destination);
-            source.WriteTo(packer);
-            packer.Complete();
-            return;
+            throw new ArgumentException($"A .dat header for {header.DType.Name()}{header.Shape} cannot store a {source.DType.Name()}{source.Shape} tensor.", nameof(header));
         }
 
-        source.WriteTo(destination);
+        var counted = new CountingStream(destination);
+        if (header.IsBitPackedBool)
+        {
+            var packer = new PackedBoolStream(counted);
+            source.WriteTo(packer);
+            packer.Complete();
+        }
+        else if (header.IsLegacyQ40Order)
+        {
+            var legacy = new Q40LegacyOrder.ConvertingStream(counted, toLegacy: true);
+            source.WriteTo(legacy);
+            legacy.Complete();
+        }
+        else
+        {
+            source.WriteTo(counted);
+        }
+
+        if (counted.Count != header.DataSize)
+        {
+            throw new InvalidDataException($"the tensor source produced {counted.Count} payload bytes, expected {header.DataSize}");
+        }
     }
 
     /// <summary>Expands MSB-first packed bits (bit i = bit 7 - i%8 of byte i/8) to one byte per value.</summary>

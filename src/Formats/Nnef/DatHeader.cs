@@ -9,7 +9,8 @@ namespace TorchToNnef.Formats.Nnef;
 /// magic <c>4E EF</c>, version 1.0, u32 payload size, u32 rank, u32 dims[8], u32 bits per item, u16 item type,
 /// u16 vendor (0 = Khronos, 0x5452 "RT" = tract), then zeros.
 /// </summary>
-/// <param name="DType">Element type of the decoded tensor (U8/I8 for quantized storage, see <see cref="IsQuantizedStorage"/>).</param>
+/// <param name="DType">Element type of the decoded tensor (U8/I8 for quantized storage, see <see cref="IsQuantizedStorage"/>;
+/// <see cref="DType.Q40"/> for both Q4_0 encodings, see <see cref="IsLegacyQ40Order"/>).</param>
 /// <param name="Shape">Tensor shape (for Q4_0 the logical, dequantized shape).</param>
 /// <param name="DataSize">Payload byte count that follows the header.</param>
 /// <param name="ItemType">Raw item type code.</param>
@@ -47,8 +48,14 @@ public readonly record struct DatHeader(DType DType, Shape Shape, long DataSize,
     /// <summary>tract Q4_0, GGML nibble order (tract &gt;= 0.21.11).</summary>
     public const ushort Q40Item = 0x3040;
 
-    /// <summary>tract Q4_0, legacy nibble order.</summary>
+    /// <summary>tract Q4_0, legacy nibble order (tract &lt;= 0.21.10).</summary>
     public const ushort Q40LegacyItem = 0x2040;
+
+    /// <summary>
+    /// True for Q4_0 stored in the legacy nibble order (item 0x2040): the payload is converted to the in-memory GGML
+    /// order when read and from it when written.
+    /// </summary>
+    public bool IsLegacyQ40Order => Vendor == TractVendor && ItemType == Q40LegacyItem;
 
     /// <summary>True for item types 2/3: integer codes re-typed by a <c>graph.quant</c> entry.</summary>
     public bool IsQuantizedStorage => Vendor == KhronosVendor && ItemType is QuantizedUnsignedItem or QuantizedSignedItem;
@@ -59,10 +66,11 @@ public readonly record struct DatHeader(DType DType, Shape Shape, long DataSize,
     /// <summary>
     /// Builds the header for a tensor. Floats use item 0, integers 1 (unsigned) or 4 (signed), or 2/3 when
     /// <paramref name="quantizedStorage"/> is set for u8/i8; bool is written one bit per value like the Khronos
-    /// tools (or one byte per value when <paramref name="boolAsBytes"/>); Q4_0 uses tract's vendor types.
+    /// tools (or one byte per value when <paramref name="boolAsBytes"/>); Q4_0 uses tract's vendor types, the legacy
+    /// nibble order (item 0x2040, what tract &lt;= 0.21.10 reads) when <paramref name="legacyQ40Order"/>.
     /// </summary>
     /// <exception cref="UnsupportedFeatureException">bf16 (no NNEF item type) or a payload over 4 GiB.</exception>
-    public static DatHeader For(DType dtype, Shape shape, bool quantizedStorage = false, bool boolAsBytes = false)
+    public static DatHeader For(DType dtype, Shape shape, bool quantizedStorage = false, bool boolAsBytes = false, bool legacyQ40Order = false)
     {
         long n = shape.ElementCount;
         (ushort item, ushort vendor, uint bits, long size) = dtype switch
@@ -74,8 +82,7 @@ public readonly record struct DatHeader(DType DType, Shape Shape, long DataSize,
             DType.I8 or DType.I16 or DType.I32 or DType.I64 => (SignedItem, KhronosVendor, (uint)dtype.ElementSize() * 8, dtype.ByteSize(n)),
             DType.Bool when boolAsBytes => (BoolItem, KhronosVendor, 8u, n),
             DType.Bool => (BoolItem, KhronosVendor, 1u, (n + 7) / 8),
-            DType.Q40 => (Q40Item, TractVendor, uint.MaxValue, dtype.ByteSize(n)),
-            DType.Q40Legacy => (Q40LegacyItem, TractVendor, uint.MaxValue, dtype.ByteSize(n)),
+            DType.Q40 => (legacyQ40Order ? Q40LegacyItem : Q40Item, TractVendor, uint.MaxValue, dtype.ByteSize(n)),
             _ => throw new UnsupportedFeatureException(null, null, $"{dtype.Name()} tensors have no NNEF .dat item type; convert them to f16/f32 or quantize them first"),
         };
         if (size > uint.MaxValue)
@@ -180,7 +187,7 @@ public readonly record struct DatHeader(DType DType, Shape Shape, long DataSize,
                     throw Bad(file, tensor, $"Q4_0 tensor of shape {shape} must have rank >= 2 and rows that are a multiple of 32");
                 }
 
-                dtype = item == Q40Item ? DType.Q40 : DType.Q40Legacy;
+                dtype = DType.Q40;
                 expected = dtype.ByteSize(n);
             }
             else

@@ -64,23 +64,33 @@ public static partial class NnefArchive
             throw new ArgumentException($"{target.Path} was declared as {target.Kind.Description}, not as a {format} output.", nameof(target));
         }
 
-        TractVersion version = options.TractVersion
-            ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion v) ? v : TractVersion.Latest);
         GraphValidator.Validate(graph);
-        WritePlan plan = WritePlan.Create(graph, version);
+        WritePlan plan = WritePlan.Create(graph, TargetVersionOf(graph, options.TractVersion));
         if (format == NnefArchiveFormat.Directory)
         {
             using var sink = new DirectorySink(target.CreateFileIn);
-            WriteMembers(plan, sink);
+            WriteMembers(plan, sink, options, target.Cancellation);
         }
         else
         {
             using var sink = new TarSink(target.CreateFile(), format == NnefArchiveFormat.Tgz, options.CompressionLevel);
-            WriteMembers(plan, sink);
+            WriteMembers(plan, sink, options, target.Cancellation);
         }
     }
 
-    private static void WriteMembers(WritePlan plan, ArchiveSink sink)
+    /// <summary>
+    /// The tract release a graph is written for: <paramref name="requested"/> when given, else the graph's
+    /// <c>tract_target_version</c> property when it parses, else <see cref="TractVersion.Latest"/>.
+    /// </summary>
+    public static TractVersion TargetVersionOf(Graph graph, TractVersion? requested = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return requested
+            ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion v) ? v : TractVersion.Latest);
+    }
+
+    // The texts, then the .dat members in order; with several threads their payloads are produced ahead of the writer.
+    private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation)
     {
         sink.WriteText("graph.nnef", plan.GraphText);
         if (plan.QuantText is not null)
@@ -88,12 +98,50 @@ public static partial class NnefArchive
             sink.WriteText("graph.quant", plan.QuantText);
         }
 
-        foreach (DatMember dat in plan.Dats)
+        using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
+            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, 2 * options.MaxDegreeOfParallelism, cancellation: cancellation)
+            : null;
+        var progress = new WriteProgress(options.Progress, plan.Dats);
+        for (int i = 0; i < plan.Dats.Count; i++)
         {
-            sink.WriteDat(dat);
+            DatMember dat = plan.Dats[i];
+            progress.Begin(dat);
+            sink.WriteDat(dat, prefetched?[i] ?? dat.Source, progress.OnBytes);
+            progress.End();
         }
 
         sink.Complete();
+    }
+
+    /// <summary>Turns bytes written into <see cref="NnefWriteProgress"/> reports.</summary>
+    private sealed class WriteProgress(IProgress<NnefWriteProgress>? sink, List<DatMember> dats)
+    {
+        private readonly long _total = dats.Sum(d => d.Header.DataSize);
+        private DatMember? _current;
+        private int _done;
+        private long _before;
+        private long _bytes;
+
+        public Action<long>? OnBytes => sink is null ? null : Report;
+
+        public void Begin(DatMember dat)
+        {
+            _current = dat;
+            _before = _bytes;
+        }
+
+        public void End()
+        {
+            _done++;
+            _bytes = _before + _current!.Header.DataSize;
+            sink?.Report(new NnefWriteProgress(_current.Path, _done, dats.Count, _bytes, _total));
+        }
+
+        private void Report(long memberBytes)
+        {
+            _bytes = _before + Math.Max(0, memberBytes - DatHeader.Size);
+            sink!.Report(new NnefWriteProgress(_current!.Path, _done, dats.Count, _bytes, _total));
+        }
     }
 
     private static NnefArchiveFormat ResolveFormat(NnefArchiveFormat format, string destination)

@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using TorchToNnef.Errors;
 using TorchToNnef.IO;
@@ -65,9 +64,10 @@ public static class NnefOutputKinds
         return hasGraph ? null : "it has no graph.nnef";
     }
 
+    // Read with our own tar reader (headers only, sizes checked, data skipped), the one the archive reader uses.
     private static string? WhyNotAnArchive(string file)
     {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using FileStream stream = InputFile.OpenRead(file);
         Span<byte> magic = stackalloc byte[2];
         bool gzip = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
         stream.Position = 0;
@@ -75,23 +75,23 @@ public static class NnefOutputKinds
         bool hasGraph = false;
         try
         {
-            using var tar = new TarReader(content, leaveOpen: true);
-            while (tar.GetNextEntry(copyData: false) is TarEntry entry)
+            var tar = new Archive.TarStreamReader(content, gzip ? null : stream.Length);
+            while (tar.Next() is Archive.TarMember member)
             {
-                string name = entry.Name.Replace('\\', '/').TrimEnd('/');
+                string name = member.Name.Replace('\\', '/').TrimEnd('/');
                 while (name.StartsWith("./", StringComparison.Ordinal))
                 {
                     name = name[2..];
                 }
 
-                if (entry.EntryType == TarEntryType.Directory)
+                if (member.Type == '5')
                 {
                     continue;
                 }
 
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile))
+                if (!member.IsRegularFile)
                 {
-                    return $"holds '{name}', a {entry.EntryType} member, which is not part of an NNEF model";
+                    return $"holds '{name}', a member of type '{member.Type}', which is not part of an NNEF model";
                 }
 
                 if (!IsModelMember(name, out bool isGraph))
@@ -102,7 +102,7 @@ public static class NnefOutputKinds
                 hasGraph |= isGraph;
             }
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or Archive.TarFormatException)
         {
             return $"it is not a tar archive: {e.Message}";
         }

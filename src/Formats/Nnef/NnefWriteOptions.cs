@@ -33,7 +33,26 @@ public sealed record NnefWriteOptions
     /// folder holding nothing but an NNEF model (<see cref="NnefOutputKinds"/>); anything else is refused. Off by default.
     /// </summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Threads that produce the tensors (quantize lazily compressed weights, convert, read) while the archive is
+    /// written, several tensors at once, ahead of the writer through a bounded queue (a few MiB per thread, whatever
+    /// the model's size); the archive's bytes do not depend on it. 1 produces each tensor in turn on the calling
+    /// thread. Default: the number of cores.
+    /// </summary>
+    public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Receives progress on the writing thread after each chunk written (about every MiB) and each tensor.</summary>
+    public IProgress<NnefWriteProgress>? Progress { get; init; }
 }
+
+/// <summary>How far an archive write is.</summary>
+/// <param name="Tensor">The <c>.dat</c> member being written (its label plus <c>.dat</c>).</param>
+/// <param name="TensorsWritten">Tensors completely written.</param>
+/// <param name="TensorCount">Tensors to write.</param>
+/// <param name="BytesWritten">Payload bytes written (all tensors so far).</param>
+/// <param name="TotalBytes">Payload bytes of all tensors.</param>
+public readonly record struct NnefWriteProgress(string Tensor, int TensorsWritten, int TensorCount, long BytesWritten, long TotalBytes);
 
 /// <summary>Options of <see cref="NnefArchive.Read(string, NnefReadOptions?)"/>.</summary>
 public sealed record NnefReadOptions

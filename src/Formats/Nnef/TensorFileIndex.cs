@@ -45,7 +45,7 @@ public static class TensorFileIndex
     {
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using JsonDocument doc = JsonDocument.Parse(InputFile.ReadAllBytes(path, MaxRecognisedBytes, "index"));
             if (!IsIndex(doc.RootElement) || doc.RootElement.GetProperty("files") is not { ValueKind: JsonValueKind.Object } files)
             {
                 throw new Errors.InvalidInputFileException(path, null, $"not a {Format} index");
@@ -71,20 +71,19 @@ public static class TensorFileIndex
 
     private static string? WhyNotAnIndex(string path)
     {
-        if (new FileInfo(path).Length > MaxRecognisedBytes)
-        {
-            return "it is larger than any index";
-        }
-
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using JsonDocument doc = JsonDocument.Parse(InputFile.ReadAllBytes(path, MaxRecognisedBytes, "index"));
             return IsIndex(doc.RootElement) ? null : $"it has no \"format\": \"{Format}\"";
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             // InvalidOperationException: a string that is not valid UTF-8 (System.Text.Json checks strings lazily).
             return "it is not JSON";
+        }
+        catch (Errors.InvalidInputFileException e)
+        {
+            return e.Message; // larger than any index, or not a regular file
         }
     }
 }

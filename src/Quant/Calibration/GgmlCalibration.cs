@@ -15,7 +15,7 @@ public sealed class GgmlCalibration : Q40Calibration
     public override string Name => "ggml";
 
     /// <inheritdoc />
-    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder)
+    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
     {
         ReadOnlySpan<float> x = GroupBlocks.AsSingle(sourceDType, source, out float[]? rented);
         try
@@ -24,7 +24,7 @@ public sealed class GgmlCalibration : Q40Calibration
             for (int g = 0; g < x.Length / Q40Format.GroupSize; g++)
             {
                 ushort scale = QuantizeGroup(x.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), codes);
-                Q40Reference.WriteBlock(scale, codes, blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes), ggmlOrder);
+                Q40Reference.WriteBlock(scale, codes, blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes));
             }
         }
         finally

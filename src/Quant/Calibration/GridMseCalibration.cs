@@ -44,9 +44,9 @@ public sealed class GridMseCalibration : Q40Calibration
     private readonly float[]?[] _candidates = new float[]?[65536];
 
     /// <inheritdoc />
-    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder)
+    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
     {
-        Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, ggmlOrder, 1f);
+        Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, 1f);
         ReadOnlySpan<float> x = GroupBlocks.AsSingle(sourceDType, source, out float[]? rented);
         try
         {
@@ -54,7 +54,7 @@ public sealed class GridMseCalibration : Q40Calibration
             for (int g = 0; g < x.Length / Q40Format.GroupSize; g++)
             {
                 Span<byte> block = blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes);
-                GroupBlocks.Codes(block, codes, ggmlOrder);
+                GroupBlocks.Codes(block, codes);
                 ushort s0 = Q40Reference.ScaleOf(block);
                 ushort best = BestScale(x.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), codes, s0, CandidatesFor(s0));
                 GroupBlocks.SetScale(block, best);

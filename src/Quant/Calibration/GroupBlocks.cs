@@ -38,18 +38,18 @@ internal static class GroupBlocks
     }
 
     /// <summary>The 32 codes of a block, in element order.</summary>
-    public static void Codes(ReadOnlySpan<byte> block, Span<byte> codes, bool ggmlOrder) =>
-        Q40Reference.UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes, ggmlOrder);
+    public static void Codes(ReadOnlySpan<byte> block, Span<byte> codes) =>
+        Q40Reference.UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes);
 
     /// <summary>
     /// Squared error of a group against its block, dequantized as tract does in f32, summed in double in element
     /// order (the one definition every comparison between methods uses). A NaN error (a block whose scale
     /// overflowed dequantizes to NaN) counts as infinite, so any finite result beats it.
     /// </summary>
-    public static double SquaredError(ReadOnlySpan<float> x, ReadOnlySpan<byte> block, bool ggmlOrder)
+    public static double SquaredError(ReadOnlySpan<float> x, ReadOnlySpan<byte> block)
     {
         Span<float> w = stackalloc float[Q40Format.GroupSize];
-        Q40Reference.DequantizeF32(block, w, ggmlOrder);
+        Q40Reference.DequantizeF32(block, w);
         double e = SquaredError(x, w);
         return double.IsNaN(e) ? double.PositiveInfinity : e;
     }

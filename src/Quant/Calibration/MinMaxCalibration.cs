@@ -33,6 +33,6 @@ public sealed class MinMaxCalibration : Q40Calibration
     public override string Name => Percentile >= 1 ? "min_max" : "min_max_p" + Percentile.ToString(CultureInfo.InvariantCulture);
 
     /// <inheritdoc />
-    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder) =>
-        Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, ggmlOrder, (float)Percentile);
+    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks) =>
+        Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, (float)Percentile);
 }

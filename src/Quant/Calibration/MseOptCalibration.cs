@@ -34,10 +34,10 @@ public sealed class MseOptCalibration : Q40Calibration
     public override string Name => "mse_opt";
 
     /// <inheritdoc />
-    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder)
+    protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
     {
         // Baselines: min-max, and the grid search (its scales on min-max codes).
-        Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, ggmlOrder, 1f);
+        Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, 1f);
         ReadOnlySpan<float> x = GroupBlocks.AsSingle(sourceDType, source, out float[]? rented);
         try
         {
@@ -53,13 +53,13 @@ public sealed class MseOptCalibration : Q40Calibration
                     continue; // min-max's block stands; no search is meaningful on NaN or infinities
                 }
 
-                double best = GroupBlocks.SquaredError(group, block, ggmlOrder);
+                double best = GroupBlocks.SquaredError(group, block);
 
                 block.CopyTo(grid);
-                GroupBlocks.Codes(block, codes, ggmlOrder);
+                GroupBlocks.Codes(block, codes);
                 ushort s0 = Q40Reference.ScaleOf(block);
                 GroupBlocks.SetScale(grid, GridMseCalibration.BestScale(group, codes, s0, _grid.CandidatesFor(s0)));
-                double gridError = GroupBlocks.SquaredError(group, grid, ggmlOrder);
+                double gridError = GroupBlocks.SquaredError(group, grid);
                 if (gridError < best)
                 {
                     best = gridError;
@@ -68,8 +68,8 @@ public sealed class MseOptCalibration : Q40Calibration
 
                 ushort scale = Search(group);
                 NearestCodes(group, HalfBits.ToSingle(scale), codes);
-                Q40Reference.WriteBlock(scale, codes, candidate, ggmlOrder);
-                if (GroupBlocks.SquaredError(group, candidate, ggmlOrder) < best)
+                Q40Reference.WriteBlock(scale, codes, candidate);
+                if (GroupBlocks.SquaredError(group, candidate) < best)
                 {
                     candidate.CopyTo(block);
                 }

@@ -20,18 +20,17 @@ public abstract class Q40Calibration
     /// <summary>
     /// Quantizes whole groups: <paramref name="source"/> holds raw little-endian values of
     /// <paramref name="sourceDType"/> (a multiple of 32 of them), <paramref name="blocks"/> receives 18 bytes per group
-    /// in the nibble order of <paramref name="layout"/> (<see cref="DType.Q40"/> or <see cref="DType.Q40Legacy"/>).
+    /// (<see cref="DType.Q40"/> blocks: f16 scale, then the codes in the GGML nibble order).
     /// Results never depend on how a tensor is cut into calls, so callers may split work freely across threads.
     /// </summary>
     /// <exception cref="ArgumentException">Lengths that are not whole groups or do not match, or unsupported dtypes.</exception>
-    public void QuantizeGroups(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, DType layout)
+    public void QuantizeGroups(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
     {
         if (sourceDType is not (DType.F32 or DType.F16 or DType.BF16))
         {
             throw new ArgumentException($"only f32, f16 and bf16 values can be quantized to Q4_0, got {sourceDType.Name()}", nameof(sourceDType));
         }
 
-        bool ggmlOrder = Q40Format.GgmlOrderOf(layout);
         int bytesPerGroup = Q40Format.GroupSize * sourceDType.ElementSize();
         if (source.Length % bytesPerGroup != 0)
         {
@@ -44,18 +43,18 @@ public abstract class Q40Calibration
             throw new ArgumentException($"{groups} groups need {groups * Q40Format.BlockBytes} bytes of blocks, got {blocks.Length}.", nameof(blocks));
         }
 
-        QuantizeCore(sourceDType, source, blocks, ggmlOrder);
+        QuantizeCore(sourceDType, source, blocks);
     }
 
     /// <summary>Convenience for f32 values.</summary>
-    public void QuantizeGroups(ReadOnlySpan<float> values, Span<byte> blocks, DType layout) =>
-        QuantizeGroups(DType.F32, MemoryMarshal.AsBytes(values), blocks, layout);
+    public void QuantizeGroups(ReadOnlySpan<float> values, Span<byte> blocks) =>
+        QuantizeGroups(DType.F32, MemoryMarshal.AsBytes(values), blocks);
 
     /// <summary>
-    /// Does the work of <see cref="QuantizeGroups(DType, ReadOnlySpan{byte}, Span{byte}, DType)"/> on validated
+    /// Does the work of <see cref="QuantizeGroups(DType, ReadOnlySpan{byte}, Span{byte})"/> on validated
     /// arguments: whole groups, matching lengths, f32/f16/bf16 source.
     /// </summary>
-    protected abstract void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder);
+    protected abstract void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks);
 
     /// <inheritdoc />
     public override string ToString() => Name;

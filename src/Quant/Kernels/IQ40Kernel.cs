@@ -64,17 +64,17 @@ internal interface IQ40Kernel
     /// 18-byte block. Valid for groups whose values and reciprocal are finite; the driver sends other groups to the
     /// scalar reference.
     /// </summary>
-    static abstract void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
+    static abstract void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks);
 
     /// <summary>As <see cref="EncodeF32"/> for raw f16 values, with f16 arithmetic: <c>x*r</c> and <c>+ 8.5</c> each rounded to f16.</summary>
-    static abstract void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
+    static abstract void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks);
 
     /// <summary>As <see cref="EncodeF32"/> for raw bf16 values (bf16 x f16 promotes to f32, so f32 arithmetic).</summary>
-    static abstract void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder);
+    static abstract void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks);
 
     /// <summary>tract's f32 dequantization: <c>(code - 8) * scale</c>, exact.</summary>
-    static abstract void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder);
+    static abstract void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination);
 
     /// <summary>tract's f16 dequantization: the product rounded to f16 (bits; NaN canonical).</summary>
-    static abstract void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder);
+    static abstract void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination);
 }

@@ -24,7 +24,7 @@ internal static class Q40Driver<TKernel>
     /// blocks. With <paramref name="percentile"/> &lt; 1 the absolute maximum is replaced by torch's quantile of |x|.
     /// </summary>
     [SkipLocalsInit]
-    public static void QuantizeMinMax(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder, float percentile)
+    public static void QuantizeMinMax(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile)
     {
         int groups = blocks.Length / B;
         Span<float> absMax = stackalloc float[BatchGroups];
@@ -52,14 +52,14 @@ internal static class Q40Driver<TKernel>
             Span<float> r = reciprocals[..n];
             TKernel.Scales(c, s, r);
             Span<byte> dst = blocks.Slice(g0 * B, n * B);
-            Encode(sourceDType, source, g0, s, r, dst, ggmlOrder);
-            FixUp(sourceDType, source, g0, a, s, r, dst, ggmlOrder);
+            Encode(sourceDType, source, g0, s, r, dst);
+            FixUp(sourceDType, source, g0, a, s, r, dst);
         }
     }
 
     /// <summary>Encodes pre-computed scales (used by calibrations that choose their own scales).</summary>
     [SkipLocalsInit]
-    public static void EncodeWithScales(DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks, bool ggmlOrder)
+    public static void EncodeWithScales(DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks)
     {
         int groups = blocks.Length / B;
         Span<float> absMax = stackalloc float[BatchGroups];
@@ -77,8 +77,8 @@ internal static class Q40Driver<TKernel>
             }
 
             Span<byte> dst = blocks.Slice(g0 * B, n * B);
-            Encode(sourceDType, source, g0, s, r, dst, ggmlOrder);
-            FixUp(sourceDType, source, g0, a, s, r, dst, ggmlOrder);
+            Encode(sourceDType, source, g0, s, r, dst);
+            FixUp(sourceDType, source, g0, a, s, r, dst);
         }
     }
 
@@ -120,19 +120,19 @@ internal static class Q40Driver<TKernel>
         }
     }
 
-    private static void Encode(DType sourceDType, ReadOnlySpan<byte> source, int g0, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
+    private static void Encode(DType sourceDType, ReadOnlySpan<byte> source, int g0, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst)
     {
         int n = s.Length;
         switch (sourceDType)
         {
             case DType.F32:
-                TKernel.EncodeF32(MemoryMarshal.Cast<byte, float>(source).Slice(g0 * N, n * N), s, r, dst, ggmlOrder);
+                TKernel.EncodeF32(MemoryMarshal.Cast<byte, float>(source).Slice(g0 * N, n * N), s, r, dst);
                 break;
             case DType.F16:
-                TKernel.EncodeHalf(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, n * N), s, r, dst, ggmlOrder);
+                TKernel.EncodeHalf(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, n * N), s, r, dst);
                 break;
             default:
-                TKernel.EncodeBFloat16(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, n * N), s, r, dst, ggmlOrder);
+                TKernel.EncodeBFloat16(MemoryMarshal.Cast<byte, ushort>(source).Slice(g0 * N, n * N), s, r, dst);
                 break;
         }
     }
@@ -169,7 +169,7 @@ internal static class Q40Driver<TKernel>
     }
 
     // Groups with a non-finite value or an infinite reciprocal are encoded again by the reference, from the raw source.
-    private static void FixUp(DType sourceDType, ReadOnlySpan<byte> source, int firstGroup, ReadOnlySpan<float> absMax, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst, bool ggmlOrder)
+    private static void FixUp(DType sourceDType, ReadOnlySpan<byte> source, int firstGroup, ReadOnlySpan<float> absMax, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst)
     {
         if (TKernel.Kind == Q40KernelKind.Scalar || !AnySpecial(absMax, r))
         {
@@ -188,13 +188,13 @@ internal static class Q40Driver<TKernel>
             switch (sourceDType)
             {
                 case DType.F32:
-                    Q40Reference.EncodeF32(MemoryMarshal.Cast<byte, float>(source).Slice(first, N), s[g], r[g], block, ggmlOrder);
+                    Q40Reference.EncodeF32(MemoryMarshal.Cast<byte, float>(source).Slice(first, N), s[g], r[g], block);
                     break;
                 case DType.F16:
-                    Q40Reference.EncodeF16(MemoryMarshal.Cast<byte, ushort>(source).Slice(first, N), s[g], r[g], block, ggmlOrder);
+                    Q40Reference.EncodeF16(MemoryMarshal.Cast<byte, ushort>(source).Slice(first, N), s[g], r[g], block);
                     break;
                 default:
-                    Q40Reference.EncodeBF16(MemoryMarshal.Cast<byte, ushort>(source).Slice(first, N), s[g], r[g], block, ggmlOrder);
+                    Q40Reference.EncodeBF16(MemoryMarshal.Cast<byte, ushort>(source).Slice(first, N), s[g], r[g], block);
                     break;
             }
         }

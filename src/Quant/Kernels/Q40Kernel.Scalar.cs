@@ -62,47 +62,47 @@ internal readonly struct Q40ScalarKernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
     {
         for (int g = 0; g < scales.Length; g++)
         {
-            Q40Reference.EncodeF32(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B), ggmlOrder);
+            Q40Reference.EncodeF32(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B));
         }
     }
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
     {
         for (int g = 0; g < scales.Length; g++)
         {
-            Q40Reference.EncodeF16(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B), ggmlOrder);
+            Q40Reference.EncodeF16(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B));
         }
     }
 
     /// <inheritdoc />
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
     {
         for (int g = 0; g < scales.Length; g++)
         {
-            Q40Reference.EncodeBF16(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B), ggmlOrder);
+            Q40Reference.EncodeBF16(values.Slice(g * N, N), scales[g], reciprocals[g], blocks.Slice(g * B, B));
         }
     }
 
     /// <inheritdoc />
-    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination)
     {
         for (int g = 0; g < blocks.Length / B; g++)
         {
-            Q40Reference.DequantizeF32(blocks.Slice(g * B, B), destination.Slice(g * N, N), ggmlOrder);
+            Q40Reference.DequantizeF32(blocks.Slice(g * B, B), destination.Slice(g * N, N));
         }
     }
 
     /// <inheritdoc />
-    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination)
     {
         for (int g = 0; g < blocks.Length / B; g++)
         {
-            Q40Reference.DequantizeF16(blocks.Slice(g * B, B), destination.Slice(g * N, N), ggmlOrder);
+            Q40Reference.DequantizeF16(blocks.Slice(g * B, B), destination.Slice(g * N, N));
         }
     }
 }

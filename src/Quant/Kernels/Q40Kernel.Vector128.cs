@@ -123,19 +123,19 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination)
     {
         ref byte src = ref MemoryMarshal.GetReference(blocks);
         ref float dst = ref MemoryMarshal.GetReference(destination);
@@ -144,7 +144,7 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
             Vector128<float> scale = Vector128.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
-            (Vector128<byte> first, Vector128<byte> second) = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            (Vector128<byte> first, Vector128<byte> second) = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)));
             ref float d = ref Unsafe.Add(ref dst, g * N);
             StoreLevels(first, scale, ref d);
             StoreLevels(second, scale, ref Unsafe.Add(ref d, 16));
@@ -152,7 +152,7 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination)
     {
         ref byte src = ref MemoryMarshal.GetReference(blocks);
         ref ushort dst = ref MemoryMarshal.GetReference(destination);
@@ -161,7 +161,7 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
             Vector128<float> scale = Vector128.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
-            (Vector128<byte> first, Vector128<byte> second) = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            (Vector128<byte> first, Vector128<byte> second) = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)));
             ref ushort d = ref Unsafe.Add(ref dst, g * N);
             StoreHalfLevels(first, scale, ref d);
             StoreHalfLevels(second, scale, ref Unsafe.Add(ref d, 16));
@@ -170,7 +170,7 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
 
     // Codes of each group (from TGroup, which reads the source format) packed with the scale into 18-byte blocks.
     [SkipLocalsInit]
-    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
         where TGroup : IGroupCodes
     {
         ref byte dst = ref MemoryMarshal.GetReference(blocks);
@@ -178,7 +178,7 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
         for (int g = 0; g < scales.Length; g++)
         {
             TGroup.Codes(ref Unsafe.Add(ref values, g * TGroup.GroupBytes), reciprocals[g], c);
-            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c, ggmlOrder);
+            Store(ref Unsafe.Add(ref dst, g * B), scales[g], c);
         }
     }
 
@@ -222,49 +222,19 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
 
     // Writes the scale and 16 packed bytes from eight vectors of 4 codes in element order.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(ref byte block, ushort scale, ReadOnlySpan<Vector128<int>> c, bool ggmlOrder)
+    private static void Store(ref byte block, ushort scale, ReadOnlySpan<Vector128<int>> c)
     {
-        Vector128<byte> packed;
-        if (ggmlOrder)
-        {
-            Vector128<ushort> w0 = Vector128.Narrow((c[0] | (c[4] << 4)).AsUInt32(), (c[1] | (c[5] << 4)).AsUInt32());
-            Vector128<ushort> w1 = Vector128.Narrow((c[2] | (c[6] << 4)).AsUInt32(), (c[3] | (c[7] << 4)).AsUInt32());
-            packed = Vector128.Narrow(w0, w1);
-        }
-        else
-        {
-            Vector128<uint> q0 = Vector128.Narrow(Fold(c[0]), Fold(c[1]));
-            Vector128<uint> q1 = Vector128.Narrow(Fold(c[2]), Fold(c[3]));
-            Vector128<uint> q2 = Vector128.Narrow(Fold(c[4]), Fold(c[5]));
-            Vector128<uint> q3 = Vector128.Narrow(Fold(c[6]), Fold(c[7]));
-            packed = Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3));
-        }
-
+        // GGML order: byte j = code[j] | code[j+16] << 4.
+        Vector128<ushort> w0 = Vector128.Narrow((c[0] | (c[4] << 4)).AsUInt32(), (c[1] | (c[5] << 4)).AsUInt32());
+        Vector128<ushort> w1 = Vector128.Narrow((c[2] | (c[6] << 4)).AsUInt32(), (c[3] | (c[7] << 4)).AsUInt32());
         Unsafe.WriteUnaligned(ref block, scale);
-        packed.StoreUnsafe(ref Unsafe.Add(ref block, 2));
+        Vector128.Narrow(w0, w1).StoreUnsafe(ref Unsafe.Add(ref block, 2));
     }
 
-    // Legacy order: codes 2j and 2j+1 share a 64-bit element; fold them so its low byte holds both nibbles.
+    // The 32 codes of a block as two vectors of 16 bytes, in element order (low nibbles, then high nibbles).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<ulong> Fold(Vector128<int> c)
-    {
-        Vector128<ulong> q = c.AsUInt64();
-        return q | (q >> 28);
-    }
-
-    // The 32 codes of a block as two vectors of 16 bytes, in element order.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<byte> First, Vector128<byte> Second) Codes(Vector128<byte> packed, bool ggmlOrder)
-    {
-        if (ggmlOrder)
-        {
-            return (packed & Vector128.Create((byte)0x0F), (packed.AsUInt16() >> 4).AsByte() & Vector128.Create((byte)0x0F));
-        }
-
-        // Widened to 16 bits, byte j becomes (lo nibble) | (hi nibble) << 8: codes 2j, 2j+1 in order.
-        static Vector128<byte> Split(Vector128<ushort> w) => ((w & Vector128.Create((ushort)0x000F)) | ((w << 4) & Vector128.Create((ushort)0x0F00))).AsByte();
-        return (Split(Vector128.WidenLower(packed)), Split(Vector128.WidenUpper(packed)));
-    }
+    private static (Vector128<byte> First, Vector128<byte> Second) Codes(Vector128<byte> packed) =>
+        (packed & Vector128.Create((byte)0x0F), (packed.AsUInt16() >> 4).AsByte() & Vector128.Create((byte)0x0F));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreLevels(Vector128<byte> codes, Vector128<float> scale, ref float d)

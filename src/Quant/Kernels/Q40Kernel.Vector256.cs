@@ -99,19 +99,19 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination)
     {
         ref byte src = ref MemoryMarshal.GetReference(blocks);
         ref float dst = ref MemoryMarshal.GetReference(destination);
@@ -120,7 +120,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
             Vector256<float> scale = Vector256.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
-            Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)));
             ref float d = ref Unsafe.Add(ref dst, g * N);
             (Level(codes.GetLower()) * scale).StoreUnsafe(ref d);
             (Level(Sse2.ShiftRightLogical128BitLane(codes.GetLower(), 8)) * scale).StoreUnsafe(ref d, L);
@@ -130,7 +130,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination)
     {
         ref byte src = ref MemoryMarshal.GetReference(blocks);
         ref ushort dst = ref MemoryMarshal.GetReference(destination);
@@ -139,7 +139,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
             Vector256<float> scale = Vector256.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
-            Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            Vector256<byte> codes = Codes(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)));
             Vector256<uint> h0 = SingleToHalf(Level(codes.GetLower()) * scale);
             Vector256<uint> h1 = SingleToHalf(Level(Sse2.ShiftRightLogical128BitLane(codes.GetLower(), 8)) * scale);
             Vector256<uint> h2 = SingleToHalf(Level(codes.GetUpper()) * scale);
@@ -151,7 +151,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     }
 
     // Codes of each group (from TGroup, which reads the source format) packed with the scale into 18-byte blocks.
-    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
         where TGroup : IGroupCodes
     {
         ref byte dst = ref MemoryMarshal.GetReference(blocks);
@@ -165,8 +165,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
                 TGroup.Codes(ref group, 0, r),
                 TGroup.Codes(ref group, 1, r),
                 TGroup.Codes(ref group, 2, r),
-                TGroup.Codes(ref group, 3, r),
-                ggmlOrder);
+                TGroup.Codes(ref group, 3, r));
         }
     }
 
@@ -246,44 +245,18 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
 
     // Writes the scale and 16 packed bytes from four vectors of codes (elements 0-7, 8-15, 16-23, 24-31).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(ref byte block, ushort scale, Vector256<int> c0, Vector256<int> c1, Vector256<int> c2, Vector256<int> c3, bool ggmlOrder)
+    private static void Store(ref byte block, ushort scale, Vector256<int> c0, Vector256<int> c1, Vector256<int> c2, Vector256<int> c3)
     {
-        Vector128<byte> packed;
-        if (ggmlOrder)
-        {
-            Vector256<ushort> w = Vector256.Narrow((c0 | (c2 << 4)).AsUInt32(), (c1 | (c3 << 4)).AsUInt32());
-            packed = Vector256.Narrow(w, w).GetLower();
-        }
-        else
-        {
-            Vector256<uint> lo = Vector256.Narrow(Fold(c0), Fold(c1));
-            Vector256<uint> hi = Vector256.Narrow(Fold(c2), Fold(c3));
-            Vector256<ushort> w = Vector256.Narrow(lo, hi);
-            packed = Vector256.Narrow(w, w).GetLower();
-        }
-
+        // GGML order: byte j = code[j] | code[j+16] << 4.
+        Vector256<ushort> w = Vector256.Narrow((c0 | (c2 << 4)).AsUInt32(), (c1 | (c3 << 4)).AsUInt32());
         Unsafe.WriteUnaligned(ref block, scale);
-        packed.StoreUnsafe(ref Unsafe.Add(ref block, 2));
+        Vector256.Narrow(w, w).GetLower().StoreUnsafe(ref Unsafe.Add(ref block, 2));
     }
 
-    // Legacy order: codes 2j and 2j+1 share a 64-bit element; fold them so its low byte holds both nibbles.
+    // The 32 codes of a block as bytes in element order (low nibbles, then high nibbles).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> Fold(Vector256<int> c)
-    {
-        Vector256<ulong> q = c.AsUInt64();
-        return q | (q >> 28);
-    }
-
-    // The 32 codes of a block as bytes in element order.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Codes(Vector128<byte> packed, bool ggmlOrder)
-    {
-        Vector128<byte> lo = packed & Vector128.Create((byte)0x0F);
-        Vector128<byte> hi = (packed.AsUInt16() >> 4).AsByte() & Vector128.Create((byte)0x0F);
-        return ggmlOrder
-            ? Vector256.Create(lo, hi)
-            : Vector256.Create(Sse2.UnpackLow(lo, hi), Sse2.UnpackHigh(lo, hi));
-    }
+    private static Vector256<byte> Codes(Vector128<byte> packed) =>
+        Vector256.Create(packed & Vector128.Create((byte)0x0F), (packed.AsUInt16() >> 4).AsByte() & Vector128.Create((byte)0x0F));
 
     // (code - 8) as floats for the first 8 code bytes.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -102,19 +102,19 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder) =>
-        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks, ggmlOrder);
+    public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
+        Encode<BFloat16Group>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    public static void DequantizeF32(ReadOnlySpan<byte> blocks, Span<float> destination)
     {
         ref byte src = ref MemoryMarshal.GetReference(blocks);
         ref float dst = ref MemoryMarshal.GetReference(destination);
@@ -123,7 +123,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
             Vector512<float> scale = Vector512.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
-            (Vector512<float> lo, Vector512<float> hi) = Levels(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            (Vector512<float> lo, Vector512<float> hi) = Levels(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)));
             ref float d = ref Unsafe.Add(ref dst, g * N);
             (lo * scale).StoreUnsafe(ref d);
             (hi * scale).StoreUnsafe(ref d, L);
@@ -131,7 +131,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    public static void DequantizeF16(ReadOnlySpan<byte> blocks, Span<ushort> destination)
     {
         ref byte src = ref MemoryMarshal.GetReference(blocks);
         ref ushort dst = ref MemoryMarshal.GetReference(destination);
@@ -140,7 +140,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         {
             ref byte block = ref Unsafe.Add(ref src, g * B);
             Vector512<float> scale = Vector512.Create(HalfBits.ToSingle(Unsafe.ReadUnaligned<ushort>(ref block)));
-            (Vector512<float> lo, Vector512<float> hi) = Levels(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)), ggmlOrder);
+            (Vector512<float> lo, Vector512<float> hi) = Levels(Vector128.LoadUnsafe(ref Unsafe.Add(ref block, 2)));
             ref ushort d = ref Unsafe.Add(ref dst, g * N);
             Avx512F.ConvertToVector256UInt16(SingleToHalf(lo * scale)).StoreUnsafe(ref d);
             Avx512F.ConvertToVector256UInt16(SingleToHalf(hi * scale)).StoreUnsafe(ref d, L);
@@ -148,7 +148,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     // Codes of each group (from TGroup, which reads the source format) packed with the scale into 18-byte blocks.
-    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks, bool ggmlOrder)
+    private static void Encode<TGroup>(ref byte values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
         where TGroup : IGroupCodes
     {
         ref byte dst = ref MemoryMarshal.GetReference(blocks);
@@ -157,7 +157,7 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
             (Vector512<int> lo, Vector512<int> hi) = TGroup.Codes(ref Unsafe.Add(ref values, g * TGroup.GroupBytes), reciprocals[g]);
             ref byte block = ref Unsafe.Add(ref dst, g * B);
             Unsafe.WriteUnaligned(ref block, scales[g]);
-            Pack(lo, hi, ggmlOrder).StoreUnsafe(ref Unsafe.Add(ref block, 2));
+            Pack(lo, hi).StoreUnsafe(ref Unsafe.Add(ref block, 2));
         }
     }
 
@@ -254,40 +254,18 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     private static Vector512<float> ScaledHalf(Vector256<short> h) =>
         ((Avx512F.ConvertToVector512Int32(h) << 13) & Vector512.Create(unchecked((int)0x8FFF_FFFF))).AsSingle();
 
-    // 32 codes to 16 bytes: GGML byte j = c[j] | c[j+16] << 4; legacy byte j = c[2j] | c[2j+1] << 4 (adjacent lanes
-    // of one 64-bit element, folded so that its low byte holds both nibbles).
+    // 32 codes to 16 bytes in the GGML order: byte j = c[j] | c[j+16] << 4.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Pack(Vector512<int> lo, Vector512<int> hi, bool ggmlOrder)
-    {
-        if (ggmlOrder)
-        {
-            return Avx512F.ConvertToVector128Byte(lo | (hi << 4));
-        }
-
-        Vector512<ulong> a = lo.AsUInt64();
-        Vector512<ulong> b = hi.AsUInt64();
-        Vector128<byte> pa = Avx512F.ConvertToVector128Byte(a | (a >> 28));
-        Vector128<byte> pb = Avx512F.ConvertToVector128Byte(b | (b >> 28));
-        return Sse2.UnpackLow(pa.AsUInt64(), pb.AsUInt64()).AsByte();
-    }
+    private static Vector128<byte> Pack(Vector512<int> lo, Vector512<int> hi) => Avx512F.ConvertToVector128Byte(lo | (hi << 4));
 
     // The 32 values (code - 8) of a block as floats, in element order.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> Lo, Vector512<float> Hi) Levels(Vector128<byte> packed, bool ggmlOrder)
+    private static (Vector512<float> Lo, Vector512<float> Hi) Levels(Vector128<byte> packed)
     {
         // vpermps only looks at the low 4 bits of each index, so nibbles need no masking.
         Vector512<float> table = Vector512.Create(-8f, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
         Vector512<int> b = Avx512F.ConvertToVector512Int32(packed);
-        if (ggmlOrder)
-        {
-            return (Avx512F.PermuteVar16x32(table, b), Avx512F.PermuteVar16x32(table, b >>> 4));
-        }
-
-        Vector512<uint> shifts = Vector512.Create(0u, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
-        Vector512<int> first = Avx512F.PermuteVar16x32(b, Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
-        Vector512<int> second = Avx512F.PermuteVar16x32(b, Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
-        return (Avx512F.PermuteVar16x32(table, Avx512F.ShiftRightLogicalVariable(first, shifts)),
-                Avx512F.PermuteVar16x32(table, Avx512F.ShiftRightLogicalVariable(second, shifts)));
+        return (Avx512F.PermuteVar16x32(table, b), Avx512F.PermuteVar16x32(table, b >>> 4));
     }
 
     // f16 bits (in the low half of each lane) to f32, exact; NaN stays NaN (quiet bit set, as the scalar cast does).

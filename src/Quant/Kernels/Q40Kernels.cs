@@ -52,78 +52,78 @@ public static class Q40Kernels
         return wanted is { } w && w < best ? w : best;
     }
 
-    internal static void QuantizeMinMax(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, bool ggmlOrder, float percentile)
+    internal static void QuantizeMinMax(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile)
     {
         switch (kind)
         {
             case Q40KernelKind.Vector512:
-                Q40Driver<Q40Vector512Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                Q40Driver<Q40Vector512Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
                 break;
             case Q40KernelKind.Vector256:
-                Q40Driver<Q40Vector256Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                Q40Driver<Q40Vector256Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
                 break;
             case Q40KernelKind.Vector128:
-                Q40Driver<Q40Vector128Kernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                Q40Driver<Q40Vector128Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
                 break;
             default:
-                Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, ggmlOrder, percentile);
+                Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
                 break;
         }
     }
 
-    internal static void EncodeWithScales(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks, bool ggmlOrder)
+    internal static void EncodeWithScales(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks)
     {
         switch (kind)
         {
             case Q40KernelKind.Vector512:
-                Q40Driver<Q40Vector512Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                Q40Driver<Q40Vector512Kernel>.EncodeWithScales(sourceDType, source, scales, blocks);
                 break;
             case Q40KernelKind.Vector256:
-                Q40Driver<Q40Vector256Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                Q40Driver<Q40Vector256Kernel>.EncodeWithScales(sourceDType, source, scales, blocks);
                 break;
             case Q40KernelKind.Vector128:
-                Q40Driver<Q40Vector128Kernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                Q40Driver<Q40Vector128Kernel>.EncodeWithScales(sourceDType, source, scales, blocks);
                 break;
             default:
-                Q40Driver<Q40ScalarKernel>.EncodeWithScales(sourceDType, source, scales, blocks, ggmlOrder);
+                Q40Driver<Q40ScalarKernel>.EncodeWithScales(sourceDType, source, scales, blocks);
                 break;
         }
     }
 
-    internal static void DequantizeF32(Q40KernelKind kind, ReadOnlySpan<byte> blocks, Span<float> destination, bool ggmlOrder)
+    internal static void DequantizeF32(Q40KernelKind kind, ReadOnlySpan<byte> blocks, Span<float> destination)
     {
         switch (kind)
         {
             case Q40KernelKind.Vector512:
-                Q40Vector512Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                Q40Vector512Kernel.DequantizeF32(blocks, destination);
                 break;
             case Q40KernelKind.Vector256:
-                Q40Vector256Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                Q40Vector256Kernel.DequantizeF32(blocks, destination);
                 break;
             case Q40KernelKind.Vector128:
-                Q40Vector128Kernel.DequantizeF32(blocks, destination, ggmlOrder);
+                Q40Vector128Kernel.DequantizeF32(blocks, destination);
                 break;
             default:
-                Q40ScalarKernel.DequantizeF32(blocks, destination, ggmlOrder);
+                Q40ScalarKernel.DequantizeF32(blocks, destination);
                 break;
         }
     }
 
-    internal static void DequantizeF16(Q40KernelKind kind, ReadOnlySpan<byte> blocks, Span<ushort> destination, bool ggmlOrder)
+    internal static void DequantizeF16(Q40KernelKind kind, ReadOnlySpan<byte> blocks, Span<ushort> destination)
     {
         switch (kind)
         {
             case Q40KernelKind.Vector512:
-                Q40Vector512Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                Q40Vector512Kernel.DequantizeF16(blocks, destination);
                 break;
             case Q40KernelKind.Vector256:
-                Q40Vector256Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                Q40Vector256Kernel.DequantizeF16(blocks, destination);
                 break;
             case Q40KernelKind.Vector128:
-                Q40Vector128Kernel.DequantizeF16(blocks, destination, ggmlOrder);
+                Q40Vector128Kernel.DequantizeF16(blocks, destination);
                 break;
             default:
-                Q40ScalarKernel.DequantizeF16(blocks, destination, ggmlOrder);
+                Q40ScalarKernel.DequantizeF16(blocks, destination);
                 break;
         }
     }

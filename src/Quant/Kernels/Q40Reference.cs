@@ -86,28 +86,28 @@ internal static class Q40Reference
     }
 
     /// <summary>Quantizes one f32 group with min-max calibration into an 18-byte block.</summary>
-    public static void QuantizeF32(ReadOnlySpan<float> group, Span<byte> block, bool ggmlOrder)
+    public static void QuantizeF32(ReadOnlySpan<float> group, Span<byte> block)
     {
         ushort scale = ScaleF32(AbsMax(group));
-        EncodeF32(group, scale, Reciprocal(scale), block, ggmlOrder);
+        EncodeF32(group, scale, Reciprocal(scale), block);
     }
 
     /// <summary>Quantizes one f16 group (raw bits) with min-max calibration into an 18-byte block.</summary>
-    public static void QuantizeF16(ReadOnlySpan<ushort> group, Span<byte> block, bool ggmlOrder)
+    public static void QuantizeF16(ReadOnlySpan<ushort> group, Span<byte> block)
     {
         ushort scale = ScaleF16(AbsMaxBits(group));
-        EncodeF16(group, scale, Reciprocal(scale), block, ggmlOrder);
+        EncodeF16(group, scale, Reciprocal(scale), block);
     }
 
     /// <summary>Quantizes one bf16 group (raw bits) with min-max calibration into an 18-byte block.</summary>
-    public static void QuantizeBF16(ReadOnlySpan<ushort> group, Span<byte> block, bool ggmlOrder)
+    public static void QuantizeBF16(ReadOnlySpan<ushort> group, Span<byte> block)
     {
         ushort scale = ScaleBF16(AbsMaxBits(group));
-        EncodeBF16(group, scale, Reciprocal(scale), block, ggmlOrder);
+        EncodeBF16(group, scale, Reciprocal(scale), block);
     }
 
     /// <summary>Writes the block of an f32 group for a given scale and reciprocal.</summary>
-    public static void EncodeF32(ReadOnlySpan<float> group, ushort scale, float r, Span<byte> block, bool ggmlOrder)
+    public static void EncodeF32(ReadOnlySpan<float> group, ushort scale, float r, Span<byte> block)
     {
         Span<byte> codes = stackalloc byte[N];
         for (int i = 0; i < N; i++)
@@ -115,11 +115,11 @@ internal static class Q40Reference
             codes[i] = CodeF32(group[i], r);
         }
 
-        WriteBlock(scale, codes, block, ggmlOrder);
+        WriteBlock(scale, codes, block);
     }
 
     /// <summary>Writes the block of an f16 group (raw bits) for a given scale and reciprocal.</summary>
-    public static void EncodeF16(ReadOnlySpan<ushort> group, ushort scale, float r, Span<byte> block, bool ggmlOrder)
+    public static void EncodeF16(ReadOnlySpan<ushort> group, ushort scale, float r, Span<byte> block)
     {
         Span<byte> codes = stackalloc byte[N];
         for (int i = 0; i < N; i++)
@@ -127,11 +127,11 @@ internal static class Q40Reference
             codes[i] = CodeF16(HalfBits.ToSingle(group[i]), r);
         }
 
-        WriteBlock(scale, codes, block, ggmlOrder);
+        WriteBlock(scale, codes, block);
     }
 
     /// <summary>Writes the block of a bf16 group (raw bits): bf16 x f16 promotes to f32, so the f32 arithmetic applies.</summary>
-    public static void EncodeBF16(ReadOnlySpan<ushort> group, ushort scale, float r, Span<byte> block, bool ggmlOrder)
+    public static void EncodeBF16(ReadOnlySpan<ushort> group, ushort scale, float r, Span<byte> block)
     {
         Span<byte> codes = stackalloc byte[N];
         for (int i = 0; i < N; i++)
@@ -139,47 +139,37 @@ internal static class Q40Reference
             codes[i] = CodeF32(BFloat16Conversions.ToSingle(group[i]), r);
         }
 
-        WriteBlock(scale, codes, block, ggmlOrder);
+        WriteBlock(scale, codes, block);
     }
 
-    /// <summary>Stores a scale (little-endian f16) and packs 32 codes into 16 bytes in the requested nibble order.</summary>
-    public static void WriteBlock(ushort scale, ReadOnlySpan<byte> codes, Span<byte> block, bool ggmlOrder)
+    /// <summary>Stores a scale (little-endian f16) and packs 32 codes into 16 bytes (GGML nibble order).</summary>
+    public static void WriteBlock(ushort scale, ReadOnlySpan<byte> codes, Span<byte> block)
     {
         block[0] = (byte)scale;
         block[1] = (byte)(scale >> 8);
-        PackNibbles(codes, block.Slice(2, Q40Format.CodeBytes), ggmlOrder);
+        PackNibbles(codes, block.Slice(2, Q40Format.CodeBytes));
     }
 
     /// <summary>
-    /// Packs 32 codes into 16 bytes, first code of each pair in the low nibble. GGML order (tract &gt;= 0.21.11):
-    /// byte j = code[j] | code[j+16] &lt;&lt; 4. Legacy order: byte j = code[2j] | code[2j+1] &lt;&lt; 4.
+    /// Packs 32 codes into 16 bytes in the GGML nibble order, the one Q4_0 form in memory:
+    /// byte j = code[j] | code[j+16] &lt;&lt; 4.
     /// </summary>
-    public static void PackNibbles(ReadOnlySpan<byte> codes, Span<byte> packed, bool ggmlOrder)
+    public static void PackNibbles(ReadOnlySpan<byte> codes, Span<byte> packed)
     {
         for (int j = 0; j < Q40Format.CodeBytes; j++)
         {
-            packed[j] = ggmlOrder
-                ? (byte)(codes[j] | (codes[j + 16] << 4))
-                : (byte)(codes[2 * j] | (codes[(2 * j) + 1] << 4));
+            packed[j] = (byte)(codes[j] | (codes[j + 16] << 4));
         }
     }
 
     /// <summary>Inverse of <see cref="PackNibbles"/>.</summary>
-    public static void UnpackNibbles(ReadOnlySpan<byte> packed, Span<byte> codes, bool ggmlOrder)
+    public static void UnpackNibbles(ReadOnlySpan<byte> packed, Span<byte> codes)
     {
         for (int j = 0; j < Q40Format.CodeBytes; j++)
         {
             byte b = packed[j];
-            if (ggmlOrder)
-            {
-                codes[j] = (byte)(b & 0xF);
-                codes[j + 16] = (byte)(b >> 4);
-            }
-            else
-            {
-                codes[2 * j] = (byte)(b & 0xF);
-                codes[(2 * j) + 1] = (byte)(b >> 4);
-            }
+            codes[j] = (byte)(b & 0xF);
+            codes[j + 16] = (byte)(b >> 4);
         }
     }
 
@@ -188,11 +178,11 @@ internal static class Q40Reference
     public static ushort ScaleOf(ReadOnlySpan<byte> block) => (ushort)(block[0] | (block[1] << 8));
 
     /// <summary>tract's f32 dequantization of one block: <c>(code - 8) * f32(scale)</c>, exact.</summary>
-    public static void DequantizeF32(ReadOnlySpan<byte> block, Span<float> values, bool ggmlOrder)
+    public static void DequantizeF32(ReadOnlySpan<byte> block, Span<float> values)
     {
         float scale = HalfBits.ToSingle(ScaleOf(block));
         Span<byte> codes = stackalloc byte[N];
-        UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes, ggmlOrder);
+        UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes);
         for (int i = 0; i < N; i++)
         {
             values[i] = (codes[i] - 8) * scale;
@@ -200,11 +190,11 @@ internal static class Q40Reference
     }
 
     /// <summary>tract's f16 dequantization of one block: the product rounded to f16 (raw bits).</summary>
-    public static void DequantizeF16(ReadOnlySpan<byte> block, Span<ushort> values, bool ggmlOrder)
+    public static void DequantizeF16(ReadOnlySpan<byte> block, Span<ushort> values)
     {
         float scale = HalfBits.ToSingle(ScaleOf(block));
         Span<byte> codes = stackalloc byte[N];
-        UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes, ggmlOrder);
+        UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes);
         for (int i = 0; i < N; i++)
         {
             values[i] = HalfBits.FromSingle((codes[i] - 8) * scale);
@@ -215,11 +205,11 @@ internal static class Q40Reference
     /// torch_to_nnef's bf16 decompression of one block (raw bits): the f16 scale is first rounded to bf16, then
     /// <c>(code - 8) * scale</c> is rounded to bf16.
     /// </summary>
-    public static void DequantizeBF16(ReadOnlySpan<byte> block, Span<ushort> values, bool ggmlOrder)
+    public static void DequantizeBF16(ReadOnlySpan<byte> block, Span<ushort> values)
     {
         float scale = BFloat16Conversions.ToSingle(BFloat16Conversions.FromSingle(HalfBits.ToSingle(ScaleOf(block))));
         Span<byte> codes = stackalloc byte[N];
-        UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes, ggmlOrder);
+        UnpackNibbles(block.Slice(2, Q40Format.CodeBytes), codes);
         for (int i = 0; i < N; i++)
         {
             values[i] = BFloat16Conversions.FromSingle((codes[i] - 8) * scale);

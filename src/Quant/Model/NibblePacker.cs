@@ -3,25 +3,20 @@ using TorchToNnef.Quant.Kernels;
 namespace TorchToNnef.Quant.Model;
 
 /// <summary>
-/// Packs 4-bit codes two per byte, 32 codes into 16 bytes, in one of tract's nibble orders: GGML
-/// (byte j = code[j] | code[j+16] &lt;&lt; 4, tract &gt;= 0.21.11) or legacy (byte j = code[2j] | code[2j+1] &lt;&lt; 4).
-/// Codes must be below 16.
+/// Packs 4-bit codes two per byte, 32 codes into 16 bytes, in the GGML nibble order of tract's Q4_0 blocks
+/// (byte j = code[j] | code[j+16] &lt;&lt; 4). Codes must be below 16.
 /// </summary>
 public sealed class NibblePacker : IU8Compressor
 {
-    private NibblePacker(bool ggmlOrder) => GgmlOrder = ggmlOrder;
+    private NibblePacker()
+    {
+    }
 
-    /// <summary>The GGML order (item type 0x3040).</summary>
-    public static NibblePacker Ggml { get; } = new(true);
-
-    /// <summary>The legacy order (item type 0x2040).</summary>
-    public static NibblePacker Legacy { get; } = new(false);
-
-    /// <summary>True for the GGML order.</summary>
-    public bool GgmlOrder { get; }
+    /// <summary>The packer.</summary>
+    public static NibblePacker Ggml { get; } = new();
 
     /// <inheritdoc />
-    public string Name => GgmlOrder ? "nibble_ggml" : "nibble_legacy";
+    public string Name => "nibble_ggml";
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The length is not a multiple of 32 or a code is above 15.</exception>
@@ -40,7 +35,7 @@ public sealed class NibblePacker : IU8Compressor
         var packed = new byte[input.Length / 2];
         for (int g = 0; g < input.Length / Q40Format.GroupSize; g++)
         {
-            Q40Reference.PackNibbles(input.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), packed.AsSpan(g * Q40Format.CodeBytes, Q40Format.CodeBytes), GgmlOrder);
+            Q40Reference.PackNibbles(input.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), packed.AsSpan(g * Q40Format.CodeBytes, Q40Format.CodeBytes));
         }
 
         return packed;
@@ -56,7 +51,7 @@ public sealed class NibblePacker : IU8Compressor
 
         for (int g = 0; g < output.Length / Q40Format.GroupSize; g++)
         {
-            Q40Reference.UnpackNibbles(compressed.Slice(g * Q40Format.CodeBytes, Q40Format.CodeBytes), output.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize), GgmlOrder);
+            Q40Reference.UnpackNibbles(compressed.Slice(g * Q40Format.CodeBytes, Q40Format.CodeBytes), output.Slice(g * Q40Format.GroupSize, Q40Format.GroupSize));
         }
     }
 }

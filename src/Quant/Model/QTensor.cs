@@ -77,13 +77,18 @@ public sealed class QTensor
     }
 
     /// <summary>
-    /// Splits a tract Q4_0 tensor (<see cref="DType.Q40"/> or <see cref="DType.Q40Legacy"/>) into scales and
-    /// nibble-packed codes (kept in the tensor's own order, so nothing is repacked).
+    /// Splits a tract Q4_0 tensor (<see cref="DType.Q40"/>) into scales and nibble-packed codes (kept as they are,
+    /// so nothing is repacked).
     /// </summary>
+    /// <exception cref="ArgumentException">The tensor is not Q4_0.</exception>
     public static QTensor FromBlocks(Tensor blocks, DType dequantDType = DType.F32)
     {
         ArgumentNullException.ThrowIfNull(blocks);
-        bool ggml = Q40Format.GgmlOrderOf(blocks.DType);
+        if (blocks.DType != DType.Q40)
+        {
+            throw new ArgumentException($"{blocks} is not a Q4_0 tensor.", nameof(blocks));
+        }
+
         long groups = blocks.ElementCount / Q40Format.GroupSize;
         var scales = new ushort[groups];
         var packed = new byte[checked(groups * Q40Format.CodeBytes)];
@@ -108,7 +113,7 @@ public sealed class QTensor
         }
 
         return new QTensor(
-            blocks.Shape, dequantDType, new QScalePerGroupF16(scales), packed, [ggml ? NibblePacker.Ggml : NibblePacker.Legacy], [checked((int)blocks.ElementCount)]);
+            blocks.Shape, dequantDType, new QScalePerGroupF16(scales), packed, [NibblePacker.Ggml], [checked((int)blocks.ElementCount)]);
     }
 
     /// <summary>
@@ -119,7 +124,7 @@ public sealed class QTensor
     public static QTensor Quantize(Tensor source, Q40Calibration? calibration = null, string? tensorName = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        using Tensor blocks = Q40Quantizer.Quantize(source, DType.Q40, tensorName, calibration);
+        using Tensor blocks = Q40Quantizer.Quantize(source, tensorName, calibration);
         return FromBlocks(blocks, source.DType);
     }
 
@@ -144,7 +149,7 @@ public sealed class QTensor
     public Tensor Decompress()
     {
         RequireQ40Scheme();
-        byte[]? codes = IsPlainNibbles(out _) ? null : DecompressToU8();
+        byte[]? codes = IsPlainNibbles() ? null : DecompressToU8();
         OwnedTensorData data = OwnedTensorData.Allocate(DequantDType.ByteSize(Shape.ElementCount), clear: false);
         try
         {
@@ -156,18 +161,18 @@ public sealed class QTensor
                 {
                     int n = (int)Math.Min(WindowGroups, Scheme.GroupCount - g0);
                     Span<byte> blocks = window.AsSpan(0, n * Q40Format.BlockBytes);
-                    DType layout = FillBlocks(g0, n, codes, blocks);
+                    FillBlocks(g0, n, codes, blocks);
                     Span<byte> dst = data.Span.Slice((int)(g0 * Q40Format.GroupSize * es), n * Q40Format.GroupSize * es);
                     switch (DequantDType)
                     {
                         case DType.F32:
-                            Q40Dequantizer.ToSingle(blocks, layout, MemoryMarshal.Cast<byte, float>(dst));
+                            Q40Dequantizer.ToSingle(blocks, MemoryMarshal.Cast<byte, float>(dst));
                             break;
                         case DType.F16:
-                            Q40Dequantizer.ToHalf(blocks, layout, MemoryMarshal.Cast<byte, Half>(dst));
+                            Q40Dequantizer.ToHalf(blocks, MemoryMarshal.Cast<byte, Half>(dst));
                             break;
                         default:
-                            Q40Dequantizer.ToBFloat16(blocks, layout, MemoryMarshal.Cast<byte, ushort>(dst));
+                            Q40Dequantizer.ToBFloat16(blocks, MemoryMarshal.Cast<byte, ushort>(dst));
                             break;
                     }
                 }
@@ -186,37 +191,25 @@ public sealed class QTensor
         }
     }
 
-    /// <summary>
-    /// The tract Q4_0 tensor for <paramref name="target"/>: f16 scale then 16 bytes of nibbles per group, in the
-    /// target's nibble order (repacked if the stored order differs).
-    /// </summary>
-    public Tensor ToTractTensor(TractVersion target) => ToBlocks(Q40Format.DTypeFor(target));
-
-    /// <summary>The Q4_0 tensor in the nibble order of <paramref name="layout"/>.</summary>
-    public Tensor ToBlocks(DType layout)
+    /// <summary>The tract Q4_0 tensor: per group, the f16 scale then 16 bytes of nibbles (GGML order).</summary>
+    public Tensor ToBlocks()
     {
         RequireQ40Scheme();
-        bool ggml = Q40Format.GgmlOrderOf(layout);
         byte[] codes = DecompressToU8();
-        OwnedTensorData data = OwnedTensorData.Allocate(layout.ByteSize(Shape.ElementCount), clear: false);
+        OwnedTensorData data = OwnedTensorData.Allocate(DType.Q40.ByteSize(Shape.ElementCount), clear: false);
         Span<byte> dst = data.Span;
         for (int g = 0; g < Scheme.GroupCount; g++)
         {
             Q40Reference.WriteBlock(
                 Scheme.ScaleBits[g],
                 codes.AsSpan(g * Q40Format.GroupSize, Q40Format.GroupSize),
-                dst.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes),
-                ggml);
+                dst.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes));
         }
 
-        return new Tensor(layout, Shape, data);
+        return new Tensor(DType.Q40, Shape, data);
     }
 
-    private bool IsPlainNibbles(out bool ggmlOrder)
-    {
-        ggmlOrder = _compressors.Length == 1 && _compressors[0] is NibblePacker { GgmlOrder: true };
-        return _compressors.Length == 1 && _compressors[0] is NibblePacker;
-    }
+    private bool IsPlainNibbles() => _compressors.Length == 1 && _compressors[0] is NibblePacker;
 
     private void RequireQ40Scheme()
     {
@@ -226,15 +219,9 @@ public sealed class QTensor
         }
     }
 
-    // Builds n blocks starting at group g0, in the stored nibble order when the blob is plain nibbles.
-    private DType FillBlocks(long g0, int n, byte[]? codes, Span<byte> blocks)
+    // Builds n blocks starting at group g0: the stored nibbles as they are when the blob is plain nibbles.
+    private void FillBlocks(long g0, int n, byte[]? codes, Span<byte> blocks)
     {
-        bool ggml = true;
-        if (codes is null)
-        {
-            IsPlainNibbles(out ggml);
-        }
-
         for (int g = 0; g < n; g++)
         {
             Span<byte> block = blocks.Slice(g * Q40Format.BlockBytes, Q40Format.BlockBytes);
@@ -247,10 +234,8 @@ public sealed class QTensor
             }
             else
             {
-                Q40Reference.WriteBlock(scale, codes.AsSpan((int)((g0 + g) * Q40Format.GroupSize), Q40Format.GroupSize), block, ggmlOrder: true);
+                Q40Reference.WriteBlock(scale, codes.AsSpan((int)((g0 + g) * Q40Format.GroupSize), Q40Format.GroupSize), block);
             }
         }
-
-        return ggml ? DType.Q40 : DType.Q40Legacy;
     }
 }

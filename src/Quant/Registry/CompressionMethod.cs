@@ -48,24 +48,25 @@ public class CompressionMethod
     public virtual bool Selects(WeightKind kind) => _kinds.Contains(kind);
 
     /// <summary>True when the weight can be stored as Q4_0 (dtype f32/f16/bf16, rank 2..4, rows a multiple of 32).</summary>
-    public virtual bool IsEligible(Tensor weight, out string? reason)
+    public virtual bool IsEligible(TensorSource weight, out string? reason)
     {
         ArgumentNullException.ThrowIfNull(weight);
         return Q40Format.IsEligible(weight.DType, weight.Shape, out reason);
     }
 
-    /// <summary>Quantizes now into an owned Q4_0 tensor (dtype Q40 or Q40Legacy from <paramref name="target"/>).</summary>
+    /// <summary>Quantizes now into an owned <see cref="DType.Q40"/> tensor.</summary>
     /// <exception cref="Errors.ImpossibleQuantizationException">The weight is not eligible; the message names it.</exception>
-    public virtual Tensor Quantize(Tensor weight, string? name, TractVersion target, Q40QuantizeOptions? options = null) =>
-        Q40Quantizer.Quantize(weight, target, name, Calibration, options);
+    public virtual Tensor Quantize(Tensor weight, string? name, Q40QuantizeOptions? options = null) =>
+        Q40Quantizer.Quantize(weight, name, Calibration, options);
 
     /// <summary>
-    /// A lazy Q4_0 source computed when written (streamed in windows, bounded memory). <paramref name="weight"/>
-    /// must stay alive until the source has been consumed.
+    /// The weight as a lazily quantized Q4_0 source (<see cref="Q40TensorSource"/>) that a graph variable holds in
+    /// place of the float one: it is quantized when written (streamed in windows, bounded memory) or opened.
+    /// <paramref name="weight"/> must stay usable until the source has been consumed.
     /// </summary>
     /// <exception cref="Errors.ImpossibleQuantizationException">The weight is not eligible; the message names it.</exception>
-    public virtual TensorSource QuantizeLazily(Tensor weight, string? name, TractVersion target, Q40QuantizeOptions? options = null) =>
-        Q40Quantizer.Lazy(weight, target, name, Calibration, options);
+    public virtual TensorSource QuantizeLazily(TensorSource weight, string? name, Q40QuantizeOptions? options = null) =>
+        new Q40TensorSource(weight, name, Calibration, options);
 
     /// <inheritdoc />
     public override string ToString() => Key;

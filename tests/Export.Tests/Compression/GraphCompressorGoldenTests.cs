@@ -9,13 +9,11 @@ namespace TorchToNnef.Export.Tests.Compression;
 
 public class GraphCompressorGoldenTests
 {
-    private static readonly TractVersion V21_13 = new(0, 21, 13);
-
     [Fact]
     public void CnnWithMinMaxAllGivesTheReferenceQ40FilesAndGraph()
     {
         Graph f32 = NnefArchive.Read(Golden.File("export_cnn_f32", "model.nnef.tgz"));
-        CompressionResult r = GraphCompressor.Compress(f32, CompressionRegistry.Default.Get("min_max_q4_0_all"), V21_13);
+        CompressionResult r = GraphCompressor.Compress(f32, CompressionRegistry.Default.Get("min_max_q4_0_all"));
 
         Assert.Equal(["conv2.weight", "fc1.weight", "fc2.weight"], r.Quantized.Select(q => q.Label).Order());
         // conv1 has 3*3*3 = 27 values per output channel: not a multiple of 32 (torch_to_nnef refuses it too).
@@ -54,7 +52,7 @@ public class GraphCompressorGoldenTests
         string goldenDir = Golden.File("llm", model, "export_min_max_q4_0_with_embeddings", "model", "nnef");
         Graph f32 = NnefArchive.Read(f32Path);
         Graph reference = NnefArchive.Read(goldenDir);
-        CompressionResult r = GraphCompressor.Compress(f32, CompressionRegistry.Default.Get("min_max_q4_0_with_embeddings"), TractVersion.Latest);
+        CompressionResult r = GraphCompressor.Compress(f32, CompressionRegistry.Default.Get("min_max_q4_0_with_embeddings"));
         Assert.Empty(r.Skipped);
 
         using var tmp = new TempDir();

@@ -37,7 +37,7 @@ public class GraphCompressorTests
     [Fact]
     public void ASharedWeightIsQuantizedOnceAndTheGatherGetsItsDatumType()
     {
-        CompressionResult r = GraphCompressor.Compress(Tied(DType.F16), Method("min_max_q4_0_with_embeddings"), TractVersion.Latest);
+        CompressionResult r = GraphCompressor.Compress(Tied(DType.F16), Method("min_max_q4_0_with_embeddings"));
         QuantizedWeight q = Assert.Single(r.Quantized);
         Assert.Equal([WeightKind.Linear, WeightKind.Embedding], q.Kinds);
         Assert.Equal(64 * 32 * 2, q.FloatBytes);
@@ -51,7 +51,7 @@ public class GraphCompressorTests
     [Fact]
     public void ASharedWeightWithAnUnselectedUseStaysFloatWithAWarning()
     {
-        CompressionResult r = GraphCompressor.Compress(Tied(), Method("min_max_q4_0"), TractVersion.Latest);
+        CompressionResult r = GraphCompressor.Compress(Tied(), Method("min_max_q4_0"));
         Assert.Empty(r.Quantized);
         SkippedWeight s = Assert.Single(r.Skipped);
         Assert.Equal("emb.weight", s.Label);
@@ -66,7 +66,7 @@ public class GraphCompressorTests
         Graph g = Tied();
         g.Nodes.Add(new Node("add", "z").With(Arg.Ref("table")).With(Arg.Float(1)));
         g.Outputs.Add("z");
-        CompressionResult r = GraphCompressor.Compress(g, Method("min_max_q4_0_with_embeddings"), TractVersion.Latest);
+        CompressionResult r = GraphCompressor.Compress(g, Method("min_max_q4_0_with_embeddings"));
         Assert.Empty(r.Quantized);
         Assert.Contains("'add'", Assert.Single(r.Skipped).Reason);
     }
@@ -89,27 +89,27 @@ public class GraphCompressorTests
         g.Nodes.Add(new Node("conv", "c2").With(Arg.Ref("x")).With(Arg.Ref("k2")).With(Arg.Ref("bias")));
         g.Outputs.AddRange(["m1", "m2", "m3", "c1", "c2"]);
 
-        CompressionResult all = GraphCompressor.Compress(g, Method("min_max_q4_0_all"), new TractVersion(0, 21, 10));
+        CompressionResult all = GraphCompressor.Compress(g, Method("min_max_q4_0_all"));
         Assert.Equal(["a", "b", "k1", "k2"], all.Quantized.Select(q => q.Label).Order());
         Assert.Equal([WeightKind.Conv1d], all.Quantized.Single(q => q.Label == "k1").Kinds);
         Assert.Equal([WeightKind.Conv2d], all.Quantized.Single(q => q.Label == "k2").Kinds);
-        Assert.Equal(DType.Q40Legacy, all.Graph.Variables["a"].DType);
+        Assert.Equal(DType.Q40, all.Graph.Variables["a"].DType);
         Assert.Equal(DType.F32, all.Graph.Variables["c"].DType);
         Assert.Equal(DType.F32, all.Graph.Variables["bias"].DType);
         Assert.Empty(all.Skipped);
 
-        CompressionResult linear = GraphCompressor.Compress(g, Method("min_max_q4_0"), TractVersion.Latest);
+        CompressionResult linear = GraphCompressor.Compress(g, Method("min_max_q4_0"));
         Assert.Equal(["a", "b"], linear.Quantized.Select(q => q.Label).Order());
         Assert.Empty(linear.Skipped);
     }
 
     [Fact]
-    public void TheQuantizedDataIsTheQuantizersOutputForTheTarget()
+    public void TheQuantizedDataIsTheQuantizersOutput()
     {
         Graph g = Tied();
-        CompressionResult r = GraphCompressor.Compress(g, Method("min_max_q4_0_with_embeddings"), TractVersion.Latest);
+        CompressionResult r = GraphCompressor.Compress(g, Method("min_max_q4_0_with_embeddings"));
         using Tensor floats = g.Variables["table"].Source.Open();
-        using Tensor expected = Q40Quantizer.Quantize(floats, TractVersion.Latest);
+        using Tensor expected = Q40Quantizer.Quantize(floats);
         using Tensor actual = r.Graph.Variables["table"].Source.Open();
         Assert.Equal(expected.Bytes.ToArray(), actual.Bytes.ToArray());
         using var ms = new MemoryStream();
@@ -125,7 +125,7 @@ public class GraphCompressorTests
         g.AddVariable("w", "fc.weight", Weight(DType.F32, 2, 48));
         g.Nodes.Add(new Node("linear", "y").With(Arg.Ref("x")).With(Arg.Ref("w")).With(Arg.Float(0)));
         g.Outputs.Add("y");
-        CompressionResult r = GraphCompressor.Compress(g, Method("min_max_q4_0"), TractVersion.Latest);
+        CompressionResult r = GraphCompressor.Compress(g, Method("min_max_q4_0"));
         Assert.Empty(r.Quantized);
         Assert.Contains("multiple of 32", Assert.Single(r.Skipped).Reason);
     }

@@ -67,11 +67,11 @@ internal sealed class Q40Panels
     public long ByteLength => (long)Panels * BlocksPerRow * (RecordBytes + (PanelRows * 2));
 
     /// <summary>
-    /// Re-lays row-major Q4_0 blocks of a <c>[rows, columns]</c> matrix (<paramref name="ggmlOrder"/>: byte j holds codes j
-    /// and j + 16; else codes 2j and 2j + 1).
+    /// Re-lays row-major Q4_0 blocks (GGML nibble order: byte j holds codes j and j + 16) of a <c>[rows, columns]</c>
+    /// matrix.
     /// </summary>
     /// <exception cref="ArgumentException">Columns not a multiple of 32, or too few blocks.</exception>
-    public static Q40Panels FromRowBlocks(ReadOnlySpan<byte> blocks, int rows, int columns, bool ggmlOrder)
+    public static Q40Panels FromRowBlocks(ReadOnlySpan<byte> blocks, int rows, int columns)
     {
         if (columns <= 0 || columns % BlockColumns != 0 || rows <= 0)
         {
@@ -104,7 +104,7 @@ internal sealed class Q40Panels
                     {
                         ReadOnlySpan<byte> block = blocks.Slice((((long)row * nb) + b) * 18 is var o ? (int)o : 0, 18);
                         scales[l] = BinaryPrimitives.ReadUInt16LittleEndian(block);
-                        Chunks(block[2..], ggmlOrder, chunks);
+                        Chunks(block[2..], chunks);
                     }
 
                     for (int q = 0; q < 4; q++)
@@ -149,10 +149,10 @@ internal sealed class Q40Panels
     }
 
     /// <summary>
-    /// Writes back the row-major Q4_0 blocks of rows <c>[row0, row0 + count)</c> in the given nibble order (the inverse of
+    /// Writes back the row-major Q4_0 blocks (GGML nibble order) of rows <c>[row0, row0 + count)</c> (the inverse of
     /// <see cref="FromRowBlocks"/>).
     /// </summary>
-    public void ToRowBlocks(int row0, int count, Span<byte> blocks, bool ggmlOrder)
+    public void ToRowBlocks(int row0, int count, Span<byte> blocks)
     {
         Span<byte> codes = stackalloc byte[BlockColumns];
         for (int r = 0; r < count; r++)
@@ -175,7 +175,7 @@ internal sealed class Q40Panels
 
                 for (int j = 0; j < 16; j++)
                 {
-                    block[2 + j] = ggmlOrder ? (byte)(codes[j] | (codes[j + 16] << 4)) : (byte)(codes[2 * j] | (codes[(2 * j) + 1] << 4));
+                    block[2 + j] = (byte)(codes[j] | (codes[j + 16] << 4));
                 }
             }
         }
@@ -184,19 +184,8 @@ internal sealed class Q40Panels
     private Span<byte> CodesSpan(int panel, int block) => MemoryMarshal.CreateSpan(ref Codes(panel, block), RecordBytes);
 
     // The four chunk words of one row of one block: word q holds codes 8q..8q+7, code 8q+t in nibble t.
-    private static void Chunks(ReadOnlySpan<byte> packed, bool ggmlOrder, Span<uint> chunks)
+    private static void Chunks(ReadOnlySpan<byte> packed, Span<uint> chunks)
     {
-        if (!ggmlOrder)
-        {
-            // Legacy order: byte j holds codes 2j (low) and 2j + 1 (high), so 4 bytes are already 8 codes in nibble order.
-            for (int q = 0; q < 4; q++)
-            {
-                chunks[q] = BinaryPrimitives.ReadUInt32LittleEndian(packed[(4 * q)..]);
-            }
-
-            return;
-        }
-
         // GGML order: byte j holds codes j (low) and j + 16 (high).
         ulong lo = BinaryPrimitives.ReadUInt64LittleEndian(packed);
         ulong hi = BinaryPrimitives.ReadUInt64LittleEndian(packed[8..]);

@@ -67,8 +67,8 @@ internal static class Sources
             // file's bytes: one copy, the layout products read; other shapes keep the row layout.
             int columns = logical.Length >= 2 ? logical[^1] : 0;
             BlockQuantData data = columns > 0 && columns % Q40Panels.BlockColumns == 0
-                ? new BlockQuantData(tensor.DType, Q40Panels.FromRowBlocks(tensor.Bytes, (int)(tensor.ElementCount / columns), columns, tensor.DType == DType.Q40))
-                : new BlockQuantData(tensor.DType, tensor.Bytes.ToArray());
+                ? new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Bytes, (int)(tensor.ElementCount / columns), columns))
+                : new BlockQuantData(tensor.Bytes.ToArray());
             return TensorValue.FromBlockQuant(data, logical);
         }
 

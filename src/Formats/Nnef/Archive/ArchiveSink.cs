@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using TorchToNnef.IO;
+using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
@@ -19,35 +20,21 @@ internal abstract class ArchiveSink : IDisposable
         End();
     }
 
-    /// <summary>Writes a <c>.dat</c> member: header, then the payload streamed from its source (bounded memory).</summary>
-    public void WriteDat(DatMember dat)
+    /// <summary>
+    /// Writes a <c>.dat</c> member with <see cref="DatFile.Write(Stream, TensorSource, DatHeader)"/>, the payload
+    /// streamed from <paramref name="source"/> (the member's own source, or one prefetching it);
+    /// <paramref name="progress"/> receives the member's bytes written so far, about every MiB.
+    /// </summary>
+    public void WriteDat(DatMember dat, TensorSource source, Action<long>? progress = null)
     {
-        long size = DatHeader.Size + dat.Header.DataSize;
-        using Stream s = Begin(dat.Path, size);
-        var counted = new CountingStream(s);
-        Span<byte> head = stackalloc byte[DatHeader.Size];
-        dat.Header.WriteTo(head);
-        counted.Write(head);
-        if (dat.Header.IsBitPackedBool)
+        using Stream s = Begin(dat.Path, DatHeader.Size + dat.Header.DataSize);
+        try
         {
-            var packer = new PackedBoolStream(counted);
-            dat.Source.WriteTo(packer);
-            packer.Complete();
+            DatFile.Write(progress is null ? s : new CountingStream(s, progress), source, dat.Header);
         }
-        else if (dat.Source.DType != dat.Header.DType)
+        catch (InvalidDataException e)
         {
-            var convert = new Q40Layout(counted, dat.Source.DType, dat.Header.DType);
-            dat.Source.WriteTo(convert);
-            convert.Complete();
-        }
-        else
-        {
-            dat.Source.WriteTo(counted);
-        }
-
-        if (counted.Count != size)
-        {
-            throw new InvalidDataException($"{dat.Path}: the tensor source produced {counted.Count - DatHeader.Size} payload bytes, expected {dat.Header.DataSize}");
+            throw new InvalidDataException($"{dat.Path}: {e.Message}", e);
         }
 
         End();

@@ -12,7 +12,9 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// directory, a member of an uncompressed tar or of a level-0 (stored) <c>.tgz</c>, or the temporary file a
 /// compressed <c>.tgz</c>'s payloads were copied to — and <see cref="Open"/> maps just its bytes (or reads them by
 /// offset; the returned tensor owns that), while <see cref="WriteTo"/> streams it a bounded window at a time, so
-/// neither grows the process by the size of the tensor.
+/// neither grows the process by the size of the tensor. A Q4_0 payload stored in the legacy nibble order is handed
+/// out in the GGML order of <see cref="DType.Q40"/>: converted into memory by <see cref="Open"/>, a window at a time
+/// by <see cref="WriteTo"/>.
 /// </summary>
 public sealed class DatTensorSource : TensorSource
 {
@@ -64,13 +66,21 @@ public sealed class DatTensorSource : TensorSource
     public override Tensor Open()
     {
         TensorData payload = OpenPayload();
-        if (!Header.IsBitPackedBool)
+        if (!Header.IsBitPackedBool && !Header.IsLegacyQ40Order)
         {
             return new Tensor(DType, Shape, payload);
         }
 
         using (payload)
         {
+            if (Header.IsLegacyQ40Order)
+            {
+                OwnedTensorData blocks = OwnedTensorData.Allocate(Header.DataSize, clear: false);
+                payload.Read(0, blocks.Span);
+                Q40LegacyOrder.ToGgml(blocks.Span);
+                return new Tensor(DType, Shape, blocks);
+            }
+
             byte[] packed = new byte[Header.DataSize];
             payload.Read(0, packed);
             return new Tensor(DType.Bool, Shape, DatFile.UnpackBits(packed, Shape.ElementCount));
@@ -83,6 +93,14 @@ public sealed class DatTensorSource : TensorSource
         if (Header.IsBitPackedBool)
         {
             base.WriteTo(destination);
+            return;
+        }
+
+        if (Header.IsLegacyQ40Order)
+        {
+            var ggml = new Q40LegacyOrder.ConvertingStream(destination, toLegacy: false);
+            CopyRawPayloadTo(ggml);
+            ggml.Complete();
             return;
         }
 

@@ -7,7 +7,7 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// <summary>One <c>.dat</c> file to write.</summary>
 /// <param name="Path">Path inside the archive (<c>label.dat</c>).</param>
 /// <param name="Source">Where the data comes from.</param>
-/// <param name="Header">Header to write (dtype adjusted to the target's Q4_0 layout).</param>
+/// <param name="Header">Header to write (Q4_0 in the encoding the target reads).</param>
 internal sealed record DatMember(string Path, TensorSource Source, DatHeader Header);
 
 /// <summary>
@@ -45,7 +45,6 @@ internal sealed class WritePlan
         var labels = new LabelPaths();
         var dats = new List<DatMember>();
         var byLabel = new Dictionary<string, TensorSource>(StringComparer.Ordinal);
-        DType q40 = target.UsesGgmlQ40Order ? DType.Q40 : DType.Q40Legacy;
 
         foreach (Node node in graph.Nodes.Where(n => n.Op == Graph.VariableOp))
         {
@@ -69,8 +68,8 @@ internal sealed class WritePlan
             }
 
             byLabel[label] = v.Source;
-            DType stored = v.DType.IsBlockQuantized() ? q40 : v.DType;
-            if (stored == DType.Q40Legacy && v.Shape.Rank != 2)
+            bool legacyQ40 = v.DType == DType.Q40 && !target.UsesGgmlQ40Order;
+            if (legacyQ40 && v.Shape.Rank != 2)
             {
                 throw new UnsupportedFeatureException(null, label, $"tract {target} reads only rank-2 Q4_0 tensors; this one is {v.Shape}");
             }
@@ -79,7 +78,7 @@ internal sealed class WritePlan
             DatHeader header;
             try
             {
-                header = DatHeader.For(stored, v.Shape, quantizedStorage);
+                header = DatHeader.For(v.DType, v.Shape, quantizedStorage, legacyQ40Order: legacyQ40);
             }
             catch (UnsupportedFeatureException e)
             {

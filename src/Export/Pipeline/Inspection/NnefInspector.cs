@@ -2,7 +2,7 @@ using TorchToNnef.Formats.Nnef;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
-namespace TorchToNnef.Cli.Inspect;
+namespace TorchToNnef.Export.Pipeline;
 
 /// <summary>An NNEF model: a directory with <c>graph.nnef</c>, the path of a <c>graph.nnef</c>, or a <c>.tgz</c>/<c>.tar</c> archive.</summary>
 internal sealed class NnefInspector : IModelInspector
@@ -54,7 +54,7 @@ internal sealed class NnefInspector : IModelInspector
             [.. graph.Quantization.OrderBy(q => q.Key, StringComparer.Ordinal)
                 .Select(q => new InspectQuantization(q.Key, QuantDType(q.Value), q.Value.ZeroPoint, q.Value.Scale, q.Value.Bits, q.Value.Signed))],
             totals.Parameters == 0 ? 0 : 8.0 * totals.Bytes / totals.Parameters,
-            tensors.Where(t => t.Dtype is "q40" or "q40_legacy").Sum(t => t.Parameters));
+            tensors.Where(t => t.Dtype == "q40").Sum(t => t.Parameters));
         return new InspectReport(Kind, path, [file], tensors, totals, Config: null, properties, report);
     }
 

@@ -2,7 +2,7 @@ using TorchToNnef.Formats.HuggingFace;
 using TorchToNnef.Formats.Safetensors;
 using TorchToNnef.Tensors;
 
-namespace TorchToNnef.Cli.Inspect;
+namespace TorchToNnef.Export.Pipeline;
 
 /// <summary>A <c>.safetensors</c> file, a sharded index, or a Hugging Face checkpoint directory.</summary>
 internal sealed class SafetensorsInspector : IModelInspector

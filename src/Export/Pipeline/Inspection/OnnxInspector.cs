@@ -1,7 +1,7 @@
 using TorchToNnef.Formats.Onnx;
 using TorchToNnef.Tensors;
 
-namespace TorchToNnef.Cli.Inspect;
+namespace TorchToNnef.Export.Pipeline;
 
 /// <summary>An ONNX model (<c>.onnx</c>), with its external data files if it has any.</summary>
 internal sealed class OnnxInspector : IModelInspector

@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
 
-namespace TorchToNnef.Cli.Inspect;
+namespace TorchToNnef.Export.Pipeline;
 
-/// <summary>Source-generated JSON for <c>t2n inspect --json</c> (no reflection; safe for Native AOT).</summary>
+/// <summary>Source-generated JSON for <see cref="InspectReport.ToJson"/> (<c>t2n inspect --json</c>) (no reflection; safe for Native AOT).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,

@@ -1,8 +1,8 @@
-namespace TorchToNnef.Cli.Inspect;
+namespace TorchToNnef.Export.Pipeline;
 
 /// <summary>
-/// Reads one kind of input for <c>t2n inspect</c>. Add a kind (NNEF archives, ONNX, ...) by implementing this and
-/// listing it in <see cref="InspectorCatalog"/>; the formatters need no change.
+/// Reads one kind of input for <see cref="ModelPipeline.Inspect"/>. Add a kind (NNEF archives, ONNX, ...) by
+/// implementing this and listing it in <see cref="InspectorCatalog"/>; the formatters need no change.
 /// </summary>
 internal interface IModelInspector
 {
@@ -16,7 +16,7 @@ internal interface IModelInspector
     InspectReport Inspect(string path);
 }
 
-/// <summary>The inspectors <c>t2n inspect</c> tries, in order; the first that accepts the path is used.</summary>
+/// <summary>The inspectors <see cref="ModelPipeline.Inspect"/> tries, in order; the first that accepts the path is used.</summary>
 internal static class InspectorCatalog
 {
     public static IModelInspector[] All => [new NnefInspector(), new SafetensorsInspector(), new OnnxInspector()];

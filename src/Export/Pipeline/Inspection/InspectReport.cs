@@ -1,21 +1,22 @@
+using System.Text.Json;
 using TorchToNnef.Formats.HuggingFace;
 
-namespace TorchToNnef.Cli.Inspect;
+namespace TorchToNnef.Export.Pipeline;
 
 /// <summary>
-/// What <c>t2n inspect</c> reports about one input, whatever its format: the files read, every tensor, totals and
-/// the model configuration when there is one. Each <see cref="IModelInspector"/> fills one in; the text and JSON
-/// formatters only see this model.
+/// What <see cref="ModelPipeline.Inspect"/> (and <c>t2n inspect</c>) reports about one input, whatever its format: the
+/// files read, every tensor, totals and the model configuration when there is one. Each inspector fills one in;
+/// formatters (text, <see cref="ToJson"/>) only see this model.
 /// </summary>
 /// <param name="Kind">Input kind, e.g. <c>safetensors</c>.</param>
-/// <param name="Path">The path given on the command line.</param>
+/// <param name="Path">The path inspected, as given.</param>
 /// <param name="Files">Files the tensors come from (shards, archives).</param>
 /// <param name="Tensors">Every tensor, in file order.</param>
 /// <param name="Totals">Counts and sizes, overall and per dtype.</param>
 /// <param name="Config">Summary of <c>config.json</c>, when present.</param>
 /// <param name="Properties">Format-specific facts (for example an NNEF archive's tract properties).</param>
 /// <param name="Graph">The computation graph, for inputs that have one (NNEF).</param>
-internal sealed record InspectReport(
+public sealed record InspectReport(
     string Kind,
     string Path,
     IReadOnlyList<InspectFile> Files,
@@ -23,7 +24,11 @@ internal sealed record InspectReport(
     InspectTotals Totals,
     ModelConfigSummary? Config,
     IReadOnlyDictionary<string, string>? Properties = null,
-    InspectGraph? Graph = null);
+    InspectGraph? Graph = null)
+{
+    /// <summary>The report as indented JSON with snake_case names (source-generated, AOT-safe).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, InspectJsonContext.Default.InspectReport);
+}
 
 /// <summary>
 /// The graph of an NNEF model: signature with symbolic shapes, extensions, operator histogram, fragments,
@@ -39,7 +44,7 @@ internal sealed record InspectReport(
 /// <param name="Quantization">8-bit (or 32-bit) quantization entries of graph.quant.</param>
 /// <param name="BitsPerWeight">Average stored bits per weight parameter over all variables.</param>
 /// <param name="Q40Parameters">Parameters stored as Q4_0.</param>
-internal sealed record InspectGraph(
+public sealed record InspectGraph(
     IReadOnlyList<InspectValue> Inputs,
     IReadOnlyList<string> Outputs,
     IReadOnlyList<string> Registries,
@@ -52,25 +57,25 @@ internal sealed record InspectGraph(
     long Q40Parameters);
 
 /// <summary>A graph input: name, dtype and dimensions (integers or symbol expressions).</summary>
-internal sealed record InspectValue(string Name, string Dtype, IReadOnlyList<string> Shape);
+public sealed record InspectValue(string Name, string Dtype, IReadOnlyList<string> Shape);
 
 /// <summary>How many statements invoke an operator; <see cref="Fragment"/> when the document defines it.</summary>
-internal sealed record InspectOperatorCount(string Op, int Count, bool Fragment);
+public sealed record InspectOperatorCount(string Op, int Count, bool Fragment);
 
 /// <summary>One <c>graph.quant</c> entry: <c>real = (q - ZeroPoint) * Scale</c>.</summary>
-internal sealed record InspectQuantization(string Tensor, string Dtype, long ZeroPoint, double Scale, int Bits, bool Signed);
+public sealed record InspectQuantization(string Tensor, string Dtype, long ZeroPoint, double Scale, int Bits, bool Signed);
 
 /// <summary>One file of the input.</summary>
-internal sealed record InspectFile(string Path, int Tensors, long Bytes, IReadOnlyDictionary<string, string> Metadata);
+public sealed record InspectFile(string Path, int Tensors, long Bytes, IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>One tensor: dtype in tract spelling (<c>f32</c>, <c>bf16</c>, <c>q40</c>), logical shape, payload bytes.</summary>
-internal sealed record InspectTensor(string Name, string Dtype, IReadOnlyList<long> Shape, long Parameters, long Bytes, string? File);
+public sealed record InspectTensor(string Name, string Dtype, IReadOnlyList<long> Shape, long Parameters, long Bytes, string? File);
 
 /// <summary>Totals for a group of tensors.</summary>
-internal sealed record InspectDTypeTotal(string Dtype, int Tensors, long Parameters, long Bytes);
+public sealed record InspectDTypeTotal(string Dtype, int Tensors, long Parameters, long Bytes);
 
 /// <summary>Overall totals and the breakdown per dtype (largest first).</summary>
-internal sealed record InspectTotals(int Tensors, long Parameters, long Bytes, IReadOnlyList<InspectDTypeTotal> ByDtype)
+public sealed record InspectTotals(int Tensors, long Parameters, long Bytes, IReadOnlyList<InspectDTypeTotal> ByDtype)
 {
     /// <summary>Sums <paramref name="tensors"/>.</summary>
     public static InspectTotals Of(IReadOnlyList<InspectTensor> tensors)

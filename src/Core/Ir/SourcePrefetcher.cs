@@ -1,0 +1,330 @@
+using System.Buffers;
+using System.Runtime.ExceptionServices;
+using TorchToNnef.IO;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Ir;
+
+/// <summary>
+/// Produces the payloads of several sources on worker threads, ahead of one consumer that writes them one after the
+/// other in their order (an archive writer, a folder of <c>.dat</c> files): while the consumer writes tensor i,
+/// tensors i+1, i+2, ... are quantized, converted or read. Each source's <see cref="TensorSource.WriteTo"/> runs on a
+/// worker into a pipe of at most <c>chunksPerItem</c> chunks (it waits when the pipe is full), and at most
+/// <c>depth</c> sources are in flight (started and not yet consumed), so memory is bounded by
+/// <c>depth × chunksPerItem × chunk size</c> whatever the size of the model or of one tensor. The bytes the consumer
+/// receives are exactly what each source writes, so the output does not depend on the number of workers.
+/// <para>
+/// The consumer takes <see cref="this[int]"/> in order and writes each once; a worker's exception is rethrown by the
+/// consumer when it reaches that source. Disposing (or cancelling) stops the workers, which then exit at their next
+/// write.
+/// </para>
+/// </summary>
+internal sealed class SourcePrefetcher : IDisposable
+{
+    /// <summary>Size of the chunks a pipe holds.</summary>
+    internal const int ChunkBytes = 1 << 20;
+
+    private readonly TensorSource[] _sources;
+    private readonly Pipe[] _pipes;
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _stop;
+    private readonly CancellationTokenRegistration _wake;
+    private readonly Thread[] _workers;
+    private int _next = -1;
+    private int _consumed;
+
+    /// <summary>Starts <paramref name="workers"/> threads producing <paramref name="sources"/>.</summary>
+    /// <param name="sources">What to produce, in the order it will be consumed.</param>
+    /// <param name="workers">Worker threads (at least 1, at most one per source).</param>
+    /// <param name="depth">Sources in flight at most (at least <paramref name="workers"/>).</param>
+    /// <param name="chunksPerItem">Full chunks a pipe holds before its producer waits.</param>
+    /// <param name="cancellation">Stops the workers and makes the consumer throw.</param>
+    public SourcePrefetcher(IReadOnlyList<TensorSource> sources, int workers, int depth, int chunksPerItem = 4, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunksPerItem, 1);
+        _sources = [.. sources];
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        _pipes = new Pipe[_sources.Length];
+        for (int i = 0; i < _pipes.Length; i++)
+        {
+            _pipes[i] = new Pipe(chunksPerItem, _stop.Token);
+        }
+
+        _wake = _stop.Token.Register(static state => ((SourcePrefetcher)state!).WakeAll(), this);
+        workers = Math.Max(1, Math.Min(workers, _sources.Length));
+        _slots = new SemaphoreSlim(Math.Max(depth, workers));
+        _workers = new Thread[_sources.Length == 0 ? 0 : workers];
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            _workers[w] = new Thread(Work) { IsBackground = true, Name = $"t2n prefetch {w}" };
+            _workers[w].Start();
+        }
+    }
+
+    /// <summary>Number of sources.</summary>
+    public int Count => _sources.Length;
+
+    /// <summary>
+    /// Source <paramref name="index"/> as the consumer sees it: same dtype and shape, and a
+    /// <see cref="TensorSource.WriteTo"/> that copies what the worker produced (waiting for it). Write them in order,
+    /// each once. <see cref="TensorSource.Open"/> opens the original source.
+    /// </summary>
+    public TensorSource this[int index] => new Prefetched(this, index);
+
+    /// <summary>Stops the workers, waits for them and returns every buffer.</summary>
+    public void Dispose()
+    {
+        _stop.Cancel();
+        foreach (Thread t in _workers)
+        {
+            t.Join();
+        }
+
+        _wake.Dispose();
+        foreach (Pipe p in _pipes)
+        {
+            p.Release();
+        }
+
+        _slots.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Work()
+    {
+        CancellationToken stop = _stop.Token;
+        while (true)
+        {
+            try
+            {
+                _slots.Wait(stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            int i = Interlocked.Increment(ref _next);
+            if (i >= _sources.Length)
+            {
+                return;
+            }
+
+            Pipe pipe = _pipes[i];
+            try
+            {
+                _sources[i].WriteTo(pipe.Writer);
+                pipe.Complete();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                pipe.Fail(ExceptionDispatchInfo.Capture(new OperationCanceledException(stop)));
+                return;
+            }
+            catch (Exception e)
+            {
+                pipe.Fail(ExceptionDispatchInfo.Capture(e));
+            }
+        }
+    }
+
+    private void Drain(int index, Stream destination)
+    {
+        if (index != _consumed)
+        {
+            throw new InvalidOperationException($"Prefetched sources are written in order, once each: expected {_consumed}, got {index}.");
+        }
+
+        _pipes[index].DrainTo(destination);
+        _consumed++;
+        _slots.Release();
+    }
+
+    private void WakeAll()
+    {
+        foreach (Pipe p in _pipes)
+        {
+            p.Wake();
+        }
+    }
+
+    /// <summary>The consumer's view of one source.</summary>
+    private sealed class Prefetched(SourcePrefetcher owner, int index) : TensorSource
+    {
+        public override DType DType => owner._sources[index].DType;
+
+        public override Shape Shape => owner._sources[index].Shape;
+
+        public override Tensor Open() => owner._sources[index].Open();
+
+        public override void WriteTo(Stream destination) => owner.Drain(index, destination);
+    }
+
+    /// <summary>
+    /// A bounded single-producer, single-consumer byte pipe of pooled chunks. The producer writes through
+    /// <see cref="Writer"/> and waits while <c>capacity</c> full chunks are queued; the consumer drains in order.
+    /// </summary>
+    private sealed class Pipe
+    {
+        private readonly Queue<(byte[] Buffer, int Length)> _chunks = new();
+        private readonly object _gate = new();
+        private readonly int _capacity;
+        private readonly CancellationToken _stop;
+        private ExceptionDispatchInfo? _error;
+        private bool _completed;
+
+        public Pipe(int capacity, CancellationToken stop)
+        {
+            _capacity = capacity;
+            _stop = stop;
+            Writer = new PipeWriter(this);
+        }
+
+        public PipeWriter Writer { get; }
+
+        public void Complete()
+        {
+            Writer.FlushChunk();
+            lock (_gate)
+            {
+                _completed = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void Fail(ExceptionDispatchInfo error)
+        {
+            lock (_gate)
+            {
+                _error = error;
+                _completed = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void Wake()
+        {
+            lock (_gate)
+            {
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void DrainTo(Stream destination)
+        {
+            while (true)
+            {
+                (byte[] Buffer, int Length) chunk;
+                lock (_gate)
+                {
+                    while (_chunks.Count == 0 && !_completed)
+                    {
+                        _stop.ThrowIfCancellationRequested();
+                        Monitor.Wait(_gate);
+                    }
+
+                    if (_chunks.Count == 0)
+                    {
+                        _error?.Throw();
+                        return;
+                    }
+
+                    chunk = _chunks.Dequeue();
+                    Monitor.PulseAll(_gate);
+                }
+
+                try
+                {
+                    destination.Write(chunk.Buffer, 0, chunk.Length);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                }
+            }
+        }
+
+        /// <summary>Returns the chunks nobody will drain (after the workers stopped).</summary>
+        public void Release()
+        {
+            Writer.ReturnCurrent();
+            lock (_gate)
+            {
+                while (_chunks.TryDequeue(out (byte[] Buffer, int Length) chunk))
+                {
+                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                }
+            }
+        }
+
+        private void Enqueue(byte[] buffer, int length)
+        {
+            lock (_gate)
+            {
+                while (_chunks.Count >= _capacity)
+                {
+                    if (_stop.IsCancellationRequested)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        _stop.ThrowIfCancellationRequested();
+                    }
+
+                    Monitor.Wait(_gate);
+                }
+
+                _chunks.Enqueue((buffer, length));
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <summary>The producer's stream: fills a chunk, queues it when full.</summary>
+        public sealed class PipeWriter(Pipe pipe) : WriteOnlyStream
+        {
+            private byte[]? _current;
+            private int _filled;
+
+            public override void Write(ReadOnlySpan<byte> buffer)
+            {
+                pipe._stop.ThrowIfCancellationRequested();
+                while (!buffer.IsEmpty)
+                {
+                    _current ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
+                    int n = Math.Min(buffer.Length, ChunkBytes - _filled);
+                    buffer[..n].CopyTo(_current.AsSpan(_filled));
+                    _filled += n;
+                    buffer = buffer[n..];
+                    if (_filled == ChunkBytes)
+                    {
+                        FlushChunk();
+                    }
+                }
+            }
+
+            internal void FlushChunk()
+            {
+                if (_current is null || _filled == 0)
+                {
+                    return;
+                }
+
+                byte[] full = _current;
+                int length = _filled;
+                _current = null;
+                _filled = 0;
+                pipe.Enqueue(full, length);
+            }
+
+            internal void ReturnCurrent()
+            {
+                if (_current is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(_current);
+                    _current = null;
+                    _filled = 0;
+                }
+            }
+        }
+    }
+}
