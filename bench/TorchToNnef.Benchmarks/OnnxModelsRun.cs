@@ -144,7 +144,7 @@ internal static class OnnxModelsRun
         Graph graph = OnnxExporter.Translate(model, options).Graph;
         if (method is not null)
         {
-            graph = GraphCompressor.Compress(graph, CompressionRegistry.Default.Get(method), TractVersion.Latest).Graph;
+            graph = GraphCompressor.Compress(graph, CompressionRegistry.Default.Get(method)).Graph;
         }
 
         NnefArchive.Write(graph, archive);

@@ -50,7 +50,7 @@ public static class OnnxExportHarness
             if (compression is not null)
             {
                 Assert.True(CompressionRegistry.Default.TryGet(compression, out CompressionMethod? method));
-                graph = GraphCompressor.Compress(graph, method!, TractVersion.Latest).Graph;
+                graph = GraphCompressor.Compress(graph, method!).Graph;
             }
 
             NnefArchive.Write(graph, archive);

@@ -105,7 +105,7 @@ internal sealed class ExportCommand : ICommand
         CompressionResult? compressed = null;
         if (method is not null)
         {
-            compressed = GraphCompressor.Compress(graph, method, version);
+            compressed = GraphCompressor.Compress(graph, method);
             graph = compressed.Graph;
             foreach (SkippedWeight s in compressed.Skipped)
             {
