@@ -48,6 +48,13 @@ internal static class LlmReferenceRun
         }
     }
 
+    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
+    public static void GenerateOnly(string[] args)
+    {
+        string dir = Option(args, "--dir") ?? throw new ArgumentException("gen-llm-checkpoint needs --dir DIR");
+        Generate(dir, Option(args, "--size") ?? "1.1b");
+    }
+
     private static void Generate(string dir, string size)
     {
         string config = size switch

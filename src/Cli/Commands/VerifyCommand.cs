@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation;
+using TorchToNnef.Export.Onnx;
 using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
 using TorchToNnef.Formats.Numpy;
@@ -26,7 +27,8 @@ internal sealed class VerifyCommand : ICommand
         check. Inputs are matched by name; f32 arrays feed f16 inputs (cast as tract's --allow-float-casts). Each output
         prints its max absolute and relative error and outlier count; the exit code is 0 only when all pass, 1 when an
         output is outside the tolerance. For export folders with separate .npy files (io.json), pass each as --input /
-        --output.
+        --output. Archives made by `t2n export` from ONNX also take arrays keyed by the ONNX input/output names (and --out
+        then writes ONNX names); an input frozen at export may be given only with its frozen value.
         """,
         Opt.Path("archive", "a .nnef.tgz / .nnef.tar archive or an extracted NNEF directory"),
         Opt.Value("--io", "npz", "inputs and expected outputs by name (torch_to_nnef's io.npz / tests/*_io.npz layout)"),
@@ -107,8 +109,20 @@ internal sealed class VerifyCommand : ICommand
         given.AddRange(inputFiles.Select(f => (IoBundle.ReadNpy(f.Name, f.Path), f.Path)));
         List<NamedTensor> expected = outputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)).ToList();
         Graph graph = NnefArchive.Read(archive);
+        // An archive exported from ONNX also takes (and then writes) bundles keyed by the ONNX names: they are mapped to
+        // the graph's NNEF names (per file, so an error still names the file) before the arrays are matched by name.
+        arrays = OnnxBundleNames.ToNnef(graph, arrays, out bool onnxNames);
+        expected = OnnxBundleNames.ToNnef(graph, expected, out _);
+        var renamed = new List<(NamedTensor Array, string File)>();
+        foreach (IGrouping<string, (NamedTensor Array, string File)> file in given.GroupBy(g => g.File, StringComparer.Ordinal))
+        {
+            List<NamedTensor> mapped = OnnxBundleNames.ToNnef(graph, [.. file.Select(g => g.Array)], out bool used);
+            onnxNames |= used;
+            renamed.AddRange(mapped.Select(m => (m, file.Key)));
+        }
+
         string[] graphInputs = [.. graph.Inputs];
-        foreach ((NamedTensor array, string file) in given)
+        foreach ((NamedTensor array, string file) in renamed)
         {
             // An io bundle given as --inputs also holds the reference outputs: those are left out, anything else is an error.
             if (!graphInputs.Contains(array.Name, StringComparer.Ordinal) && !(file.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) && graph.Outputs.Contains(array.Name)))
@@ -118,12 +132,12 @@ internal sealed class VerifyCommand : ICommand
             }
         }
 
-        arrays.AddRange(given.Select(g => g.Array).Where(a => graphInputs.Contains(a.Name, StringComparer.Ordinal)));
+        arrays.AddRange(renamed.Select(g => g.Array).Where(a => graphInputs.Contains(a.Name, StringComparer.Ordinal)));
         context.Summary.Inputs.AddRange(new[] { archive, io, parsed.Get("--inputs") }.Concat(inputFiles.Concat(outputFiles).Select(f => f.Path)).OfType<string>());
         if (target is not null)
         {
             context.Summary.Outputs.Add(target.Path);
-            return Run(graph, arrays, target, transaction, options, stdout);
+            return Run(graph, arrays, target, transaction, options, stdout, onnxNames);
         }
 
         VerificationReport report = GraphVerifier.Verify(graph, [.. arrays, .. expected], level, options);
@@ -138,7 +152,7 @@ internal sealed class VerifyCommand : ICommand
         return 0;
     }
 
-    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, TextWriter stdout)
+    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, TextWriter stdout, bool onnxNames)
     {
         var evaluator = new GraphEvaluator(graph, options);
 
@@ -146,6 +160,11 @@ internal sealed class VerifyCommand : ICommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<NamedTensor> outputs = evaluator.Run(inputs);
         clock.Stop();
+        if (onnxNames)
+        {
+            outputs = OnnxBundleNames.ToOnnx(graph, outputs);
+        }
+
         using (FileStream stream = target.CreateFile())
         {
             IoBundle.WriteNpz(stream, outputs);

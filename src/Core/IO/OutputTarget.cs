@@ -73,7 +73,15 @@ public sealed class OutputTarget
     /// Creates a file at <paramref name="relativePath"/> (<c>/</c>-separated, no <c>..</c>, no leading <c>/</c>) inside the
     /// temporary folder of a folder output, creating sub-folders as needed.
     /// </summary>
-    public FileStream CreateFileIn(string relativePath)
+    public FileStream CreateFileIn(string relativePath) => _owner.CreateInside(this, Inside(relativePath));
+
+    /// <summary>
+    /// Creates the (possibly empty) sub-folder <paramref name="relativePath"/> (<c>/</c>-separated, no <c>..</c>) inside
+    /// the temporary folder of a folder output; returns its path.
+    /// </summary>
+    public string CreateDirectoryIn(string relativePath) => _owner.CreateFolderInside(this, Inside(relativePath));
+
+    private string Inside(string relativePath)
     {
         ArgumentException.ThrowIfNullOrEmpty(relativePath);
         string[] parts = relativePath.Split('/');
@@ -83,7 +91,6 @@ public sealed class OutputTarget
         }
 
         string root = CreateDirectory();
-        string full = System.IO.Path.Combine([root, .. parts]);
-        return _owner.CreateInside(this, full);
+        return System.IO.Path.Combine([root, .. parts]);
     }
 }

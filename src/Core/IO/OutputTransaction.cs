@@ -306,6 +306,17 @@ public sealed class OutputTransaction : IDisposable
         }
     }
 
+    /// <summary>Creates a folder inside the temporary folder of <paramref name="target"/>.</summary>
+    internal string CreateFolderInside(OutputTarget target, string fullPath)
+    {
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            Directory.CreateDirectory(fullPath);
+            return fullPath;
+        }
+    }
+
     private static void CheckAgainstInput(string path, string full, OutputKind kind, string inputGiven, string input)
     {
         if (RealPath.Same(full, input))

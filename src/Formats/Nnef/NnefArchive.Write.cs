@@ -73,8 +73,39 @@ public static partial class NnefArchive
         }
         else
         {
-            using var sink = new TarSink(target.CreateFile(), format == NnefArchiveFormat.Tgz, options.CompressionLevel);
+            using var sink = new TarSink(target.CreateFile(), format == NnefArchiveFormat.Tgz, options.CompressionLevel, options.FlushToDisk);
             WriteMembers(plan, sink, options, target.Cancellation);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="graph"/> as a <c>.tgz</c> (or, with <see cref="NnefArchiveFormat.Tar"/>, a plain tar) into
+    /// <paramref name="destination"/>: a new, empty file created by an <see cref="OutputTransaction"/>, typically an
+    /// archive inside a folder output (<see cref="OutputTarget.CreateFileIn"/>), which is moved into place with its
+    /// folder. The stream is disposed. The graph is validated before anything is written.
+    /// </summary>
+    /// <exception cref="ArgumentException"><see cref="NnefWriteOptions.Format"/> is <see cref="NnefArchiveFormat.Directory"/>.</exception>
+    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(destination);
+        options ??= new NnefWriteOptions();
+        using (destination)
+        {
+            if (options.Format == NnefArchiveFormat.Directory)
+            {
+                throw new ArgumentException("A stream holds a tar or .tgz archive, not a directory.", nameof(options));
+            }
+
+            if (options.CompressionLevel is < 0 or > 9)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), options.CompressionLevel, "gzip compression level must be 0 to 9");
+            }
+
+            GraphValidator.Validate(graph);
+            WritePlan plan = WritePlan.Create(graph, TargetVersionOf(graph, options.TractVersion));
+            using var sink = new TarSink(destination, options.Format != NnefArchiveFormat.Tar, options.CompressionLevel, options.FlushToDisk);
+            WriteMembers(plan, sink, options, CancellationToken.None);
         }
     }
 

@@ -44,6 +44,12 @@ public sealed record NnefWriteOptions
 
     /// <summary>Receives progress on the writing thread after each chunk written (about every MiB) and each tensor.</summary>
     public IProgress<NnefWriteProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// Flush an archive file to the storage device before it is moved into place (default true). Without it the file
+    /// is still complete before the move, but a power loss right after may leave it empty.
+    /// </summary>
+    public bool FlushToDisk { get; init; } = true;
 }
 
 /// <summary>How far an archive write is.</summary>

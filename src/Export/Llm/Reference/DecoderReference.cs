@@ -1,4 +1,5 @@
 using TorchToNnef.Formats.HuggingFace;
+using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Export.Llm.Reference;
 
@@ -13,7 +14,7 @@ namespace TorchToNnef.Export.Llm.Reference;
 /// <remarks>One <see cref="Run"/> at a time per instance (each call is parallel inside).</remarks>
 public sealed class DecoderReference
 {
-    private readonly LlmCheckpoint _checkpoint;
+    private readonly Func<string, Tensor> _weights;
     private readonly DecoderArchitecture _arch;
     private readonly bool _half;
     private readonly float[] _inverseFrequencies;
@@ -31,8 +32,20 @@ public sealed class DecoderReference
 
     /// <summary>A pass reading <paramref name="checkpoint"/>'s weights as <paramref name="architecture"/> describes them (tests).</summary>
     internal DecoderReference(LlmCheckpoint checkpoint, DecoderArchitecture architecture, ReferencePrecision precision = ReferencePrecision.F32, int maxDegreeOfParallelism = -1)
+        : this(architecture, name => checkpoint.Weights.GetTensor(name), precision, maxDegreeOfParallelism)
     {
-        _checkpoint = checkpoint;
+    }
+
+    /// <summary>
+    /// A pass over weights given by checkpoint name: f32, f16 or bf16 tensors, or Q4_0 ones (an export's quantized
+    /// weights read back from its archive, so the pass computes with the weights the archive holds). The tensors must
+    /// stay valid while the pass is used; they are read, never disposed.
+    /// </summary>
+    public DecoderReference(DecoderArchitecture architecture, Func<string, Tensor> weights, ReferencePrecision precision = ReferencePrecision.F32, int maxDegreeOfParallelism = -1)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(weights);
+        _weights = weights;
         _arch = architecture;
         Precision = precision;
         _half = precision != ReferencePrecision.F32;
@@ -211,13 +224,13 @@ public sealed class DecoderReference
         return part;
     }
 
-    private WeightRows Matrix(string name) => new(_checkpoint.Weights.GetTensor(name), _half);
+    private WeightRows Matrix(string name) => new(_weights(name), _half);
 
     private float[] Vector(string name)
     {
         if (!_vectors.TryGetValue(name, out float[]? values))
         {
-            values = new WeightRows(_checkpoint.Weights.GetTensor(name), _half).ReadAll();
+            values = new WeightRows(_weights(name), _half).ReadAll();
             _vectors[name] = values;
         }
 

@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
+using TorchToNnef.Quant;
 using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Export.Llm.Reference;
 
 /// <summary>
-/// Reads rows of a 2-D float weight (f32, f16, bf16) of a checkpoint as f32, straight from the file, optionally
-/// rounded to f16 (what a weight becomes in an f16 export). Rows are streamed a window at a time with positional reads
+/// Reads rows of a 2-D float weight (f32, f16, bf16) of a checkpoint, or of a Q4_0 weight of an archive (dequantized
+/// exactly, <c>(code - 8) · scale</c>), as f32, straight from the file, optionally rounded to f16 (what a weight becomes
+/// in an f16 export, and what tract's f16 kernels make of a Q4_0 weight). Rows are streamed a window at a time with positional reads
 /// into a per-thread buffer, so a whole model passes through a few MiB of memory. Reads, not mapped windows: on this
 /// VM a page fault per 4 KiB costs about 4x the CPU of copying the same bytes from the page cache (measured 0.77 vs
 /// 0.18 CPU-seconds per GB), and the pass is bound by how fast weights arrive.
@@ -29,7 +31,14 @@ internal sealed class WeightRows
         RoundToHalf = roundToHalf && tensor.DType != DType.F16; // f16 weights are already f16
         Rows = tensor.Shape.Rank == 2 ? checked((int)tensor.Shape[0]) : 1;
         Columns = checked((int)tensor.Shape[tensor.Shape.Rank - 1]);
-        RowBytes = Columns * tensor.DType.ElementSize();
+        if (tensor.DType.IsBlockQuantized() && Columns % Q40Format.GroupSize != 0)
+        {
+            throw new ArgumentException($"Q4_0 rows must hold whole blocks, got {tensor}.", nameof(tensor));
+        }
+
+        RowBytes = tensor.DType.IsBlockQuantized()
+            ? Columns / Q40Format.GroupSize * Q40Format.BlockBytes
+            : Columns * tensor.DType.ElementSize();
     }
 
     public int Rows { get; }
@@ -93,10 +102,21 @@ internal sealed class WeightRows
 
     private void Convert(ReadOnlySpan<byte> raw, Span<float> destination)
     {
-        FloatConversions.ToSingle(_tensor.DType, raw, destination);
+        int count;
+        if (_tensor.DType.IsBlockQuantized())
+        {
+            count = raw.Length / Q40Format.BlockBytes * Q40Format.GroupSize;
+            Q40Dequantizer.ToSingle(raw, destination[..count]);
+        }
+        else
+        {
+            count = raw.Length / _tensor.DType.ElementSize();
+            FloatConversions.ToSingle(_tensor.DType, raw, destination);
+        }
+
         if (RoundToHalf)
         {
-            HalfRounding.Round(destination[..(raw.Length / _tensor.DType.ElementSize())]);
+            HalfRounding.Round(destination[..count]);
         }
     }
 

@@ -91,11 +91,13 @@ internal sealed class TarSink : ArchiveSink
     private readonly GZipStream? _gzip;
     private readonly DeterministicTarWriter _tar;
     private readonly TarMemberStream _member;
+    private readonly bool _flushToDisk;
 
     /// <summary>Writes into <paramref name="file"/> (a new, empty file; disposed with the sink).</summary>
-    public TarSink(FileStream file, bool gzip, int level)
+    public TarSink(FileStream file, bool gzip, int level, bool flushToDisk = true)
     {
         _file = file;
+        _flushToDisk = flushToDisk;
         Stream target = _file;
         if (gzip)
         {
@@ -118,7 +120,7 @@ internal sealed class TarSink : ArchiveSink
             _file.WriteByte(GzipUnknownOs);
         }
 
-        _file.Flush(flushToDisk: true);
+        _file.Flush(flushToDisk: _flushToDisk);
     }
 
     public override void Dispose()

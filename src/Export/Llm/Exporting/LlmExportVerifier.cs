@@ -1,0 +1,102 @@
+using TorchToNnef.Export.Evaluation;
+using TorchToNnef.Export.Llm.Reference;
+using TorchToNnef.Export.Verification;
+using TorchToNnef.Formats.HuggingFace;
+using TorchToNnef.Formats.Nnef;
+using TorchToNnef.IO;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Export.Llm.Exporting;
+
+/// <summary>
+/// The export's check-io without tract (<c>llm-export.md</c> §8): the written archive is read back and run by
+/// <see cref="GraphEvaluator"/> in four modes — <c>prompt</c> (S = N, P = 0), <c>prompt_with_past</c> (S = N/2 after
+/// N/2 cached), <c>text_generation</c> (S = 1 after N-1 cached) and <c>export</c> (S = 1 after 2 cached), N =
+/// <c>-sgts</c> — and each output is compared with <see cref="DecoderReference"/>, a forward pass written straight
+/// over the archive's own weights (Q4_0 ones dequantized exactly), not via the graph, in the export's precision.
+/// Past caches come from the reference pass over the earlier tokens (real keys and values). Each mode's inputs and
+/// the evaluator's outputs are written as <c>tests/&lt;mode&gt;_io.npz</c> (f16 stored as f32, as the reference
+/// tool does); token ids are a fixed pseudo-random draw, so runs are reproducible.
+/// </summary>
+internal static class LlmExportVerifier
+{
+    private const int TokenSeed = 20240101;
+
+    public static IReadOnlyList<LlmModeCheck> Verify(
+        DecoderArchitecture arch, LlmPrecision precision, string archivePath, OutputTarget target, LlmExportOptions options, CancellationToken cancellation)
+    {
+        DecoderConfig c = arch.Config;
+        Graph graph = NnefArchive.Read(archivePath);
+        Dictionary<string, Variable> byLabel = graph.Variables.Values.ToDictionary(v => v.Label, StringComparer.Ordinal);
+        var opened = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            Tensor Weight(string name)
+            {
+                string label = Weights.WeightPlan.LabelOf(name); // a tied output projection is named as the embedding
+                if (!opened.TryGetValue(label, out Tensor? t))
+                {
+                    Variable v = byLabel.TryGetValue(label, out Variable? found)
+                        ? found
+                        : throw new InvalidDataException($"{archivePath}: the archive has no variable '{label}'");
+                    opened[label] = t = v.Source.Open();
+                }
+
+                return t;
+            }
+
+            int threads = options.Threads > 0 ? options.Threads : -1;
+            var reference = new DecoderReference(arch, Weight, precision.Reference, threads);
+            var evaluation = new EvaluationOptions { MaxDegreeOfParallelism = Math.Max(0, options.Threads), Cancellation = cancellation };
+            int n = options.SampleGenerationTotalSize;
+            var random = new Random(TokenSeed);
+            long[] tokens = [.. Enumerable.Range(0, n).Select(_ => (long)random.Next(c.VocabSize))];
+
+            var checks = new List<LlmModeCheck>(4);
+            (string Mode, int Past, int New)[] modes = [("prompt", 0, n), ("prompt_with_past", n / 2, n - (n / 2)), ("text_generation", n - 1, 1), ("export", 2, 1)];
+            foreach ((string mode, int past, int count) in modes)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                long[] all = mode == "export" ? [.. tokens.Take(3)] : tokens;
+                IReadOnlyList<KvCache> cache = past == 0
+                    ? [.. Enumerable.Range(0, c.NumLayers).Select(_ => KvCache.Empty(c.NumKeyValueHeads, c.HeadDim))]
+                    : reference.Run(all.AsSpan(0, past), null, logitsToKeep: 1).Caches;
+                long[] step = all[past..(past + count)];
+                ForwardResult expected = reference.Run(step, cache, options.NumLogitsToKeep);
+                List<NamedTensor> inputs = Inputs(step, cache, precision);
+                IReadOnlyList<NamedTensor> got = new GraphEvaluator(graph, evaluation).Run(inputs);
+                Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
+                List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance))];
+                checks.Add(new LlmModeCheck(mode, past, count, comparisons));
+                using FileStream npz = target.CreateFileIn(LlmExportLayout.TestBundle(mode));
+                IoBundle.WriteNpz(npz, inputs.Concat(got).Select(t => t.Value.Type == DatumType.F16 ? new NamedTensor(t.Name, Cast.To(t.Value, DatumType.F32)) : t));
+            }
+
+            return checks;
+        }
+        finally
+        {
+            foreach (Tensor t in opened.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private static List<NamedTensor> Inputs(long[] ids, IReadOnlyList<KvCache> past, LlmPrecision precision)
+    {
+        var inputs = new List<NamedTensor> { new(LlmIoNames.InputIds, TensorValue.Create(DatumType.I64, [1, ids.Length], ids)) };
+        for (int i = 0; i < past.Count; i++)
+        {
+            KvCache k = past[i];
+            int[] shape = [1, k.KvHeads, k.Length, k.HeadDim];
+            inputs.Add(new(LlmIoNames.InCacheKey(i), Value(shape, k.Keys, precision)));
+            inputs.Add(new(LlmIoNames.InCacheValue(i), Value(shape, k.Values, precision)));
+        }
+
+        return inputs;
+    }
+
+    private static TensorValue Value(int[] shape, float[] values, LlmPrecision precision) =>
+        precision.IsHalf ? TensorValue.Create(DatumType.F16, shape, Array.ConvertAll(values, v => (Half)v)) : TensorValue.F32(shape, values);
+}
