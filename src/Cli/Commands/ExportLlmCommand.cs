@@ -132,8 +132,15 @@ internal sealed class ExportLlmCommand : ICommand
         catch (LlmVerificationException e)
         {
             // The export ran but does not compute what the checkpoint does: a failed check, and nothing was left behind.
+            // One line for the failure, then the per-mode figures the exporter listed (the summary has them all).
             summary.Checks = Checks(e.Checks);
-            context.Fail($"error: {e.Message}");
+            string[] lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            context.Fail($"error: {lines[0]}");
+            foreach (string line in lines.Skip(1))
+            {
+                context.Notice(TerminalText.Escape(line));
+            }
+
             return ExitCodes.CheckFailed;
         }
     }
