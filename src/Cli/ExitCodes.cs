@@ -25,7 +25,8 @@ internal static class ExitCodes
     public const string HelpText = """
         Exit codes:
           0   success
-          1   a check failed (verify: outputs outside the tolerance; selftest: a kernel disagrees with the reference)
+          1   a check failed (verify: outputs outside the tolerance; export --check-io, export-llm: the archive does not
+              compute what the model does, nothing written; selftest: a kernel disagrees with the reference)
           2   usage error (unknown option, missing argument, an output path the output policy refuses)
           3   input or I/O error (unreadable or invalid input, output that cannot be written)
           130/143  interrupted (Ctrl-C / SIGTERM); what the run created was removed
