@@ -111,6 +111,8 @@ internal static class CliApp
     // Our errors and I/O errors in one line, with the exit code they mean; null for what we do not expect (a bug).
     private static (int Code, string Message)? Classify(Exception e) => e switch
     {
+        // Parallel work (ordered writes, Parallel.For) wraps one failure: report the failure itself.
+        AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0]),
         UsageException u => (ExitCodes.Usage, $"{OneLine(u.Message)}"),
         OutputRefusedException r => (ExitCodes.Usage, $"error: {OneLine(r.Message)}{(r.Reason == OutputRefusal.Exists ? "; use --overwrite to replace it" : string.Empty)}"),
         TorchToNnefException t => (ExitCodes.InputOrIo, $"error: {OneLine(t.Message)}"),

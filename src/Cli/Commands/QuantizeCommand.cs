@@ -43,6 +43,7 @@ internal sealed class QuantizeCommand : ICommand
         Opt.Flag("--strict", "make any tensor that cannot be quantized an error (nothing is written) instead of keeping it in float"),
         HiddenFlag("--skip-ineligible", "keep tensors that cannot be quantized in float (the default; kept for scripts)"),
         Opt.Value("--threads", "n", "threads per tensor (default: all cores; results do not depend on it)"),
+        Opt.Flag("--allow-non-finite", "keep Q4_0 blocks whose f16 scale is NaN or infinite (NaN inputs, values near 3e38); by default they are an error and nothing is written"),
         Opt.Flag("--overwrite", "replace existing .dat files (and index); anything else at those paths is refused"),
         Opt.Flag("--sync", """
             flush each file to the storage device before moving it into place (slower; without it files are still
@@ -78,6 +79,7 @@ internal sealed class QuantizeCommand : ICommand
             Calibration = calibration,
             SkipIneligible = !a.Has("--strict"),
             MeasureErrors = report,
+            AllowNonFinite = a.Has("--allow-non-finite"),
             MaxDegreeOfParallelism = threads,
             Overwrite = a.Has("--overwrite"),
             Durable = a.Has("--sync"),

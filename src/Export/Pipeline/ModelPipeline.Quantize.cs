@@ -49,7 +49,7 @@ public static partial class ModelPipeline
             errors[i] = options.MeasureErrors ? new Q40ErrorStats() : null;
             SafetensorsEntry entry = plan.Tensors[i].Entry;
             sources[i] = new Q40TensorSource(
-                file.GetSource(entry.Name), entry.Name, options.Calibration, new Q40QuantizeOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, Errors = errors[i] });
+                file.GetSource(entry.Name), entry.Name, options.Calibration, new Q40QuantizeOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, Errors = errors[i], AllowNonFinite = options.AllowNonFinite });
         }
 
         var progress = new ProgressCounter(options.Progress, [.. sources.Select(s => s.ByteLength)]);
