@@ -3,7 +3,8 @@ using BenchmarkDotNet.Running;
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
 // 'gen-llm-checkpoint --dir DIR [--size 1.1b|tiny]' writes that checkpoint for bench/llm-export.sh;
-// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS;
+// 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
+// ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
@@ -21,6 +22,12 @@ if (args is ["onnx-load", ..])
 if (args is ["gen-llm-checkpoint", ..])
 {
     TorchToNnef.Benchmarks.LlmReferenceRun.GenerateOnly(args[1..]);
+    return;
+}
+
+if (args is ["onnx-models", ..])
+{
+    TorchToNnef.Benchmarks.OnnxModelsRun.Run(args[1..]);
     return;
 }
 

@@ -5,7 +5,7 @@ namespace TorchToNnef.Cli;
 /// <summary>The list of commands, in the order <c>t2n --help</c> shows them.</summary>
 internal static class CommandCatalog
 {
-    public static ICommand[] All => [new InspectCommand(), new ExportLlmCommand(), new CompressCommand(), new QuantizeCommand(), new VerifyCommand()];
+    public static ICommand[] All => [new InspectCommand(), new ExportLlmCommand(), new ExportCommand(), new CompressCommand(), new QuantizeCommand(), new VerifyCommand()];
 
     internal static ArgList Parse(string[] args, string[] values, string[] flags) => new(args, values, flags);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation;
+using TorchToNnef.Export.Onnx;
 using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
 using TorchToNnef.Formats.Numpy;
@@ -37,6 +38,8 @@ internal sealed class VerifyCommand : ICommand
         Inputs are matched by name; f32 arrays feed f16 inputs (cast as tract's --allow-float-casts). Each output
         prints its max absolute and relative error and outlier count; the exit code is 0 only when all pass.
         For export folders with separate .npy files (io.json), pass each as --input / --output.
+        Archives made by `t2n export` from ONNX also take arrays keyed by the ONNX input/output names (and --out then
+        writes ONNX names); an input frozen at export may be given only with its frozen value.
         """;
 
     public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
@@ -105,9 +108,13 @@ internal sealed class VerifyCommand : ICommand
         arrays.AddRange(inputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)));
         List<NamedTensor> expected = outputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)).ToList();
         Graph graph = NnefArchive.Read(archive);
+
+        // An archive exported from ONNX also takes (and then writes) bundles keyed by the ONNX names.
+        arrays = OnnxBundleNames.ToNnef(graph, arrays, out bool onnxNames);
+        expected = OnnxBundleNames.ToNnef(graph, expected, out _);
         if (target is not null)
         {
-            return Run(graph, arrays, target, transaction, options, stdout);
+            return Run(graph, arrays, target, transaction, options, stdout, onnxNames);
         }
 
         VerificationReport report = GraphVerifier.Verify(graph, [.. arrays, .. expected], level, options);
@@ -121,7 +128,7 @@ internal sealed class VerifyCommand : ICommand
         return 0;
     }
 
-    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, TextWriter stdout)
+    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, TextWriter stdout, bool onnxNames)
     {
         var evaluator = new GraphEvaluator(graph, options);
 
@@ -130,6 +137,11 @@ internal sealed class VerifyCommand : ICommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<NamedTensor> outputs = evaluator.Run(fed.Count > 0 ? fed : inputs);
         clock.Stop();
+        if (onnxNames)
+        {
+            outputs = OnnxBundleNames.ToOnnx(graph, outputs);
+        }
+
         using (FileStream stream = target.CreateFile())
         {
             IoBundle.WriteNpz(stream, outputs);

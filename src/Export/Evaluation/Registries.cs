@@ -33,6 +33,7 @@ internal static class Registries
         Reduce.Register(Nnef, Core);
         Softmax.Register(Nnef, Core);
         Gather.Register(Core);
+        GatherElements.Register(Core);
         Fused.Register(Core, Transformers);
         Nnef.CheckComplete();
         Core.CheckComplete();

@@ -24,6 +24,7 @@ namespace TorchToNnef.Ir;
 public sealed class GraphBuilder : BodyBuilder
 {
     private readonly HashSet<string> _labels = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
 
     /// <summary>Starts an empty graph named <paramref name="name"/>.</summary>
     public GraphBuilder(string name = "network")
@@ -89,6 +90,50 @@ public sealed class GraphBuilder : BodyBuilder
         return Dim.Symbol(name);
     }
 
+    /// <summary>
+    /// Reserves an identifier for a graph input or output declared later (<see cref="Input"/>, <see cref="Output"/>), so
+    /// that names generated in the meantime avoid it: an exporter that fixes its signature first can build the body in
+    /// any order.
+    /// </summary>
+    /// <exception cref="InvalidGraphException">The name is not an identifier or is already used.</exception>
+    public void Reserve(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!Names.TryTake(name))
+        {
+            throw new InvalidGraphException(name, "cannot reserve a name that is not an identifier or is already used");
+        }
+
+        _reserved.Add(name);
+    }
+
+    /// <summary>
+    /// Emits a value that carries a <c>graph.quant</c> entry (tract then gives it that quantized type: a variable's
+    /// integers are re-typed, a cast or operator produces it): the entry is registered under a fresh identifier derived
+    /// from <paramref name="name"/> before <paramref name="emit"/> runs with that identifier, so shape inference sees
+    /// the quantized type. <paramref name="emit"/> must name its result exactly so.
+    /// </summary>
+    /// <exception cref="InvalidGraphException">The emitted value took another name.</exception>
+    public GraphValue Quantized(QuantInfo quant, string name, Func<string, GraphValue> emit)
+    {
+        ArgumentNullException.ThrowIfNull(quant);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(emit);
+        string id = Names.Fresh(name);
+        Names.Release(id);
+        Graph.Quantization[id] = quant;
+        try
+        {
+            GraphValue value = emit(id);
+            return value.Name == id ? value : throw new InvalidGraphException(value.Name, $"a quantized value was expected under '{id}'");
+        }
+        catch
+        {
+            Graph.Quantization.Remove(id);
+            throw;
+        }
+    }
+
     /// <summary>Adds an assertion on symbols, e.g. <c>S+P &lt; 256</c> or <c>tg: S==1</c>.</summary>
     public void Assert(string assertion) => Graph.Assertions.Add(Assertion.Parse(assertion));
 
@@ -106,7 +151,7 @@ public sealed class GraphBuilder : BodyBuilder
             Symbol(s);
         }
 
-        if (!Names.TryTake(name))
+        if (!_reserved.Remove(name) && !Names.TryTake(name))
         {
             throw new InvalidGraphException(name, "an input needs an identifier no other value uses");
         }
@@ -168,7 +213,7 @@ public sealed class GraphBuilder : BodyBuilder
         GraphValue output = value;
         if (name is not null && name != value.Name)
         {
-            if (!Names.TryTake(name))
+            if (!_reserved.Remove(name) && !Names.TryTake(name))
             {
                 throw new InvalidGraphException(name, "an output needs an identifier no other value uses");
             }

@@ -23,6 +23,9 @@ internal sealed class NameScope
     /// <summary>Takes <paramref name="name"/> exactly; false when it is taken or not an identifier.</summary>
     public bool TryTake(string name) => IsIdentifier(name) && _used.Add(name);
 
+    /// <summary>Frees a name taken by <see cref="Fresh"/> that is about to be taken again by the value it was chosen for.</summary>
+    public void Release(string name) => _used.Remove(name);
+
     /// <summary>A fresh identifier derived from <paramref name="hint"/>, now reserved.</summary>
     public string Fresh(string hint)
     {

@@ -16,7 +16,7 @@ internal static class Conv
     public static void Register(OpRegistry nnef)
     {
         nnef.Primitive("conv", Run);
-        nnef.Primitive("deconv", _ => throw new UnsupportedFeatureException(null, null, "deconv is not supported by the evaluator"));
+        nnef.Primitive("deconv", Deconv.Run);
     }
 
     private static TensorOperand Run(Invocation inv)

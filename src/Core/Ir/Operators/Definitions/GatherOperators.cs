@@ -6,11 +6,29 @@ namespace TorchToNnef.Ir;
 /// <c>tract_core_gather(input, indices, axis, datum_type)</c>, numpy <c>take</c>: output shape
 /// <c>input[:axis] + indices.shape + input[axis+1:]</c>. A Q4_0 table needs <c>axis = 0</c> and <c>datum_type</c>
 /// (<c>'f32'</c> or <c>'f16'</c>, the output type); plain data given a <c>datum_type</c> must already have that type.
+/// <c>tract_core_gather_elements(input, indices, axis)</c> is ONNX <c>GatherElements</c>.
 /// </summary>
 internal static class GatherOperators
 {
-    public static void Register(CatalogBuilder b) =>
+    public static void Register(CatalogBuilder b)
+    {
         b.Primitive(OperatorCatalog.CoreRegistry, "tract_core_gather", "input: tensor, indices: tensor, axis: integer, datum_type?: string", Gather);
+        b.Primitive(OperatorCatalog.CoreRegistry, "tract_core_gather_elements", "input: tensor, indices: tensor, axis: integer", GatherElements);
+    }
+
+    // ONNX GatherElements: output[i...] = input[i... with index[axis] = indices[i...]]; the output has the indices' shape.
+    private static StaticOperand GatherElements(InferenceCall call)
+    {
+        StaticTensor input = call.Tensor("input");
+        StaticTensor indices = call.Tensor("indices");
+        ShapeRules.Axis(call.Long("axis"), input.Rank, "gather_elements");
+        if (indices.Rank != input.Rank || !indices.DType.IsNumber)
+        {
+            throw new InvalidGraphException(null, $"gather_elements indices {indices} must be integers of the input's rank ({input})");
+        }
+
+        return call.Result(input.DType, [.. indices.Shape]);
+    }
 
     private static StaticOperand Gather(InferenceCall call)
     {

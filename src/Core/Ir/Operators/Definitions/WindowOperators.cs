@@ -4,7 +4,7 @@ namespace TorchToNnef.Ir;
 
 /// <summary>
 /// Sliding-window operators over NC+spatial tensors: <c>conv</c> (OI+spatial kernel, plain or Q4_0), <c>deconv</c>
-/// (declared, not supported), <c>max_pool_with_index</c> and <c>box</c>.
+/// (the transposed convolution, OIHW kernel with O the output channels), <c>max_pool_with_index</c> and <c>box</c>.
 /// </summary>
 internal static class WindowOperators
 {
@@ -15,7 +15,7 @@ internal static class WindowOperators
         const string Nnef = OperatorCatalog.NnefRegistry;
         b.Primitive(Nnef, "conv", "input: tensor, filter: tensor, bias: tensor = 0.0, border: string = 'constant', padding: pairs = [], stride: integer[] = [], dilation: integer[] = [], groups: integer = 1", Conv);
         b.Primitive(Nnef, "deconv", "input: tensor, filter: tensor, bias: tensor = 0.0, border: string = 'constant', padding: pairs = [], stride: integer[] = [], dilation: integer[] = [], output_shape: integer[] = [], groups: integer = 1",
-            _ => throw new UnsupportedFeatureException(null, null, "deconv is not supported"));
+            Deconv);
         b.Primitive(Nnef, "max_pool_with_index", PoolParameters, MaxPool, results: 2);
         b.Primitive(Nnef, "box", PoolParameters + ", normalize: logical = false", Box);
     }
@@ -99,6 +99,59 @@ internal static class WindowOperators
 
         DatumType type = x.DType.IsFloat ? x.DType : call.OutputQuant ?? DatumType.I32;
         return call.Result(type, [x.Shape[0], Dim.Of(outChannels), .. spatial]);
+    }
+
+    /// <summary>
+    /// <c>deconv</c> as tract reads it (<c>conv_or_deconv</c>): OIHW kernel whose O is the output channels and I the input
+    /// channels per group, explicit padding pairs on the spatial axes (tract's same-upper for deconv is not modelled),
+    /// output size <c>(in − 1)·stride + (k − 1)·dilation + 1 − before − after</c>, or <c>output_shape</c> when given.
+    /// </summary>
+    private static StaticOperand Deconv(InferenceCall call)
+    {
+        StaticTensor x = call.Tensor("input");
+        StaticTensor w = call.Tensor("filter");
+        if (call.String("border") != "constant")
+        {
+            throw new UnsupportedFeatureException(null, null, $"deconv border '{call.String("border")}' (tract accepts only 'constant')");
+        }
+
+        int spatialRank = x.Rank - 2;
+        if (spatialRank < 1 || w.Rank != x.Rank)
+        {
+            throw new InvalidGraphException(null, $"deconv input {x} and kernel {w} must be NC+spatial and OI+spatial of the same rank");
+        }
+
+        long[] kernelShape = ShapeRules.Concrete(w.Shape) ?? throw new InvalidGraphException(null, $"deconv kernel {w} must have known dimensions");
+        long groups = call.Long("groups");
+        long outChannels = kernelShape[0];
+        if (groups <= 0 || x.Shape[1] != Dim.Of(kernelShape[1] * groups) || outChannels % groups != 0)
+        {
+            throw new InvalidGraphException(null, $"deconv input channels {x.Shape[1]} do not match kernel {w} with {groups} group(s)");
+        }
+
+        long[] stride = Spatial(call.Ints("stride"), spatialRank, "stride");
+        long[] dilation = Spatial(call.Ints("dilation"), spatialRank, "dilation");
+        (long Before, long After)[] pairs = call.Pairs("padding");
+        if (pairs.Length != spatialRank)
+        {
+            throw new UnsupportedFeatureException(null, null, $"deconv needs explicit padding for its {spatialRank} spatial axes (got {pairs.Length} pairs)");
+        }
+
+        int[] outputShape = call.Ints("output_shape");
+        var spatial = new Dim[spatialRank];
+        for (int i = 0; i < spatialRank; i++)
+        {
+            spatial[i] = outputShape.Length == spatialRank
+                ? Dim.Of(outputShape[i])
+                : ((x.Shape[i + 2] - 1) * stride[i]) + (((kernelShape[i + 2] - 1) * dilation[i]) + 1 - pairs[i].Before - pairs[i].After);
+        }
+
+        if (!x.DType.IsFloat)
+        {
+            throw new UnsupportedFeatureException(null, null, $"deconv on {x.DType} (float only)");
+        }
+
+        return call.Result(x.DType, [x.Shape[0], Dim.Of(outChannels), .. spatial]);
     }
 
     private static long[] Spatial(int[] values, int rank, string what)

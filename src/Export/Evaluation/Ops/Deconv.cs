@@ -1,0 +1,156 @@
+using TorchToNnef.Errors;
+
+namespace TorchToNnef.Export.Evaluation.Ops;
+
+/// <summary>
+/// NNEF <c>deconv</c> (transposed convolution) as tract builds it (<c>deser.rs</c> <c>conv_or_deconv</c>): NC+spatial
+/// float input, OIHW kernel whose O is the output channels and I the input channels of a group, explicit padding pairs
+/// on the spatial axes, stride, dilation, groups, and <c>output_shape</c> (which adds the extra cells ONNX calls
+/// <c>output_padding</c>). Each input cell scatters <c>x[n, i, p] · w[o, i mod I, k]</c> into output position
+/// <c>p · stride + k · dilation − before</c>; accumulation is in f32 in a fixed order.
+/// </summary>
+internal static class Deconv
+{
+    public static TensorOperand Run(Invocation inv)
+    {
+        TensorValue x = inv.Tensor("input");
+        TensorValue w = inv.Tensor("filter");
+        TensorValue bias = inv.Tensor("bias");
+        bias = bias.WithShape([.. bias.ShapeArray.Where(d => d != 1)]);
+        if (inv.String("border") != "constant" || !x.Type.IsFloat)
+        {
+            throw new UnsupportedFeatureException(null, null, $"deconv with border '{inv.String("border")}' on {x.Type} (constant border, float input only)");
+        }
+
+        int spatial = x.Rank - 2;
+        if (spatial < 1 || w.Rank != x.Rank)
+        {
+            throw new InvalidGraphException(null, $"deconv input {x} and kernel {w} must be NC+spatial and OI+spatial of the same rank");
+        }
+
+        int groups = inv.Int("groups");
+        int outChannels = w.Shape[0];
+        int inPerGroup = w.Shape[1];
+        if (groups <= 0 || x.Shape[1] != inPerGroup * groups || outChannels % groups != 0)
+        {
+            throw new InvalidGraphException(null, $"deconv input channels {x.Shape[1]} do not match kernel {w} with {groups} group(s)");
+        }
+
+        if (bias.Rank > 1 || (bias.Rank == 1 && bias.Shape[0] != outChannels && bias.Shape[0] != 1))
+        {
+            throw new InvalidGraphException(null, $"deconv bias {bias} does not fit {outChannels} output channels");
+        }
+
+        int[] kernel = w.ShapeArray[2..];
+        int[] input = x.ShapeArray[2..];
+        int[] stride = Axes(inv.Ints("stride"), spatial);
+        int[] dilation = Axes(inv.Ints("dilation"), spatial);
+        (int Before, int After)[] pads = inv.Pairs("padding");
+        if (pads.Length != spatial)
+        {
+            throw new UnsupportedFeatureException(null, null, $"deconv needs explicit padding for its {spatial} spatial axes (got {pads.Length} pairs)");
+        }
+
+        int[] given = inv.Ints("output_shape");
+        var output = new int[spatial];
+        for (int i = 0; i < spatial; i++)
+        {
+            output[i] = given.Length == spatial
+                ? given[i]
+                : ((input[i] - 1) * stride[i]) + ((kernel[i] - 1) * dilation[i]) + 1 - pads[i].Before - pads[i].After;
+            if (output[i] < 0)
+            {
+                throw new InvalidGraphException(null, $"deconv output size {output[i]} on spatial axis {i}");
+            }
+        }
+
+        if (w.BlockQuant is not null)
+        {
+            throw new UnsupportedFeatureException(null, null, "deconv with a Q4_0 kernel");
+        }
+
+        // Operands in the input's float type (an f32 kernel for an f16 input is rounded first), accumulated in f32.
+        float[] xs = Cast.To(x, DatumType.F32).Items<float>();
+        float[] ws = Cast.To(Cast.To(w, x.Type), DatumType.F32).Items<float>();
+        float[] b = Cast.To(Cast.To(bias, x.Type), DatumType.F32).Items<float>();
+        int batch = x.Shape[0];
+        int inVolume = TensorValue.Volume(input);
+        int outVolume = TensorValue.Volume(output);
+        int cells = TensorValue.Volume(kernel);
+        int outPerGroup = outChannels / groups;
+        var y = new float[batch * outChannels * outVolume];
+
+        // Per kernel cell and input position: the output position it lands on, or -1 outside the output.
+        var target = new int[cells * inVolume];
+        var inIndex = new int[spatial];
+        var cellIndex = new int[spatial];
+        for (int cell = 0; cell < cells; cell++)
+        {
+            Unravel(cell, kernel, cellIndex);
+            for (int p = 0; p < inVolume; p++)
+            {
+                Unravel(p, input, inIndex);
+                int flat = 0;
+                for (int a = 0; a < spatial && flat >= 0; a++)
+                {
+                    int at = (inIndex[a] * stride[a]) + (cellIndex[a] * dilation[a]) - pads[a].Before;
+                    flat = at < 0 || at >= output[a] ? -1 : (flat * output[a]) + at;
+                }
+
+                target[(cell * inVolume) + p] = flat;
+            }
+        }
+
+        for (int n = 0; n < batch; n++)
+        {
+            for (int o = 0; o < outChannels; o++)
+            {
+                Span<float> plane = y.AsSpan(((n * outChannels) + o) * outVolume, outVolume);
+                plane.Fill(b.Length == 0 ? 0 : b.Length == 1 ? b[0] : b[o]);
+                int g = o / outPerGroup;
+                for (int il = 0; il < inPerGroup; il++)
+                {
+                    int i = (g * inPerGroup) + il;
+                    ReadOnlySpan<float> src = xs.AsSpan(((n * x.Shape[1]) + i) * inVolume, inVolume);
+                    for (int cell = 0; cell < cells; cell++)
+                    {
+                        float weight = ws[(((o * inPerGroup) + il) * cells) + cell];
+                        ReadOnlySpan<int> to = target.AsSpan(cell * inVolume, inVolume);
+                        for (int p = 0; p < inVolume; p++)
+                        {
+                            int t = to[p];
+                            if (t >= 0)
+                            {
+                                plane[t] += src[p] * weight;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        int[] shape = [batch, outChannels, .. output];
+        return inv.Result(Cast.To(TensorValue.F32(shape, y), x.Type));
+    }
+
+    private static void Unravel(int flat, int[] dims, int[] index)
+    {
+        for (int a = dims.Length - 1; a >= 0; a--)
+        {
+            index[a] = flat % dims[a];
+            flat /= dims[a];
+        }
+    }
+
+    private static int[] Axes(int[] values, int rank)
+    {
+        if (values.Length == 0)
+        {
+            return [.. Enumerable.Repeat(1, rank)];
+        }
+
+        return values.Length == rank && values.All(v => v > 0)
+            ? values
+            : throw new InvalidGraphException(null, $"deconv stride/dilation [{string.Join(", ", values)}] must list {rank} positive spatial values");
+    }
+}

@@ -1,0 +1,252 @@
+using TorchToNnef.Export.Onnx;
+using TorchToNnef.Formats.Onnx;
+using TorchToNnef.OnnxTestSupport;
+using TorchToNnef.Tensors;
+using TorchToNnef.TestSupport;
+using Xunit.Abstractions;
+using A = TorchToNnef.OnnxTestSupport.OnnxAttr;
+
+namespace TorchToNnef.OnnxExport.Tests;
+
+/// <summary>
+/// One small ONNX model per operator form, written by the test: ONNX Runtime runs it, the exporter translates it, the
+/// archive is written, re-read and run by our evaluator, and the outputs must agree at tract's <c>approximate</c>.
+/// </summary>
+public sealed class OperatorExportTests(ITestOutputHelper output)
+{
+    private const OnnxDataType F = OnnxDataType.Float;
+
+    /// <param name="Atol">Absolute tolerance: tract's approximate (1e-4) for float graphs; one quantization step of the
+    /// last quantized value for 8-bit ones (ONNX Runtime's integer kernels and the float path may round a tie apart).</param>
+    private sealed record Case(long Opset, (string Name, long[] Shape)[] Inputs, Action<OnnxGraphBuilder> Build, double Atol = 1e-4);
+
+    private static readonly Dictionary<string, Case> Cases = new(StringComparer.Ordinal)
+    {
+        ["conv2d_groups_dilation_pads"] = new(13, [("x", [1, 4, 9, 10])], g => g
+            .Initializer(W("w", 1, 6, 2, 3, 3)).Initializer(W("b", 2, 6))
+            .Node("Conv", ["x", "w", "b"], ["y"], A.Int("group", 2), A.Ints("dilations", 2, 1), A.Ints("pads", 1, 0, 2, 1), A.Ints("strides", 1, 2))),
+        ["conv1d_same_upper"] = new(13, [("x", [2, 3, 11])], g => g
+            .Initializer(W("w", 3, 5, 3, 4))
+            .Node("Conv", ["x", "w"], ["y"], A.String("auto_pad", "SAME_UPPER"), A.Ints("strides", 2))),
+        ["conv_batchnorm_folded"] = new(13, [("x", [1, 3, 8, 8])], g => g
+            .Initializer(W("w", 4, 8, 3, 3, 3)).Initializer(Positive("scale", 5, 8)).Initializer(W("bias", 6, 8))
+            .Initializer(W("mean", 7, 8)).Initializer(Positive("var", 8, 8))
+            .Node("Conv", ["x", "w"], ["c"], A.Ints("pads", 1, 1, 1, 1))
+            .Node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["y"], A.Float("epsilon", 1e-3f))),
+        ["batchnorm_standalone"] = new(15, [("x", [2, 3, 5])], g => g
+            .Initializer(Positive("scale", 5, 3)).Initializer(W("bias", 6, 3)).Initializer(W("mean", 7, 3)).Initializer(Positive("var", 8, 3))
+            .Node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"])),
+        ["conv_transpose_stride2_pads"] = new(13, [("x", [1, 4, 5, 6])], g => g
+            .Initializer(W("w", 9, 4, 3, 3, 3)).Initializer(W("b", 10, 3))
+            .Node("ConvTranspose", ["x", "w", "b"], ["y"], A.Ints("strides", 2, 2), A.Ints("pads", 1, 0, 0, 1))),
+        ["conv_transpose_groups_output_padding"] = new(13, [("x", [1, 4, 5, 5])], g => g
+            .Initializer(W("w", 11, 4, 2, 2, 3))
+            .Node("ConvTranspose", ["x", "w"], ["y"], A.Int("group", 2), A.Ints("strides", 2, 3), A.Ints("output_padding", 1, 2))),
+        ["conv_transpose_dilated_1d"] = new(13, [("x", [2, 3, 7])], g => g
+            .Initializer(W("w", 12, 3, 2, 3))
+            .Node("ConvTranspose", ["x", "w"], ["y"], A.Ints("dilations", 2), A.Ints("strides", 2))),
+        ["activations"] = new(14, [("x", [2, 3, 4])], g => g
+            .Initializer(W("slope", 13, 3, 1))
+            .Node("Relu", ["x"], ["r"]).Node("LeakyRelu", ["x"], ["l"], A.Float("alpha", 0.2f)).Node("PRelu", ["x", "slope"], ["p"])
+            .Node("HardSigmoid", ["x"], ["hs"]).Node("HardSwish", ["x"], ["hw"]).Node("Tanh", ["x"], ["t"]).Node("Sigmoid", ["x"], ["s"])
+            .Node("Softplus", ["x"], ["sp"]).Node("Elu", ["x"], ["e"]).Node("Erf", ["x"], ["er"])
+            .Node("Sum", ["r", "l", "p", "hs", "hw", "t", "s", "sp", "e", "er"], ["y"])),
+        ["gelu_opset20"] = new(20, [("x", [3, 5])], g => g.Node("Gelu", ["x"], ["a"]).Node("Gelu", ["x"], ["b"], A.String("approximate", "tanh")).Node("Add", ["a", "b"], ["y"])),
+        ["clip_opset13"] = new(13, [("x", [4, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("lo", [-0.3f])).Initializer(OnnxTensorSpec.Floats("hi", [0.4f]))
+            .Node("Clip", ["x", "lo", "hi"], ["y"])),
+        ["softmax_logsoftmax"] = new(13, [("x", [2, 3, 5])], g => g
+            .Node("Softmax", ["x"], ["a"], A.Int("axis", 1)).Node("LogSoftmax", ["x"], ["b"]).Node("Add", ["a", "b"], ["y"])),
+        ["softmax_opset11_flattens"] = new(11, [("x", [2, 3, 4])], g => g.Node("Softmax", ["x"], ["y"], A.Int("axis", 1))),
+        ["matmul_batched_and_vector"] = new(13, [("x", [2, 3, 4])], g => g
+            .Initializer(W("w", 14, 4, 5)).Initializer(W("v", 15, 5))
+            .Node("MatMul", ["x", "w"], ["m"]).Node("MatMul", ["m", "v"], ["y"])),
+        ["gemm_trans_alpha_beta"] = new(13, [("x", [4, 3])], g => g
+            .Initializer(W("b", 16, 4, 5)).Initializer(W("c", 17, 5))
+            .Node("Gemm", ["x", "b", "c"], ["y"], A.Int("transA", 1), A.Float("alpha", 0.5f), A.Float("beta", 2f))),
+        ["einsum"] = new(13, [("x", [2, 3, 4])], g => g
+            .Initializer(W("w", 18, 4, 5)).Node("Einsum", ["x", "w"], ["y"], A.String("equation", "bij, jk -> bik"))),
+        ["arithmetic_broadcast"] = new(13, [("x", [2, 3, 4]), ("z", [3, 1])], g => g
+            .Initializer(Positive("p", 19, 4))
+            .Node("Add", ["x", "z"], ["a"]).Node("Mul", ["a", "p"], ["b"]).Node("Div", ["b", "p"], ["c"]).Node("Sub", ["c", "z"], ["d"])
+            .Node("Abs", ["d"], ["e"]).Node("Sqrt", ["e"], ["f"]).Node("Pow", ["f", "p"], ["g"]).Node("Neg", ["g"], ["h"]).Node("Exp", ["h"], ["i"])
+            .Node("Log", ["i"], ["j"]).Node("Reciprocal", ["p"], ["k"]).Node("Max", ["j", "k", "z"], ["l"]).Node("Min", ["l", "x"], ["m"])
+            .Node("Floor", ["m"], ["n"]).Node("Ceil", ["x"], ["o"]).Node("Round", ["x"], ["q"]).Node("Sum", ["n", "o", "q"], ["y"])),
+        ["compare_where"] = new(13, [("x", [3, 4]), ("z", [4])], g => g
+            .Node("Greater", ["x", "z"], ["gt"]).Node("Less", ["x", "z"], ["lt"]).Node("Equal", ["gt", "lt"], ["eq"]).Node("Not", ["eq"], ["ne"])
+            .Node("Or", ["gt", "lt"], ["or"]).Node("And", ["or", "ne"], ["and"]).Node("Where", ["and", "x", "z"], ["y"])),
+        ["reductions_keepdims"] = new(13, [("x", [2, 3, 4])], g => g
+            .Node("ReduceMean", ["x"], ["a"], A.Ints("axes", 1), A.Int("keepdims", 1)).Node("ReduceMax", ["x"], ["b"], A.Ints("axes", 1))
+            .Node("ReduceMin", ["x"], ["c"], A.Ints("axes", -2)).Node("ReduceProd", ["x"], ["d"], A.Ints("axes", 1)).Node("ReduceL2", ["x"], ["e"], A.Ints("axes", 1))
+            .Node("Sum", ["a", "b", "c", "d", "e"], ["y"])),
+        ["reducesum_axes_input_no_keepdims"] = new(13, [("x", [2, 3, 4])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("axes", [0, 2], 2)).Node("ReduceSum", ["x", "axes"], ["y"], A.Int("keepdims", 0))),
+        ["argmax"] = new(13, [("x", [3, 5])], g => g
+            .Node("ArgMax", ["x"], ["i"], A.Int("axis", 1), A.Int("keepdims", 0)).Node("Cast", ["i"], ["y"], A.Int("to", (long)OnnxDataType.Float))),
+        ["pools"] = new(13, [("x", [1, 2, 9, 9])], g => g
+            .Node("MaxPool", ["x"], ["a"], A.Ints("kernel_shape", 3, 3), A.Ints("strides", 2, 2), A.Int("ceil_mode", 1))
+            .Node("AveragePool", ["x"], ["b"], A.Ints("kernel_shape", 3, 3), A.Ints("strides", 2, 2), A.Ints("pads", 1, 1, 1, 1), A.Int("count_include_pad", 1))
+            .Node("AveragePool", ["x"], ["c"], A.Ints("kernel_shape", 3, 3), A.Ints("strides", 2, 2), A.Ints("pads", 1, 1, 1, 1))
+            .Node("Concat", ["b", "c"], ["bc"], A.Int("axis", 1)).Node("GlobalAveragePool", ["bc"], ["d"]).Node("Concat", ["a", "a"], ["aa"], A.Int("axis", 1)).Node("GlobalMaxPool", ["aa"], ["e"])
+            .Node("Add", ["d", "e"], ["y"])),
+        ["shape_subgraph_reshape"] = new(13, [("x", [2, 3, 4])], g => g
+            .Node("Shape", ["x"], ["s"]).Initializer(OnnxTensorSpec.Int64s("i0", [0], 1)).Node("Gather", ["s", "i0"], ["n"], A.Int("axis", 0))
+            .Initializer(OnnxTensorSpec.Int64s("m1", [-1], 1)).Node("Concat", ["n", "m1"], ["shape"], A.Int("axis", 0))
+            .Node("Reshape", ["x", "shape"], ["y"])),
+        ["flatten_transpose_squeeze_unsqueeze"] = new(13, [("x", [2, 1, 3, 4])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("ax1", [1], 1)).Initializer(OnnxTensorSpec.Int64s("ax0", [0, 3], 2))
+            .Node("Squeeze", ["x", "ax1"], ["a"]).Node("Transpose", ["a"], ["b"], A.Ints("perm", 2, 0, 1)).Node("Unsqueeze", ["b", "ax0"], ["c"])
+            .Node("Flatten", ["c"], ["y"], A.Int("axis", 2))),
+        ["slice_split_concat"] = new(13, [("x", [4, 10])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("st", [1, -8], 2)).Initializer(OnnxTensorSpec.Int64s("en", [long.MaxValue, -1], 2))
+            .Initializer(OnnxTensorSpec.Int64s("ax", [0, 1], 2)).Initializer(OnnxTensorSpec.Int64s("sp", [1, 2], 2))
+            .Node("Slice", ["x", "st", "en", "ax", "sp"], ["a"])
+            .Initializer(OnnxTensorSpec.Int64s("parts", [3, 7], 2)).Node("Split", ["x", "parts"], ["b", "c"], A.Int("axis", 1))
+            .Node("Concat", ["c", "b"], ["d"], A.Int("axis", 1)).Node("ReduceSum", ["a"], ["e"], A.Int("keepdims", 1)).Node("Add", ["d", "e"], ["y"])),
+        ["gather_scalar_and_vector"] = new(13, [("x", [5, 3])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("i", [-1])).Initializer(OnnxTensorSpec.Int64s("v", [4, 0, 2, 0], 2, 2))
+            .Node("Gather", ["x", "i"], ["a"]).Node("Gather", ["x", "v"], ["b"]).Node("Add", ["b", "a"], ["y"])),
+        ["gather_elements"] = new(13, [("x", [3, 4])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("i", [2, 0, 1, -1, 0, 0, 1, 2, 1, 2, 0, 0], 3, 4))
+            .Node("GatherElements", ["x", "i"], ["a"], A.Int("axis", 0))
+            .Initializer(OnnxTensorSpec.Int64s("j", [3, 0, 1, 2, 2, 1], 3, 2))
+            .Node("GatherElements", ["x", "j"], ["b"], A.Int("axis", 1)).Node("ReduceMax", ["b"], ["bs"], A.Ints("axes", 1))
+            .Node("Add", ["a", "bs"], ["y"])),
+        ["expand_tile"] = new(13, [("x", [3, 1])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("shape", [2, 1, 4], 3)).Initializer(OnnxTensorSpec.Int64s("reps", [1, 2, 1], 3))
+            .Node("Expand", ["x", "shape"], ["a"]).Node("Tile", ["a", "reps"], ["y"])),
+        ["pad_modes"] = new(13, [("x", [1, 2, 4, 5])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("p", [0, 0, 1, 2, 0, 0, 2, 1], 8)).Initializer(OnnxTensorSpec.Floats("v", [0.5f]))
+            .Node("Pad", ["x", "p", "v"], ["a"]).Node("Pad", ["x", "p"], ["b"], A.String("mode", "reflect")).Node("Pad", ["x", "p"], ["c"], A.String("mode", "edge"))
+            .Node("Sum", ["a", "b", "c"], ["y"])),
+        ["resize_nearest_x2_half_pixel"] = new(13, [("x", [1, 2, 3, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2], 4))
+            .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "nearest"))),
+        ["resize_nearest_asymmetric_floor_x3"] = new(13, [("x", [1, 2, 3, 4])], g => g
+            .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 3, 3], 4))
+            .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "nearest"), A.String("coordinate_transformation_mode", "asymmetric"), A.String("nearest_mode", "floor"))),
+        ["resize_linear_half_pixel_sizes"] = new(13, [("x", [1, 2, 4, 5])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 7, 9], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "linear"))),
+        ["resize_linear_align_corners"] = new(13, [("x", [1, 1, 4, 3])], g => g
+            .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2.5f], 4))
+            .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "linear"), A.String("coordinate_transformation_mode", "align_corners"))),
+        ["upsample_opset9"] = new(9, [("x", [1, 2, 3, 3])], g => g
+            .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2], 4)).Node("Upsample", ["x", "scales"], ["y"])),
+        ["layernorm_instancenorm"] = new(17, [("x", [2, 3, 6])], g => g
+            .Initializer(W("g", 20, 6)).Initializer(W("b", 21, 6)).Initializer(W("s", 22, 3)).Initializer(W("c", 23, 3))
+            .Node("LayerNormalization", ["x", "g", "b"], ["a"]).Node("InstanceNormalization", ["a", "s", "c"], ["y"])),
+        ["constant_of_shape_range_cast"] = new(13, [("x", [2, 5])], g => g
+            .Node("Shape", ["x"], ["s"]).Node("ConstantOfShape", ["s"], ["ones"], A.Tensor("value", OnnxTensorSpec.Floats("v", [1.5f], 1)))
+            .Initializer(OnnxTensorSpec.Int64s("start", [0])).Initializer(OnnxTensorSpec.Int64s("limit", [5])).Initializer(OnnxTensorSpec.Int64s("delta", [1]))
+            .Node("Range", ["start", "limit", "delta"], ["r"]).Node("Cast", ["r"], ["rf"], A.Int("to", (long)OnnxDataType.Float))
+            .Node("Mul", ["x", "rf"], ["a"]).Node("Add", ["a", "ones"], ["b"]).Node("Identity", ["b"], ["c"]).Node("Dropout", ["c"], ["y"])),
+        ["if_on_constant_condition"] = new(13, [("x", [2, 3])], g => g
+            .Initializer(OnnxTensorSpec.Of("cond", OnnxDataType.Bool, new byte[] { 1 }))
+            .Node("If", ["cond"], ["y"],
+                A.Graph("then_branch", new OnnxGraphBuilder("then").Node("Relu", ["x"], ["t"]).Output("t", F, null)),
+                A.Graph("else_branch", new OnnxGraphBuilder("else").Node("Neg", ["x"], ["e"]).Output("e", F, null)))),
+        ["qdq_relu"] = new(13, [("x", [2, 3, 4])], g => g
+            .Initializer(OnnxTensorSpec.Floats("s", [0.05f])).Initializer(OnnxTensorSpec.Of("z", OnnxDataType.UInt8, new byte[] { 128 }))
+            .Node("QuantizeLinear", ["x", "s", "z"], ["q"]).Node("DequantizeLinear", ["q", "s", "z"], ["d"]).Node("Relu", ["d"], ["y"]), 0.05),
+        ["qdq_conv_int8_weights"] = new(13, [("x", [1, 3, 6, 6])], g => g
+            .Initializer(OnnxTensorSpec.Floats("xs", [0.03f])).Initializer(OnnxTensorSpec.Of("xz", OnnxDataType.UInt8, new byte[] { 120 }))
+            .Initializer(OnnxTensorSpec.Of("w", OnnxDataType.Int8, Int8s(31, 4 * 3 * 3 * 3), 4, 3, 3, 3))
+            .Initializer(OnnxTensorSpec.Floats("ws", [0.01f])).Initializer(OnnxTensorSpec.Of("wz", OnnxDataType.Int8, new sbyte[] { 0 }))
+            .Initializer(OnnxTensorSpec.Floats("ys", [0.04f])).Initializer(OnnxTensorSpec.Of("yz", OnnxDataType.UInt8, new byte[] { 100 }))
+            .Node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]).Node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"])
+            .Node("DequantizeLinear", ["w", "ws", "wz"], ["wd"]).Node("Conv", ["xd", "wd"], ["c"], A.Ints("pads", 1, 1, 1, 1))
+            .Node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]).Node("DequantizeLinear", ["cq", "ys", "yz"], ["y"]), 0.04 + 1e-4),
+        ["qlinear_conv"] = new(13, [("x", [1, 2, 5, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("xs", [0.03f])).Initializer(OnnxTensorSpec.Of("xz", OnnxDataType.UInt8, new byte[] { 128 }))
+            .Initializer(OnnxTensorSpec.Of("w", OnnxDataType.Int8, Int8s(32, 3 * 2 * 3 * 3), 3, 2, 3, 3))
+            .Initializer(OnnxTensorSpec.Floats("ws", [0.02f])).Initializer(OnnxTensorSpec.Of("wz", OnnxDataType.Int8, new sbyte[] { 0 }))
+            .Initializer(OnnxTensorSpec.Floats("ys", [0.05f])).Initializer(OnnxTensorSpec.Of("yz", OnnxDataType.UInt8, new byte[] { 110 }))
+            .Initializer(OnnxTensorSpec.Of("b", OnnxDataType.Int32, new[] { 100, -200, 300 }, 3))
+            .Node("QuantizeLinear", ["x", "xs", "xz"], ["xq"])
+            .Node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["yq"], A.Ints("strides", 2, 2))
+            .Node("DequantizeLinear", ["yq", "ys", "yz"], ["y"]), 0.05 + 1e-4),
+        ["qlinear_matmul"] = new(13, [("x", [3, 8])], g => g
+            .Initializer(OnnxTensorSpec.Floats("xs", [0.02f])).Initializer(OnnxTensorSpec.Of("xz", OnnxDataType.UInt8, new byte[] { 128 }))
+            .Initializer(OnnxTensorSpec.Of("w", OnnxDataType.UInt8, Int8s(33, 8 * 5).Select(v => (byte)(v + 128)).ToArray(), 8, 5))
+            .Initializer(OnnxTensorSpec.Floats("ws", [0.01f])).Initializer(OnnxTensorSpec.Of("wz", OnnxDataType.UInt8, new byte[] { 128 }))
+            .Initializer(OnnxTensorSpec.Floats("ys", [0.03f])).Initializer(OnnxTensorSpec.Of("yz", OnnxDataType.UInt8, new byte[] { 128 }))
+            .Node("QuantizeLinear", ["x", "xs", "xz"], ["xq"])
+            .Node("QLinearMatMul", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["yq"])
+            .Node("DequantizeLinear", ["yq", "ys", "yz"], ["y"]), 0.03 + 1e-4),
+    };
+
+    public static IEnumerable<object[]> CaseNames => Cases.Keys.Order(StringComparer.Ordinal).Select(k => new object[] { k });
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Operator_matches_onnx_runtime(string name)
+    {
+        Case c = Cases[name];
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(c.Opset);
+        foreach ((string input, long[] shape) in c.Inputs)
+        {
+            model.Graph.Input(input, F, [.. shape.Cast<object?>()]);
+        }
+
+        c.Build(model.Graph);
+        model.Graph.Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        int seed = 100;
+        var inputs = c.Inputs.ToDictionary(i => i.Name, i => OnnxExportHarness.RandomFloats(seed++, i.Shape, -2, 2), StringComparer.Ordinal);
+        foreach (OracleComparison r in OnnxExportHarness.ExportAndCompare(path, inputs, dir.File("out.nnef.tgz")))
+        {
+            output.WriteLine($"{name}: max |error| {r.MaxAbsError:E2}");
+            Assert.Null(OnnxExportHarness.Approximate(r.Expected, r.Got, c.Atol));
+        }
+    }
+
+    [Fact]
+    public void Per_channel_quantization_is_refused_naming_the_node()
+    {
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(13);
+        model.Graph.Input("x", F, 3, 4)
+            .Initializer(OnnxTensorSpec.Of("w", OnnxDataType.Int8, Int8s(1, 12), 3, 4))
+            .Initializer(OnnxTensorSpec.Floats("s", [0.1f, 0.2f, 0.3f], 3)).Initializer(OnnxTensorSpec.Of("z", OnnxDataType.Int8, new sbyte[] { 0, 0, 0 }, 3))
+            .NamedNode("dq_w", "DequantizeLinear", ["w", "s", "z"], ["wd"], [A.Int("axis", 0)])
+            .NamedNode("add", "Add", ["x", "wd"], ["y"], []).Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        var e = Assert.Throws<Errors.UnsupportedFeatureException>(() => OnnxExporter.Translate(m));
+        Assert.Contains("'dq_w'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("per-channel", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unsupported_operators_are_all_listed_before_anything_is_written()
+    {
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(13);
+        model.Graph.Input("x", F, 2, 3)
+            .NamedNode("first", "NonMaxSuppression", ["x"], ["a"], [])
+            .NamedNode("second", "Relu", ["a"], ["b"], [])
+            .NamedNode("third", "Det", ["b"], ["c"], [])
+            .NamedNode("fourth", "Det", ["c"], ["y"], [])
+            .Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        var e = Assert.Throws<Errors.UnsupportedFeatureException>(() => OnnxExporter.Translate(m));
+        Assert.Contains("Det (2 nodes: 'third', 'fourth')", e.Message, StringComparison.Ordinal);
+        Assert.Contains("NonMaxSuppression (1 node: 'first')", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Relu", e.Message, StringComparison.Ordinal);
+    }
+
+    private static sbyte[] Int8s(int seed, int count)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ => (sbyte)rng.Next(-60, 61))];
+    }
+
+    private static OnnxTensorSpec W(string name, int seed, params long[] dims) =>
+        OnnxTensorSpec.Floats(name, OnnxExportHarness.RandomFloats(seed, dims, -1, 1).ToFloatArray(), dims);
+
+    private static OnnxTensorSpec Positive(string name, int seed, params long[] dims) =>
+        OnnxTensorSpec.Floats(name, OnnxExportHarness.RandomFloats(seed, dims, 0.5f, 1.5f).ToFloatArray(), dims);
+}
