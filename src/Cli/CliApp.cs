@@ -68,7 +68,7 @@ internal static class CliApp
         }
         catch (OutputRefusedException e)
         {
-            string hint = e.Reason == OutputRefusal.Exists ? "; use --overwrite to replace it" : string.Empty;
+            string hint = e.Reason == OutputRefusal.Exists ? $"; use {command.ReplaceFlag} to replace it" : string.Empty;
             stderr.WriteLine($"t2n {command.Name}: error: {OneLine(e.Message)}{hint}");
             return UsageError;
         }

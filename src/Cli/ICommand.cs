@@ -12,6 +12,9 @@ internal interface ICommand
     /// <summary>Full usage text.</summary>
     string Usage { get; }
 
+    /// <summary>The flag that replaces an existing output, named in the hint when an output already exists.</summary>
+    string ReplaceFlag => "--overwrite";
+
     /// <summary>
     /// Runs the command with the arguments after its name; returns the exit code. Names read from files are escaped
     /// with <see cref="IO.TerminalText"/> before they are printed; <paramref name="cancellation"/> stops the run (an
