@@ -93,7 +93,7 @@ internal static class CliApp
             context.Summary.Status = "interrupted";
             return Fail(context, stderr, interrupt.ExitCode, $"{prefix}: interrupted; the outputs of this run were removed");
         }
-        catch (Exception e) when (Classify(e) is { } failure)
+        catch (Exception e) when (Classify(e, command.ReplaceFlag) is { } failure)
         {
             return Fail(context, stderr, failure.Code, $"{prefix}: {failure.Message}");
         }
@@ -109,12 +109,13 @@ internal static class CliApp
     public static string Version => BuildInfo.Version;
 
     // Our errors and I/O errors in one line, with the exit code they mean; null for what we do not expect (a bug).
-    private static (int Code, string Message)? Classify(Exception e) => e switch
+    // An output that exists names the flag that replaces it (--overwrite, or export-llm's -iaed).
+    private static (int Code, string Message)? Classify(Exception e, string replaceFlag) => e switch
     {
         // Parallel work (ordered writes, Parallel.For) wraps one failure: report the failure itself.
-        AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0]),
+        AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0], replaceFlag),
         UsageException u => (ExitCodes.Usage, $"{OneLine(u.Message)}"),
-        OutputRefusedException r => (ExitCodes.Usage, $"error: {OneLine(r.Message)}{(r.Reason == OutputRefusal.Exists ? "; use --overwrite to replace it" : string.Empty)}"),
+        OutputRefusedException r => (ExitCodes.Usage, $"error: {OneLine(r.Message)}{(r.Reason == OutputRefusal.Exists ? $"; use {replaceFlag} to replace it" : string.Empty)}"),
         TorchToNnefException t => (ExitCodes.InputOrIo, $"error: {OneLine(t.Message)}"),
         IOException or UnauthorizedAccessException => (ExitCodes.InputOrIo, $"error: {OneLine(IoErrorText.Describe(e))}"),
         OutOfMemoryException => (ExitCodes.InputOrIo, "error: out of memory"),

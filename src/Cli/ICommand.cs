@@ -17,6 +17,9 @@ internal interface ICommand
     /// </summary>
     Command Define();
 
+    /// <summary>The flag that replaces an existing output, named in the hint when an output already exists.</summary>
+    string ReplaceFlag => "--overwrite";
+
     /// <summary>
     /// Runs the command; returns the exit code (<see cref="ExitCodes"/>). Names read from files are escaped with
     /// <see cref="IO.TerminalText"/> before they are printed; <see cref="CommandContext.Cancellation"/> stops the run

@@ -24,6 +24,7 @@ public class ExportLlmCommandTests
         (int code, string stdout, string stderr) = CliRunner.Run(args);
         Assert.True(code == 0, stderr);
         Assert.Contains("verified against the reference forward pass", stdout);
+        Assert.Matches("at '(exact|close|approximate|very|super|ultra)' in ", stdout); // tract's spelling of the level
         Assert.Contains(" s (", stdout); // the time and the rate are printed
         Graph g = NnefArchive.Read(Path.Combine(export, "model", "model.nnef.tgz"));
         Assert.Equal(DType.Q40, g.Variables.Values.Single(v => v.Label == "model.model.layers.0.self_attn.q_proj.weight").DType);
@@ -97,6 +98,32 @@ public class ExportLlmCommandTests
         (int code, _, string stderr) = CliRunner.Run("export-llm", "-d", model, "-e", tmp.File("out"));
         Assert.Equal(3, code); // an input error (exit codes: 1 is a failed check, 3 an unreadable or unsupported input)
         Assert.Contains("gpt_neox", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
+    [Fact]
+    public void AnExistingExportFolderIsRefusedWithTheHintToPassIaed()
+    {
+        using var tmp = new TempDir();
+        string export = tmp.File("out");
+        (int code, _, string stderr) = CliRunner.Run("export-llm", "-d", Sample, "-e", export, "-nv");
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = CliRunner.Run("export-llm", "-d", Sample, "-e", export, "-nv");
+        Assert.Equal(2, code);
+        Assert.Contains("use -iaed to replace it", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--overwrite", stderr, StringComparison.Ordinal);
+        (code, _, stderr) = CliRunner.Run("export-llm", "-d", Sample, "-e", export, "-nv", "-iaed");
+        Assert.True(code == 0, stderr);
+    }
+
+    [Fact]
+    public void AFailedToleranceIsNamedAsTractSpellsIt()
+    {
+        using var tmp = new TempDir();
+        (int code, _, string stderr) = CliRunner.Run("export-llm", "-d", Sample, "-e", tmp.File("out"), "-c", "min_max_q4_0_all", "-tt", "exact");
+        Assert.Equal(1, code);
+        Assert.Contains("at 'exact'", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exact", stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("out")));
     }
 }

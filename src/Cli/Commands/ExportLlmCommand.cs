@@ -19,6 +19,9 @@ internal sealed class ExportLlmCommand : ICommand
 {
     public string Name => "export-llm";
 
+    /// <summary>The reference tool's flag: <c>-iaed</c> replaces an export folder (this command has no <c>--overwrite</c>).</summary>
+    public string ReplaceFlag => "-iaed";
+
     public string Summary => "Export a Hugging Face decoder checkpoint (llama, mistral, qwen2, qwen3, phi3) to tract NNEF, optionally Q4_0";
 
     public Command Define() => Opt.Command(Name, Summary, """
@@ -37,7 +40,7 @@ internal sealed class ExportLlmCommand : ICommand
         Opt.Flag("--dump-with-tokenizer-and-conf", "also write config.json and the tokenizer files", "-dwtac"),
         Opt.Value("--export-dir-struct", "deep|flat", "layout (default deep)"),
         Opt.Value("--num-logits-to-keep", "n", "logits of the last n positions, 0 = all (default 1)"),
-        Opt.Value("--tract-check-io-tolerance", "level", "exact, close, approximate (default), very, super, ultra", "-tt"),
+        Opt.Value("--tract-check-io-tolerance", "level", "exact, close, approximate, very, super, ultra (default: approximate for f32, very for f16; see the README)", "-tt"),
         Opt.Value("--sample-generation-total-size", "n", "tokens of the test bundles (default 6, at least 2)", "-sgts"),
         Opt.Flag("--no-verify", "skip the verification and tests/*.npz", "-nv"),
         Opt.Flag("--ignore-already-exist-dir", "replace an existing export folder (only one an export wrote)", "-iaed"),
@@ -78,10 +81,12 @@ internal sealed class ExportLlmCommand : ICommand
             "flat" => LlmExportDirStruct.Flat,
             string other => throw new UsageException($"--export-dir-struct must be deep or flat, got '{other}'"),
         };
-        Approximation tolerance = Approximation.Approximate;
-        if (a.Get("--tract-check-io-tolerance") is string t && !Tolerance.TryParseLevel(t, out tolerance))
+        Approximation? tolerance = null;
+        if (a.Get("--tract-check-io-tolerance") is string t)
         {
-            throw new UsageException($"unknown tolerance '{t}'; known: exact, close, approximate, very, super, ultra");
+            tolerance = Tolerance.TryParseLevel(t, out Approximation level)
+                ? level
+                : throw new UsageException($"unknown tolerance '{t}'; known: exact, close, approximate, very, super, ultra");
         }
 
         var options = new LlmExportOptions
@@ -124,7 +129,7 @@ internal sealed class ExportLlmCommand : ICommand
                 $"exported {r.Weights:N0} weights ({r.QuantizedTensors} tensor(s) Q4_0) to {TerminalText.Escape(r.Archive)} in {seconds:F2} s "
                 + $"({r.Weights / Math.Max(seconds, 1e-9) / 1e9:F2} G weights/s)");
             stdout.WriteLine(options.Verify
-                ? $"verified against the reference forward pass ({string.Join(", ", r.Checks.Select(c => c.Mode))}) at '{tolerance}' in {r.VerifyTime.TotalSeconds:F2} s"
+                ? $"verified against the reference forward pass ({string.Join(", ", r.Checks.Select(c => c.Mode))}) at '{Tolerance.NameOf(r.Tolerance)}' in {r.VerifyTime.TotalSeconds:F2} s"
                 : "not verified (-nv)");
             stdout.WriteLine($"total {clock.Elapsed.TotalSeconds:F2} s");
             return ExitCodes.Success;

@@ -43,6 +43,21 @@ public readonly record struct Tolerance(double Atol, double Rtol, double Outlier
         _ => throw new ArgumentOutOfRangeException(nameof(level)),
     };
 
+    /// <summary>
+    /// The name tract and torch_to_nnef spell <paramref name="level"/> with (<c>exact close approximate very super
+    /// ultra</c>), what messages print and <see cref="TryParseLevel"/> reads back.
+    /// </summary>
+    public static string NameOf(Approximation level) => level switch
+    {
+        Approximation.Exact => "exact",
+        Approximation.Close => "close",
+        Approximation.Approximate => "approximate",
+        Approximation.VeryApproximate => "very",
+        Approximation.SuperApproximate => "super",
+        Approximation.UltraApproximate => "ultra",
+        _ => throw new ArgumentOutOfRangeException(nameof(level)),
+    };
+
     /// <summary>Parses the names torch_to_nnef and tract use: <c>exact close approximate very super ultra</c>.</summary>
     public static bool TryParseLevel(string text, out Approximation level)
     {

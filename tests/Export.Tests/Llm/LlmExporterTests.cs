@@ -90,16 +90,29 @@ public class LlmExporterTests(ITestOutputHelper log)
             Files(dir));
     }
 
-    [Fact]
-    public void AMismatchFailsTheExportAndLeavesNothing()
+    /// <summary>
+    /// A broken graph fails at the default tolerance of its float type: <c>approximate</c> for f32, and the looser
+    /// <c>very</c> of f16 exports (<see cref="LlmExportOptions.DefaultTolerance"/>) still catches it.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AMismatchFailsTheExportAndLeavesNothing(bool f16)
     {
         using var temp = new TempDir();
         string dir = temp.File("export");
 
         // Break the graph on purpose: the first layer's residual loses its attention branch.
-        LlmExportOptions options = Options(dir) with { EditGraph = g => BreakFirstResidual(g) };
+        LlmExportOptions options = Options(dir) with
+        {
+            EditGraph = g => BreakFirstResidual(g),
+            ForceDType = f16 ? DType.F16 : null,
+            ForceF32Attention = f16,
+            Compression = f16 ? CompressionRegistry.Default.Get("min_max_q4_0_all") : null,
+        };
         var e = Assert.Throws<LlmVerificationException>(() => Export("llama", options));
         log.WriteLine(e.Message);
+        Assert.Contains(f16 ? "at 'very'" : "at 'approximate'", e.Message, StringComparison.Ordinal);
         Assert.Contains("outputs", e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(dir));
         Assert.Empty(Directory.GetFileSystemEntries(temp.Path));

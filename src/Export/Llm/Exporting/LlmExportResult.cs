@@ -21,6 +21,7 @@ public sealed record LlmModeCheck(string Mode, int PastLength, int NewTokens, IR
 /// <param name="WriteTime">Building the graph and writing every file (verification excluded).</param>
 /// <param name="VerifyTime">Reading the archive back, evaluating it and running the reference pass; zero with <c>-nv</c>.</param>
 /// <param name="Checks">The verified modes; empty with <c>-nv</c>.</param>
+/// <param name="Tolerance">The verification's tolerance: <c>-tt</c>, else <see cref="LlmExportOptions.DefaultTolerance"/>.</param>
 public sealed record LlmExportResult(
     string ExportDirectory,
     string Archive,
@@ -28,7 +29,8 @@ public sealed record LlmExportResult(
     int QuantizedTensors,
     TimeSpan WriteTime,
     TimeSpan VerifyTime,
-    IReadOnlyList<LlmModeCheck> Checks);
+    IReadOnlyList<LlmModeCheck> Checks,
+    Approximation Tolerance);
 
 /// <summary>The written archive does not compute what the reference pass computes; nothing was left at the destination.</summary>
 public sealed class LlmVerificationException(string message, IReadOnlyList<LlmModeCheck> checks) : Exception(message)

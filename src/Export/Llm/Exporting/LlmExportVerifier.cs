@@ -66,7 +66,7 @@ internal static class LlmExportVerifier
                 List<NamedTensor> inputs = Inputs(step, cache, precision);
                 IReadOnlyList<NamedTensor> got = new GraphEvaluator(graph, evaluation).Run(inputs);
                 Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
-                List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance))];
+                List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights)))];
                 checks.Add(new LlmModeCheck(mode, past, count, comparisons));
                 using FileStream npz = target.CreateFileIn(LlmExportLayout.TestBundle(mode));
                 IoBundle.WriteNpz(npz, inputs.Concat(got).Select(t => t.Value.Type == DatumType.F16 ? new NamedTensor(t.Name, Cast.To(t.Value, DatumType.F32)) : t));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchToNnef.Errors;
 using TorchToNnef.Export.Llm.Building;
 using TorchToNnef.Export.Llm.Weights;
+using TorchToNnef.Export.Verification;
 using TorchToNnef.Formats.Nnef;
 using TorchToNnef.IO;
 using TorchToNnef.Quant;
@@ -37,6 +38,8 @@ public static class LlmExporter
         LlmPrecision precision = LlmPrecision.For(options.ForceDType, options.ForceF32Attention, checkpoint.Config.ModelType);
         TractVersion version = options.TractVersion ?? TractVersion.Latest;
         LlmExportDirStruct layout = options.DirStruct;
+        Approximation tolerance = options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights);
+        options = options with { Tolerance = tolerance };
 
         using var transaction = new OutputTransaction(new OutputOptions { Overwrite = options.ReplaceExisting, Notice = options.Log }, cancellation);
         transaction.AddInput(checkpoint.Files.ModelDir);
@@ -97,13 +100,13 @@ public static class LlmExporter
                 string details = string.Join(
                     Environment.NewLine,
                     failed.SelectMany(c => c.Outputs.Where(o => !o.Passed).Select(o =>
-                        $"  {c.Mode} (P={c.PastLength}, S={c.NewTokens}) {o.Name}: {o.Outliers} of {o.Count} outside {options.Tolerance}, max abs error {o.MaxAbsError:G4}")));
+                        $"  {c.Mode} (P={c.PastLength}, S={c.NewTokens}) {o.Name}: {o.Outliers} of {o.Count} outside {Tolerance.NameOf(tolerance)}, max abs error {o.MaxAbsError:G4}")));
                 throw new LlmVerificationException(
-                    $"The exported graph does not match the reference forward pass at '{options.Tolerance}' (verified in {verifyTime.TotalSeconds:F1} s); nothing was written to {options.ExportDirectory}:{Environment.NewLine}{details}",
+                    $"The exported graph does not match the reference forward pass at '{Tolerance.NameOf(tolerance)}' (verified in {verifyTime.TotalSeconds:F1} s); nothing was written to {options.ExportDirectory}:{Environment.NewLine}{details}",
                     checks);
             }
 
-            options.Log?.Invoke($"verified {checks.Count} modes against the reference forward pass at '{options.Tolerance}' in {verifyTime.TotalSeconds:F1} s");
+            options.Log?.Invoke($"verified {checks.Count} modes against the reference forward pass at '{Tolerance.NameOf(tolerance)}' in {verifyTime.TotalSeconds:F1} s");
         }
 
         transaction.Commit();
@@ -114,7 +117,8 @@ public static class LlmExporter
             plan.Weights.Count(w => w.Quantized),
             writeTime,
             verifyTime,
-            checks);
+            checks,
+            tolerance);
     }
 
     private static void Copy(OutputTarget target, string from, string relative)
