@@ -29,9 +29,11 @@ internal sealed class Q40Pipeline
     private readonly Q40QuantizeOptions _options;
     private readonly int _bytesPerGroup;
     private readonly bool _inMemory;
+    private readonly string? _tensorName;
 
-    public Q40Pipeline(Tensor source, Q40Calibration calibration, Q40QuantizeOptions options)
+    public Q40Pipeline(Tensor source, Q40Calibration calibration, Q40QuantizeOptions options, string? tensorName = null)
     {
+        _tensorName = tensorName;
         _source = source;
         _calibration = calibration;
         _options = options;
@@ -112,11 +114,37 @@ internal sealed class Q40Pipeline
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, One);
         }
 
+        if (!_options.AllowNonFinite)
+        {
+            CheckScales(first, count, output, destination);
+        }
+
         if (stats is not null)
         {
             foreach (Q40ErrorStats s in stats)
             {
                 _options.Errors!.Merge(s);
+            }
+        }
+    }
+
+    // A block whose f16 scale is NaN or infinite dequantizes to NaN/inf: an error unless the options allow it. Checked
+    // after the parallel loop, so the exception is ours and not an AggregateException.
+    private void CheckScales(long first, int count, byte[]? output, Memory<byte> destination)
+    {
+        long g0 = first * ChunkGroups;
+        int groups = (int)(GroupsThrough(first + count) - g0);
+        ReadOnlySpan<byte> blocks = output is not null
+            ? output.AsSpan(0, groups * Q40Format.BlockBytes) // chunks of a window are contiguous in output
+            : destination.Span.Slice((int)(g0 * Q40Format.BlockBytes), groups * Q40Format.BlockBytes);
+        for (int g = 0; g < groups; g++)
+        {
+            Half scale = BitConverter.UInt16BitsToHalf(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(blocks.Slice(g * Q40Format.BlockBytes, 2)));
+            if (!Half.IsFinite(scale))
+            {
+                long group = g0 + g;
+                string what = Half.IsNaN(scale) ? "holds NaN" : "has values too large for an f16 scale (|x| / 8 > 65504)";
+                throw new TorchToNnef.Errors.ImpossibleQuantizationException(_tensorName, $"group {group} (elements {group * Q40Format.GroupSize} to {((group + 1) * Q40Format.GroupSize) - 1}) {what}: its Q4_0 scale would be {scale} (set Q40QuantizeOptions.AllowNonFinite, t2n --allow-non-finite, to keep it)");
             }
         }
     }
@@ -158,3 +186,4 @@ internal sealed class Q40Pipeline
         }
     }
 }
+

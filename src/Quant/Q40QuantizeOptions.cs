@@ -17,4 +17,11 @@ public sealed class Q40QuantizeOptions
 
     /// <summary>When set, the error of every quantized value is added to it.</summary>
     public Q40ErrorStats? Errors { get; init; }
+
+    /// <summary>
+    /// Accept blocks whose f16 scale is not finite (a group holding NaN, or values near 3e38 whose scale overflows f16).
+    /// False by default: such a block dequantizes to NaN or infinity, so the quantization stops with an
+    /// <see cref="TorchToNnef.Errors.ImpossibleQuantizationException"/> naming the tensor and the group.
+    /// </summary>
+    public bool AllowNonFinite { get; init; }
 }

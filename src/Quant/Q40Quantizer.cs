@@ -26,7 +26,7 @@ public static class Q40Quantizer
         OwnedTensorData data = OwnedTensorData.Allocate(DType.Q40.ByteSize(source.ElementCount), clear: false);
         try
         {
-            Pipeline(source, calibration, options).RunInto(data.Memory);
+            Pipeline(source, calibration, options, tensorName).RunInto(data.Memory);
             return new Tensor(DType.Q40, source.Shape, data);
         }
         catch
@@ -46,7 +46,7 @@ public static class Q40Quantizer
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(destination);
         Q40Format.ThrowIfIneligible(source.DType, source.Shape, tensorName);
-        Pipeline(source, calibration, options).RunTo(destination);
+        Pipeline(source, calibration, options, tensorName).RunTo(destination);
     }
 
     /// <summary>
@@ -58,6 +58,6 @@ public static class Q40Quantizer
     public static Q40TensorSource Lazy(TensorSource source, string? tensorName = null, Q40Calibration? calibration = null, Q40QuantizeOptions? options = null) =>
         new(source, tensorName, calibration, options);
 
-    internal static Q40Pipeline Pipeline(Tensor source, Q40Calibration? calibration, Q40QuantizeOptions? options) =>
-        new(source, calibration ?? Q40Calibration.MinMax, options ?? Q40QuantizeOptions.Default);
+    internal static Q40Pipeline Pipeline(Tensor source, Q40Calibration? calibration, Q40QuantizeOptions? options, string? tensorName = null) =>
+        new(source, calibration ?? Q40Calibration.MinMax, options ?? Q40QuantizeOptions.Default, tensorName);
 }

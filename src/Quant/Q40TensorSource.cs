@@ -72,7 +72,7 @@ public sealed class Q40TensorSource : TensorSource
                 blocks = GC.AllocateUninitializedArray<byte>(checked((int)ByteLength));
                 using (Tensor floats = Floats.Open())
                 {
-                    Q40Quantizer.Pipeline(floats, Calibration, Options).RunInto(blocks);
+                    Q40Quantizer.Pipeline(floats, Calibration, Options, Name).RunInto(blocks);
                 }
 
                 _blocks = new WeakReference<byte[]>(blocks);
@@ -99,7 +99,7 @@ public sealed class Q40TensorSource : TensorSource
         }
 
         using Tensor floats = Floats.Open();
-        Q40Quantizer.Pipeline(floats, Calibration, Options).RunTo(destination);
+        Q40Quantizer.Pipeline(floats, Calibration, Options, Name).RunTo(destination);
     }
 
     /// <inheritdoc />

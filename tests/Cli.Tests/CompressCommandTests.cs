@@ -92,9 +92,9 @@ public class CompressCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "compress", "-o", "x", "-c", "min_max_q4_0" }, "missing -i")]
-    [InlineData(new[] { "compress", "-i", "x", "-c", "min_max_q4_0" }, "missing -o")]
-    [InlineData(new[] { "compress", "-i", "x", "-o", "y" }, "missing -c")]
+    [InlineData(new[] { "compress", "-o", "x", "-c", "min_max_q4_0" }, "option '--input' is required")]
+    [InlineData(new[] { "compress", "-i", "x", "-c", "min_max_q4_0" }, "option '--output' is required")]
+    [InlineData(new[] { "compress", "-i", "x", "-o", "y" }, "option '--compression' is required")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "nope" }, "unknown compression method 'nope'")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "x", "-c", "min_max_q4_0" }, "is the input x of this run")]
     [InlineData(new[] { "compress", "-i", "x", "-o", "y", "-c", "min_max_q4_0", "--tract-version", "abc" }, "not a tract version")]
@@ -108,12 +108,12 @@ public class CompressCommandTests
     }
 
     [Fact]
-    public void ABadInputIsExitCode1AndLeavesNoOutput()
+    public void ABadInputIsExitCode3AndLeavesNoOutput()
     {
         using var tmp = new TempDir();
         File.WriteAllText(tmp.File("broken.nnef.tgz"), "not an archive");
         (int code, _, string stderr) = Run("compress", "-i", tmp.File("broken.nnef.tgz"), "-o", tmp.File("o.nnef.tgz"), "-c", "min_max_q4_0");
-        Assert.Equal(1, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("broken.nnef.tgz", stderr);
         Assert.Equal(["broken.nnef.tgz"], Directory.EnumerateFileSystemEntries(tmp.Path).Select(Path.GetFileName));
     }

@@ -114,30 +114,30 @@ public class InspectCommandTests
     }
 
     [Fact]
-    public void BadInputGivesOneLineErrorAndExitCodeOne()
+    public void BadInputGivesOneLineErrorAndExitCodeThree()
     {
         using var dir = new TempDir();
         string bad = dir.File("bad.safetensors");
         File.WriteAllBytes(bad, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]);
         (int code, string output, string err) = CliRunner.Run("inspect", bad);
-        Assert.Equal(CliApp.Failure, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Empty(output);
         Assert.Equal($"t2n inspect: error: {bad}: header length 9223372036854775807 exceeds the limit of 100000000 bytes{Environment.NewLine}", err);
 
         string text = dir.File("notes.txt");
         File.WriteAllText(text, "hello");
         (code, _, err) = CliRunner.Run("inspect", text);
-        Assert.Equal(CliApp.Failure, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Equal($"t2n inspect: error: {text}: not a recognized input (expected a .safetensors file, a checkpoint directory, an NNEF archive or an ONNX model){Environment.NewLine}", err);
 
         (code, _, err) = CliRunner.Run("inspect", dir.File("missing"));
-        Assert.Equal(CliApp.Failure, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Single(err.TrimEnd().Split('\n'));
     }
 
     [Theory]
-    [InlineData(new string[0], "missing input path")]
-    [InlineData(new[] { "a", "b" }, "expected one input path, got 2 arguments")]
+    [InlineData(new string[0], "required argument 'path' missing")]
+    [InlineData(new[] { "a", "b" }, "unknown argument 'b'")]
     [InlineData(new[] { "a", "--frob" }, "unknown option '--frob'")]
     public void UsageErrorsExitWithTwo(string[] args, string message)
     {

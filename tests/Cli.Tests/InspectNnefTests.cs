@@ -82,7 +82,7 @@ public class InspectNnefTests
         using var tmp = new TempDir();
         File.WriteAllText(tmp.File("bad.nnef.tgz"), "garbage");
         (int badCode, _, string err) = CliRunner.Run("inspect", tmp.File("bad.nnef.tgz"));
-        Assert.Equal(1, badCode);
+        Assert.Equal(CliApp.InputError, badCode);
         Assert.Contains("bad.nnef.tgz", err, StringComparison.Ordinal);
     }
 }

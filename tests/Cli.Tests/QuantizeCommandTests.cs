@@ -32,8 +32,18 @@ public class QuantizeCommandTests
         foreach (JsonElement dat in c.GetProperty("dat_files").EnumerateArray())
         {
             using var tmp = new TempDir();
-            (int code, string stdout, string stderr) = CliRunner.Run(
-                "quantize", input, "-o", tmp.Path, "--tract-version", dat.GetProperty("target_version").GetString()!, "--percentile", percentile);
+            string[] args = ["quantize", input, "-o", tmp.Path, "--tract-version", dat.GetProperty("target_version").GetString()!, "--percentile", percentile];
+            if (id.Contains("overflow", StringComparison.Ordinal))
+            {
+                // The reference tool writes the infinite scale; we refuse it unless --allow-non-finite is given.
+                (int refused, _, string why) = CliRunner.Run(args);
+                Assert.Equal(CliApp.InputError, refused);
+                Assert.Contains("too large for an f16 scale", why, StringComparison.Ordinal);
+                Assert.Empty(Directory.GetFiles(tmp.Path));
+                args = [.. args, "--allow-non-finite"];
+            }
+
+            (int code, string stdout, string stderr) = CliRunner.Run(args);
             Assert.True(code == 0, stderr);
             Assert.Contains("quantized 1 tensor(s)", stdout);
             byte[] expected = File.ReadAllBytes(Golden.File("q40", dat.GetProperty("file").GetString()!));
@@ -56,28 +66,29 @@ public class QuantizeCommandTests
     [InlineData("e4x30_f32_row_not_mult32", "multiple of 32")]
     [InlineData("e3x48_f32_row48", "multiple of 32")]
     [InlineData("e2x2x2x2x32_f32_rank5", "rank")]
-    public void IneligibleTensorIsAnErrorNamingItAndNothingIsWritten(string id, string why)
+    public void WithStrictAnIneligibleTensorIsAnErrorNamingItAndNothingIsWritten(string id, string why)
     {
         using var tmp = new TempDir();
         string output = tmp.File("out");
-        (int code, _, string stderr) = CliRunner.Run("quantize", Golden.File("q40", id + ".input.safetensors"), "-o", output);
-        Assert.Equal(1, code);
+        (int code, _, string stderr) = CliRunner.Run("quantize", Golden.File("q40", id + ".input.safetensors"), "-o", output, "--strict");
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("tensor 'weight'", stderr);
         Assert.Contains(why, stderr);
         Assert.False(Directory.Exists(output));
     }
 
     [Fact]
-    public void SkipIneligibleQuantizesTheRestAndWarns()
+    public void ByDefaultIneligibleTensorsAreKeptInFloatAndNamed()
     {
         using var tmp = new TempDir();
         string input = tmp.File("model.safetensors");
         using Tensor w = Random(DType.F16, new Shape(4, 64), 1);
         using Tensor bias = Random(DType.F32, new Shape(4), 2);
         SafetensorsWriter.Write(input, [("fc.weight", w), ("fc.bias", bias)]);
-        (int code, string stdout, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"), "--skip-ineligible", "--report");
+        (int code, string stdout, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"), "--report");
         Assert.True(code == 0, stderr);
-        Assert.Contains("warning: skipping tensor 'fc.bias'", stderr);
+        Assert.Contains("kept in float: fc.bias", stdout);
+        Assert.Contains("quantized 1 tensor(s), 1 kept in float", stdout);
         Assert.Equal(["fc.weight.dat"], Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName));
         Assert.Matches(@"fc\.weight\s+f16\s+\[4, 64\]\s+[0-9.eE-]+\s+[0-9.eE-]+\s+[0-9.]+", stdout);
 
@@ -140,8 +151,8 @@ public class QuantizeCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "quantize", "x.safetensors" }, "missing -o")]
-    [InlineData(new[] { "quantize", "-o", "d" }, "missing input")]
+    [InlineData(new[] { "quantize", "x.safetensors" }, "option '--output' is required")]
+    [InlineData(new[] { "quantize", "-o", "d" }, "required argument 'input' missing")]
     [InlineData(new[] { "quantize", "x", "-o", "d", "--tract-version", "zz" }, "not a tract version")]
     [InlineData(new[] { "quantize", "x", "-o", "d", "-c", "nope" }, "unknown compression method")]
     [InlineData(new[] { "quantize", "x", "-o", "d", "-c", "mse_opt_q4_0_all", "--percentile", "0.9" }, "min-max methods")]
@@ -161,7 +172,7 @@ public class QuantizeCommandTests
         string input = tmp.File("bad.safetensors");
         File.WriteAllBytes(input, [1, 2, 3]);
         (int code, _, string stderr) = CliRunner.Run("quantize", input, "-o", tmp.File("out"));
-        Assert.Equal(1, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("bad.safetensors", stderr);
         Assert.False(Directory.Exists(tmp.File("out")));
     }

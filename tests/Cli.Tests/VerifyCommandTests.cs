@@ -117,7 +117,7 @@ public class VerifyCommandTests
             "verify", Path.Combine(folder, "model.nnef.tgz"),
             "--input", "input=" + Golden.File("export_ptq_conv1d_q8", "input_input.npy"),
             "--output", "output=" + Path.Combine(folder, "output_output.npy"));
-        Assert.Equal(CliApp.Failure, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("node 'input'", err);
         Assert.Contains("rank 4", err);
     }
@@ -150,12 +150,12 @@ public class VerifyCommandTests
         string junk = tmp.File("junk.npz");
         File.WriteAllBytes(junk, [1, 2, 3, 4]);
         (int code, _, string err) = CliRunner.Run("verify", Llama("model", "model.nnef.tgz"), "--io", junk);
-        Assert.Equal(CliApp.Failure, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("junk.npz", err);
         Assert.Single(err.TrimEnd().Split('\n'));
 
         (code, _, err) = CliRunner.Run("verify", tmp.File("missing.nnef.tgz"), "--io", Llama("tests", "prompt_io.npz"));
-        Assert.Equal(CliApp.Failure, code);
+        Assert.Equal(CliApp.InputError, code);
         Assert.Contains("missing.nnef.tgz", err);
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using TorchToNnef.Export.Compression;
 using TorchToNnef.Export.Pipeline;
@@ -8,7 +9,7 @@ namespace TorchToNnef.Cli.Commands;
 
 /// <summary>
 /// <c>t2n compress</c>: parses its options, runs <see cref="ModelPipeline.CompressArchive"/> (a registry compression
-/// method applied to an existing NNEF model) and prints what it did.
+/// method applied to an existing NNEF model) and prints what it did, with the archive size before and after.
 /// </summary>
 internal sealed class CompressCommand : ICommand
 {
@@ -18,40 +19,32 @@ internal sealed class CompressCommand : ICommand
 
     public string Summary => "Quantize the weights of an NNEF archive with a compression method (Q4_0)";
 
-    public string Usage => $"""
-        Usage: t2n compress -i <archive|dir> -o <archive|dir> -c <method> [options]
+    public Command Define() => Opt.Command(Name, Summary, """
+        Reads an NNEF model (a .nnef.tgz, a .tar or a directory), turns the float weights read by linear/matmul, conv or
+        embedding gathers into Q4_0 as the method selects them, and writes a new archive (a name ending in .tgz or .tar
+        gives that container, anything else a directory). Weights the method selects but cannot quantize stay float and
+        are named in a warning; a run that quantizes nothing says so.
+        """,
+        Opt.Required("--input", "archive|dir", "NNEF archive or directory to read (never modified)", "-i"),
+        Opt.Required("--output", "archive|dir", "where to write the compressed model (never the input, inside it, or holding it)", "-o"),
+        Opt.Required("--compression", "method", $"compression method, one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
+        Opt.Value("--tract-version", "v", $"target tract version (default: the archive's tract_target_version, else {TractVersion.Latest})"),
+        Opt.Value("--compression-level", "0-9", "gzip level for a .tgz output (default 0 = stored, as torch_to_nnef)"),
+        Opt.Flag("--overwrite", """
+            replace an existing output, if it is an NNEF archive or a folder holding nothing but an NNEF model
+            (anything else is refused)
+            """));
 
-        Reads an NNEF model (a .nnef.tgz, a .tar or a directory), turns the float weights read by linear/matmul,
-        conv or embedding gathers into Q4_0 as the method selects them, and writes a new archive (a name ending
-        in .tgz or .tar gives that container, anything else a directory). Weights the method selects but cannot
-        quantize stay float and are named in a warning.
-
-          -i, --input <path>           NNEF archive or directory to read (never modified)
-          -o, --output <path>          where to write the compressed model (never the input, inside it, or holding it)
-          -c, --compression <method>   one of: {string.Join(", ", CompressionRegistry.Default.Keys)}
-          --tract-version <v>          target tract version (default: the archive's tract_target_version, else {TractVersion.Latest})
-          --compression-level <0-9>    gzip level for a .tgz output (default 0 = stored, as torch_to_nnef)
-          --overwrite                  replace an existing output, if it is an NNEF archive or a folder holding
-                                       nothing but an NNEF model (anything else is refused)
-        """;
-
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    public int Execute(CommandArgs a, CommandContext context)
     {
-        var a = new ArgList(
-            args,
-            ["--input|-i", "--output|-o", "--compression|-c", "--tract-version", "--compression-level"],
-            ["--overwrite"]);
-        if (a.Positionals.Count > 0)
-        {
-            throw new UsageException($"unexpected argument '{a.Positionals[0]}'");
-        }
-
-        string input = a.Get("--input") ?? throw new UsageException("missing -i <archive|dir>");
-        string output = a.Get("--output") ?? throw new UsageException("missing -o <archive|dir>");
-        string key = a.Get("--compression") ?? throw new UsageException("missing -c <method>");
+        TextWriter stdout = context.Out;
+        string input = a.Get("--input")!;
+        string output = a.Get("--output")!;
+        string key = a.Get("--compression")!;
         if (!CompressionRegistry.Default.TryGet(key, out CompressionMethod? method))
         {
-            throw new UsageException($"unknown compression method '{key}'; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
+            string hint = Suggestions.Closest(key, CompressionRegistry.Default.Keys) is string close ? $" (did you mean '{close}'?)" : string.Empty;
+            throw new UsageException($"unknown compression method '{key}'{hint}; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
         }
 
         TractVersion? explicitTarget = a.Get("--tract-version") is string v
@@ -64,25 +57,37 @@ internal sealed class CompressCommand : ICommand
             throw new UsageException($"--compression-level must be 0 to 9, got '{l}'");
         }
 
-        using var progress = ProgressLine.ForConsole(stderr);
+        using var progress = context.Progress();
         CompressArchiveResult result = ModelPipeline.CompressArchive(input, output, method, new CompressArchiveOptions
         {
             TractVersion = explicitTarget,
             CompressionLevel = level,
             Overwrite = a.Has("--overwrite"),
-            Notice = m => stderr.WriteLine($"t2n compress: {m}"),
+            Notice = context.Notice,
             Progress = progress?.For(ProgressThresholdBytes),
-        }, cancellation);
+        }, context.Cancellation);
         progress?.Clear();
 
         foreach (SkippedWeight s in result.Skipped)
         {
-            stderr.WriteLine($"t2n compress: warning: '{TerminalText.Escape(s.Label)}' stays float: {TerminalText.Escape(s.Reason)}");
+            context.Warn($"'{s.Label}' stays float: {s.Reason}");
         }
 
-        stdout.WriteLine(
-            $"{method.Key} for tract {result.TractVersion}: {result.Quantized.Count} weight(s) to Q4_0 ({ByteCount.Format(result.FloatBytes)} -> {ByteCount.Format(result.QuantizedBytes)}), "
-            + $"{result.Skipped.Count} left float; wrote {TerminalText.Escape(output)}");
+        CommandSummary summary = context.Summary;
+        summary.Inputs.Add(input);
+        summary.Outputs.Add(output);
+        summary.Method = key;
+        summary.TractVersion = result.TractVersion.ToString();
+        summary.BytesBefore = PathSizes.Of(input);
+        summary.BytesAfter = PathSizes.Of(output);
+        summary.Quantized = result.Quantized.Count;
+        summary.KeptFloat = result.Skipped.Count;
+        summary.Tensors = [.. result.Skipped.Select(s => new TensorSummary(s.Label, "kept-float") { Reason = s.Reason })];
+        string sizes = $"archive {ByteCount.Format(summary.BytesBefore.Value)} -> {ByteCount.Format(summary.BytesAfter.Value)}";
+        stdout.WriteLine(result.Quantized.Count == 0
+            ? $"0 weights quantized: no eligible weight for {key} ({result.Skipped.Count} left float); {sizes}; wrote {TerminalText.Escape(output)}"
+            : $"{key} for tract {result.TractVersion}: {result.Quantized.Count} weight(s) to Q4_0 ({ByteCount.Format(result.FloatBytes)} -> {ByteCount.Format(result.QuantizedBytes)}), "
+                + $"{result.Skipped.Count} left float; {sizes}; wrote {TerminalText.Escape(output)}");
         return 0;
     }
 }

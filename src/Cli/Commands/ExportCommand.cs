@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using TorchToNnef.Export.Compression;
@@ -18,47 +19,40 @@ internal sealed class ExportCommand : ICommand
 
     public string Summary => "Convert an ONNX model into an NNEF archive for tract (optionally Q4_0)";
 
-    public string Usage => $"""
-        Usage: t2n export -i <model.onnx> -o <out.nnef.tgz|dir> [options]
-
+    public Command Define() => Opt.Command(Name, Summary, """
         Translates the ONNX model (opsets 9 to 21) into NNEF with tract's extensions. Shape logic is folded at export
         time; named or unknown input dimensions become symbols unless --input-shape fixes them. Nothing is written
         when the model uses operators that are not translated: they are all listed with the nodes that use them.
         Input and output names that are not NNEF identifiers are made into identifiers; the ONNX names are recorded
-        in the archive, so `t2n verify` accepts bundles keyed by either.
+        in the archive, so `t2n verify` accepts bundles keyed by either. With --check-io, an archive that does not
+        compute what the translated graph does is not written (exit code 1).
+        """,
+        Opt.Required("--input", "model.onnx", "the .onnx file (external data next to it is memory-mapped)", "-i"),
+        Opt.Required("--output", "out.nnef.tgz|dir", "a .nnef.tgz / .tgz / .tar archive, or a directory", "-o"),
+        Opt.Value("--compression", "method", $"compress eligible weights to Q4_0: one of {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c"),
+        Opt.Value("--tract-version", "v", $"target tract version (default {TractVersion.Latest})"),
+        Opt.Repeated("--input-shape", "name=d,...", "concrete shape for an input (repeatable), e.g. x=1,3,224,224"),
+        Opt.Repeated("--input-value", "name=v,...", """
+            freeze an input to this value (repeatable), e.g. sr=16000; shape logic and If branches that depend on it
+            fold away, and the archive records it
+            """),
+        Opt.Flag("--check-io", "run the translated graph and the written archive on random inputs and compare them (needs concrete input shapes)"),
+        Opt.Value("--tolerance", "level", "for --check-io: exact | close | approximate (default) | very | super | ultra", "-t"),
+        Opt.Value("--compression-level", "0-9", "gzip level for a .tgz output (default 0 = stored)"),
+        Opt.Flag("--overwrite", "replace an existing output if it is an NNEF archive or a folder holding nothing but an NNEF model"));
 
-          -i, --input <path>            the .onnx file (external data next to it is memory-mapped)
-          -o, --output <path>           a .nnef.tgz / .tgz / .tar archive, or a directory
-          -c, --compression <method>    compress eligible weights to Q4_0: one of {string.Join(", ", CompressionRegistry.Default.Keys)}
-          --tract-version <v>           target tract version (default {TractVersion.Latest})
-          --input-shape <name>=<d,...>  concrete shape for an input (repeatable), e.g. x=1,3,224,224
-          --input-value <name>=<v,...>  freeze an input to this value (repeatable), e.g. sr=16000; shape logic and
-                                        If branches that depend on it fold away, and the archive records it
-          --check-io                    run the translated graph and the written archive on random inputs and
-                                        compare them (needs concrete input shapes)
-          --tolerance <level>           for --check-io: exact | close | approximate (default) | very | super | ultra
-          --compression-level <0-9>     gzip level for a .tgz output (default 0 = stored)
-          --overwrite                   replace an existing output if it is an NNEF archive or a folder holding
-                                        nothing but an NNEF model
-        """;
-
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    public int Execute(CommandArgs a, CommandContext context)
     {
-        var a = new ArgList(
-            args,
-            ["--input|-i", "--output|-o", "--compression|-c", "--tract-version", "--input-shape", "--input-value", "--tolerance|-t", "--compression-level"],
-            ["--overwrite", "--check-io"]);
-        if (a.Positionals.Count > 0)
-        {
-            throw new UsageException($"unexpected argument '{a.Positionals[0]}'");
-        }
-
-        string input = a.Get("--input") ?? throw new UsageException("missing -i <model.onnx>");
-        string output = a.Get("--output") ?? throw new UsageException("missing -o <out.nnef.tgz|dir>");
+        TextWriter stdout = context.Out;
+        CancellationToken cancellation = context.Cancellation;
+        string input = a.Get("--input")!;
+        string output = a.Get("--output")!;
         CompressionMethod? method = null;
-        if (a.Get("--compression") is string key && !CompressionRegistry.Default.TryGet(key, out method))
+        string? key = a.Get("--compression");
+        if (key is not null && !CompressionRegistry.Default.TryGet(key, out method))
         {
-            throw new UsageException($"unknown compression method '{key}'; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
+            string hint = Suggestions.Closest(key, CompressionRegistry.Default.Keys) is string close ? $" (did you mean '{close}'?)" : string.Empty;
+            throw new UsageException($"unknown compression method '{key}'{hint}; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
         }
 
         TractVersion version = a.Get("--tract-version") is string v
@@ -93,7 +87,7 @@ internal sealed class ExportCommand : ICommand
         };
 
         using var transaction = new OutputTransaction(
-            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n export: {m}") },
+            new OutputOptions { Overwrite = a.Has("--overwrite"), Notice = context.Notice },
             cancellation);
         transaction.AddInput(input);
         OutputTarget target = NnefArchive.DeclareOutput(transaction, output);
@@ -109,7 +103,7 @@ internal sealed class ExportCommand : ICommand
             graph = compressed.Graph;
             foreach (SkippedWeight s in compressed.Skipped)
             {
-                stderr.WriteLine($"t2n export: warning: '{TerminalText.Escape(s.Label)}' stays float: {TerminalText.Escape(s.Reason)}");
+                context.Warn($"'{s.Label}' stays float: {s.Reason}");
             }
         }
 
@@ -117,6 +111,14 @@ internal sealed class ExportCommand : ICommand
         NnefArchive.Write(graph, target, new NnefWriteOptions { TractVersion = version, CompressionLevel = gzipLevel });
         clock.Stop();
 
+        CommandSummary summary = context.Summary;
+        summary.Inputs.Add(input);
+        summary.BytesBefore = PathSizes.Of(input);
+        summary.Method = key;
+        summary.TractVersion = version.ToString();
+        summary.Quantized = compressed?.Quantized.Count;
+        summary.KeptFloat = compressed?.Skipped.Count;
+        summary.Tensors = compressed is null ? null : [.. compressed.Skipped.Select(s => new TensorSummary(s.Label, "kept-float") { Reason = s.Reason })];
         if (a.Has("--check-io"))
         {
             Graph reread = ReadStaged(target);
@@ -128,14 +130,17 @@ internal sealed class ExportCommand : ICommand
                     $"check-io {(o.Passed ? "ok" : "FAIL")} {TerminalText.Escape(o.Name)}: max abs error {o.MaxAbsError:G4}, outliers {o.Outliers}/{o.Count}"));
             }
 
+            summary.Checks = [.. comparisons.Select(o => new OutputCheckSummary(o.Name, o.Passed, o.MaxAbsError, o.MaxRelError, o.Outliers, o.Count, o.Detail))];
             if (comparisons.Any(o => !o.Passed))
             {
-                stderr.WriteLine("t2n export: the archive read back from disk does not compute what the translated graph does; nothing was written");
-                return CliApp.Failure;
+                context.Fail("the archive read back from disk does not compute what the translated graph does; nothing was written");
+                return ExitCodes.CheckFailed;
             }
         }
 
         transaction.Commit();
+        summary.Outputs.Add(output);
+        summary.BytesAfter = PathSizes.Of(output);
         foreach (string note in result.Notes)
         {
             stdout.WriteLine($"note: {TerminalText.Escape(note)}");
@@ -152,7 +157,7 @@ internal sealed class ExportCommand : ICommand
         stdout.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"exported {result.Operators.Values.Sum()} ONNX node(s) ({result.Operators.Count} operator type(s)) for tract {version}, {compression}, in {clock.Elapsed.TotalMilliseconds:F0} ms; wrote {TerminalText.Escape(output)}"));
-        return 0;
+        return ExitCodes.Success;
     }
 
     // The archive as written, before it is moved into place.

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using TorchToNnef.Export.Llm;
@@ -23,47 +24,31 @@ internal sealed class ExportLlmCommand : ICommand
 
     public string Summary => "Export a Hugging Face decoder checkpoint (llama, mistral, qwen2, qwen3, phi3) to tract NNEF, optionally Q4_0";
 
-    public string Usage => $"""
-        Usage: t2n export-llm (-d <dir> | -s <org/name>) -e <export-dir> [options]
+    public Command Define() => Opt.Command(Name, Summary, """
+        Give -d <dir> or -s <org/name>, and -e <export-dir>. Writes the folder torch_to_nnef's t2n_export_llm_to_tract
+        writes (model/model.nnef.tgz, modes.json, tests/*.npz), then re-reads the archive, runs it with the managed
+        evaluator on a prompt, a prompt after a cache, one-token steps, and compares every output with a direct forward
+        pass over the archive's weights. A mismatch fails the export (exit code 1) and leaves nothing at the destination.
+        """,
+        Opt.Value("--local-dir", "dir", "local checkpoint (config.json + safetensors, single or sharded)", "-d"),
+        Opt.Value("--model-slug", "org/name", "a model already in the Hugging Face cache (offline: nothing is downloaded)", "-s"),
+        Opt.Value("--export-dirpath", "dir", "the export folder (must not exist unless -iaed)", "-e"),
+        Opt.Value("--force-module-dtype", "f32|f16", "float type of weights and activations (default f32)", "-dt"),
+        Opt.Flag("--force-f32-attention", "attention scores, mask and softmax in f32 in an f16 export", "-f32-attn"),
+        Opt.Value("--compression-method", "method", $"one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c"),
+        Opt.Value("--tract-specific-version", "v", $"target tract version (default {TractVersion.Latest})"),
+        Opt.Flag("--dump-with-tokenizer-and-conf", "also write config.json and the tokenizer files", "-dwtac"),
+        Opt.Value("--export-dir-struct", "deep|flat", "layout (default deep)"),
+        Opt.Value("--num-logits-to-keep", "n", "logits of the last n positions, 0 = all (default 1)"),
+        Opt.Value("--tract-check-io-tolerance", "level", "exact, close, approximate, very, super, ultra (default: approximate for f32, very for f16; see the README)", "-tt"),
+        Opt.Value("--sample-generation-total-size", "n", "tokens of the test bundles (default 6, at least 2)", "-sgts"),
+        Opt.Flag("--no-verify", "skip the verification and tests/*.npz", "-nv"),
+        Opt.Flag("--ignore-already-exist-dir", "replace an existing export folder (only one an export wrote)", "-iaed"),
+        Opt.Value("--threads", "n", "threads (default: all cores)"));
 
-        Writes the folder torch_to_nnef's t2n_export_llm_to_tract writes (model/model.nnef.tgz, modes.json,
-        tests/*.npz), then re-reads the archive, runs it with the managed evaluator on a prompt, a prompt after a
-        cache, one-token steps, and compares every output with a direct forward pass over the archive's weights.
-        A mismatch fails the export and leaves nothing at the destination.
-
-          -d, --local-dir <dir>                  local checkpoint (config.json + safetensors, single or sharded)
-          -s, --model-slug <org/name>            a model already in the Hugging Face cache (offline: nothing is downloaded)
-          -e, --export-dirpath <dir>             the export folder (must not exist unless -iaed)
-          -dt, --force-module-dtype <f32|f16>    float type of weights and activations (default f32)
-          -f32-attn, --force-f32-attention       attention scores, mask and softmax in f32 in an f16 export
-          -c, --compression-method <method>      one of: {string.Join(", ", CompressionRegistry.Default.Keys)}
-          --tract-specific-version <v>           target tract version (default {TractVersion.Latest})
-          -dwtac, --dump-with-tokenizer-and-conf also write config.json and the tokenizer files
-          --export-dir-struct <deep|flat>        layout (default deep)
-          --num-logits-to-keep <n>               logits of the last n positions, 0 = all (default 1)
-          -tt, --tract-check-io-tolerance <lvl>  exact, close, approximate, very, super, ultra (default:
-                                                 approximate for f32, very for f16; see the README)
-          -sgts, --sample-generation-total-size <n>  tokens of the test bundles (default 6, at least 2)
-          -nv, --no-verify                       skip the verification and tests/*.npz
-          -iaed, --ignore-already-exist-dir      replace an existing export folder (only one an export wrote)
-          --threads <n>                          threads (default: all cores)
-        """;
-
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    public int Execute(CommandArgs a, CommandContext context)
     {
-        var a = new ArgList(
-            args,
-            [
-                "--local-dir|-d", "--model-slug|-s", "--export-dirpath|-e", "--force-module-dtype|-dt", "--compression-method|-c",
-                "--tract-specific-version", "--export-dir-struct", "--num-logits-to-keep", "--tract-check-io-tolerance|-tt",
-                "--sample-generation-total-size|-sgts", "--threads",
-            ],
-            ["--force-f32-attention|-f32-attn", "--dump-with-tokenizer-and-conf|-dwtac", "--no-verify|-nv", "--ignore-already-exist-dir|-iaed"]);
-        if (a.Positionals.Count > 0)
-        {
-            throw new UsageException($"unexpected argument '{a.Positionals[0]}'");
-        }
-
+        TextWriter stdout = context.Out;
         string? local = a.Get("--local-dir");
         string? slug = a.Get("--model-slug");
         if ((local is null) == (slug is null))
@@ -80,9 +65,11 @@ internal sealed class ExportLlmCommand : ICommand
             string other => throw new UsageException($"-dt must be f32 or f16, got '{other}' (NNEF stores no bf16 weights)"),
         };
         CompressionMethod? method = null;
-        if (a.Get("--compression-method") is string key && !CompressionRegistry.Default.TryGet(key, out method))
+        string? key = a.Get("--compression-method");
+        if (key is not null && !CompressionRegistry.Default.TryGet(key, out method))
         {
-            throw new UsageException($"unknown compression method '{key}'; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
+            string hint = Suggestions.Closest(key, CompressionRegistry.Default.Keys) is string close ? $" (did you mean '{close}'?)" : string.Empty;
+            throw new UsageException($"unknown compression method '{key}'{hint}; known: {string.Join(", ", CompressionRegistry.Default.Keys)}");
         }
 
         TractVersion? version = a.Get("--tract-specific-version") is string v
@@ -117,18 +104,27 @@ internal sealed class ExportLlmCommand : ICommand
             Verify = !a.Has("--no-verify"),
             ReplaceExisting = a.Has("--ignore-already-exist-dir"),
             Threads = Count(a, "--threads", 0, 1),
-            ExportCommand = "t2n export-llm " + string.Join(' ', args),
-            Log = m => stderr.WriteLine($"t2n export-llm: {TerminalText.Escape(m)}"),
+            ExportCommand = "t2n " + string.Join(' ', a.Result.Tokens.Select(token => token.Value)),
+            Log = m => context.Notice(TerminalText.Escape(m)),
         };
 
+        CommandSummary summary = context.Summary;
+        summary.Method = key;
+        summary.TractVersion = (version ?? TractVersion.Latest).ToString();
         var clock = Stopwatch.StartNew();
         using LlmCheckpoint checkpoint = local is not null ? LlmCheckpoint.OpenDirectory(local) : LlmCheckpoint.OpenCached(slug!);
-        stderr.WriteLine(
-            $"t2n export-llm: {checkpoint.Config.ModelType}, {checkpoint.Summary.ParameterCount:N0} parameters ({checkpoint.Summary.MainWeightDType.Name()}) from {TerminalText.Escape(checkpoint.Files.ModelDir)}");
+        summary.Inputs.Add(checkpoint.Files.ModelDir);
+        summary.BytesBefore = PathSizes.Of(checkpoint.Files.ModelDir);
+        context.Notice(
+            $"{checkpoint.Config.ModelType}, {checkpoint.Summary.ParameterCount:N0} parameters ({checkpoint.Summary.MainWeightDType.Name()}) from {TerminalText.Escape(checkpoint.Files.ModelDir)}");
         try
         {
-            LlmExportResult r = LlmExporter.Export(checkpoint, options, cancellation);
+            LlmExportResult r = LlmExporter.Export(checkpoint, options, context.Cancellation);
             double seconds = r.WriteTime.TotalSeconds;
+            summary.Outputs.Add(r.ExportDirectory);
+            summary.BytesAfter = PathSizes.Of(r.ExportDirectory);
+            summary.Quantized = r.QuantizedTensors;
+            summary.Checks = Checks(r.Checks);
             stdout.WriteLine(
                 $"exported {r.Weights:N0} weights ({r.QuantizedTensors} tensor(s) Q4_0) to {TerminalText.Escape(r.Archive)} in {seconds:F2} s "
                 + $"({r.Weights / Math.Max(seconds, 1e-9) / 1e9:F2} G weights/s)");
@@ -136,16 +132,29 @@ internal sealed class ExportLlmCommand : ICommand
                 ? $"verified against the reference forward pass ({string.Join(", ", r.Checks.Select(c => c.Mode))}) at '{Tolerance.NameOf(r.Tolerance)}' in {r.VerifyTime.TotalSeconds:F2} s"
                 : "not verified (-nv)");
             stdout.WriteLine($"total {clock.Elapsed.TotalSeconds:F2} s");
-            return 0;
+            return ExitCodes.Success;
         }
         catch (LlmVerificationException e)
         {
-            stderr.WriteLine($"t2n export-llm: error: {TerminalText.Escape(e.Message, keepLineFeeds: true)}");
-            return 1;
+            // The export ran but does not compute what the checkpoint does: a failed check, and nothing was left behind.
+            // One line for the failure, then the per-mode figures the exporter listed (the summary has them all).
+            summary.Checks = Checks(e.Checks);
+            string[] lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            context.Fail($"error: {lines[0]}");
+            foreach (string line in lines.Skip(1))
+            {
+                context.Notice(TerminalText.Escape(line));
+            }
+
+            return ExitCodes.CheckFailed;
         }
     }
 
-    private static int Count(ArgList a, string option, int fallback, int min)
+    // Every compared output of every mode, named "<mode>/<output>".
+    private static List<OutputCheckSummary> Checks(IReadOnlyList<LlmModeCheck> checks) =>
+        [.. checks.SelectMany(c => c.Outputs.Select(o => new OutputCheckSummary($"{c.Mode}/{o.Name}", o.Passed, o.MaxAbsError, o.MaxRelError, o.Outliers, o.Count, o.Detail)))];
+
+    private static int Count(CommandArgs a, string option, int fallback, int min)
     {
         if (a.Get(option) is not string text)
         {

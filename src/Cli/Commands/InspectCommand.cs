@@ -1,3 +1,4 @@
+using System.CommandLine;
 using TorchToNnef.Cli.Inspect;
 using TorchToNnef.Export.Pipeline;
 
@@ -10,31 +11,31 @@ internal sealed class InspectCommand : ICommand
 
     public string Summary => "List the tensors, sizes and model config of a checkpoint or NNEF model";
 
-    public string Usage => """
-        Usage: t2n inspect <path> [--json]
+    public Command Define() => Opt.Command(Name, Summary, """
+        Only headers are read, so inspecting a large checkpoint is fast and uses little memory. With --json the report
+        is printed as JSON.
+        """,
+        Opt.Path("path", """
+            a .safetensors file, a *.safetensors.index.json, or a Hugging Face checkpoint directory (model.safetensors
+            or sharded with model.safetensors.index.json); or an NNEF model: a .nnef.tgz / .tar archive or a directory
+            with graph.nnef (adds inputs/outputs with symbols, operator histogram, graph.quant entries, properties and
+            bits per weight); or an ONNX model (.onnx, with its external data)
+            """));
 
-        <path>   a .safetensors file, a *.safetensors.index.json, or a Hugging Face checkpoint
-                 directory (model.safetensors or sharded with model.safetensors.index.json);
-                 or an NNEF model: a .nnef.tgz / .tar archive or a directory with graph.nnef
-                 (adds inputs/outputs with symbols, operator histogram, graph.quant entries,
-                 properties and bits per weight); or an ONNX model (.onnx, with its external data)
-        --json   print the report as JSON instead of text
-
-        Only headers are read, so inspecting a large checkpoint is fast and uses little memory.
-        """;
-
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    public int Execute(CommandArgs args, CommandContext context)
     {
-        var parsed = new ArgList(args, [], ["--json"]);
-        string path = parsed.SinglePositional("input path");
-        InspectReport report = ModelPipeline.Inspect(path, cancellation);
-        if (parsed.Has("--json"))
+        string path = args.Argument("path");
+        context.Summary.Inputs.Add(path);
+        InspectReport report = ModelPipeline.Inspect(path, context.Cancellation);
+        if (context.Mode.Json)
         {
-            stdout.WriteLine(report.ToJson());
+            // The report is the summary: inspect's JSON is the report itself, as before the common summary existed.
+            context.RawOut.WriteLine(report.ToJson());
+            context.SummaryPrinted = true;
         }
         else
         {
-            InspectTextFormatter.Write(report, stdout);
+            InspectTextFormatter.Write(report, context.Out);
         }
 
         return 0;

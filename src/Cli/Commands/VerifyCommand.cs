@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation;
@@ -20,32 +21,30 @@ internal sealed class VerifyCommand : ICommand
 
     public string Summary => "Run an NNEF export as tract would and check its outputs against a reference";
 
-    public string Usage => """
-        Usage: t2n verify <archive|dir> --io <bundle.npz> [--tolerance <level>]
-               t2n verify <archive|dir> --input <name>=<file.npy> ... --output <name>=<file.npy> ... [--tolerance <level>]
-               t2n verify <archive|dir> --inputs <inputs.npz> [--input <name>=<file.npy> ...] --out <outputs.npz> [--overwrite]
+    public Command Define() => Opt.Command(Name, Summary, """
+        Give --io (a bundle of inputs and
+        expected outputs), or --input/--output arrays, or --inputs with --out to write the computed outputs without a
+        check. Inputs are matched by name; f32 arrays feed f16 inputs (cast as tract's --allow-float-casts). Each output
+        prints its max absolute and relative error and outlier count; the exit code is 0 only when all pass, 1 when an
+        output is outside the tolerance. For export folders with separate .npy files (io.json), pass each as --input /
+        --output. Archives made by `t2n export` from ONNX also take arrays keyed by the ONNX input/output names (and --out
+        then writes ONNX names); an input frozen at export may be given only with its frozen value.
+        """,
+        Opt.Path("archive", "a .nnef.tgz / .nnef.tar archive or an extracted NNEF directory"),
+        Opt.Value("--io", "npz", "inputs and expected outputs by name (torch_to_nnef's io.npz / tests/*_io.npz layout)"),
+        Opt.Repeated("--input", "name=file.npy", "one input array (repeatable)"),
+        Opt.Repeated("--output", "name=file.npy", "one expected output (repeatable)"),
+        Opt.Value("--inputs", "npz", "inputs by name, for a plain run; every array must name a graph input (or output, as in an io bundle)"),
+        Opt.Value("--out", "npz", "write the computed outputs (no check); written atomically, never over an input"),
+        Opt.Flag("--overwrite", "replace an existing --out file if it is an npz of arrays (anything else is refused)"),
+        Opt.Value("--tolerance", "level", "exact | close | approximate (default) | very | super | ultra, as tract's --approx", "-t", "-tt", "--tract-check-io-tolerance"),
+        Opt.Value("--scenario", "name", "also check the tract_assert lines of this scenario (e.g. tg, pp)"),
+        Opt.Value("--threads", "n", "worker threads for matrix products (default: all cores)"));
 
-        <archive|dir>        a .nnef.tgz / .nnef.tar archive or an extracted NNEF directory
-        --io <npz>           inputs and expected outputs by name (torch_to_nnef's io.npz / tests/*_io.npz layout)
-        --input n=f.npy      one input array (repeatable); --output n=f.npy one expected output (repeatable)
-        --inputs <npz>       inputs by name, for a plain run (other arrays in it are ignored)
-        --out <npz>          write the computed outputs (no check); written atomically, never over an input
-        --overwrite          replace an existing --out file if it is an npz of arrays (anything else is refused)
-        --tolerance <level>  exact | close | approximate (default) | very | super | ultra, as tract's --approx
-        --scenario <name>    also check the tract_assert lines of this scenario (e.g. tg, pp)
-        --threads <n>        worker threads for matrix products (default: all cores)
-
-        Inputs are matched by name; f32 arrays feed f16 inputs (cast as tract's --allow-float-casts). Each output
-        prints its max absolute and relative error and outlier count; the exit code is 0 only when all pass.
-        For export folders with separate .npy files (io.json), pass each as --input / --output.
-        Archives made by `t2n export` from ONNX also take arrays keyed by the ONNX input/output names (and --out then
-        writes ONNX names); an input frozen at export may be given only with its frozen value.
-        """;
-
-    public int Execute(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    public int Execute(CommandArgs parsed, CommandContext context)
     {
-        var parsed = new ArgList(args, ["--io", "--input", "--output", "--inputs", "--out", "--tolerance|-t", "--scenario", "--threads"], ["--overwrite"]);
-        string archive = parsed.SinglePositional("archive path");
+        TextWriter stdout = context.Out;
+        string archive = parsed.Argument("archive");
         Approximation level = Approximation.Approximate;
         if (parsed.Get("--tolerance") is string t && !Tolerance.TryParseLevel(t, out level))
         {
@@ -58,7 +57,7 @@ internal sealed class VerifyCommand : ICommand
             throw new UsageException($"--threads expects a positive integer, got '{th}'");
         }
 
-        var options = new EvaluationOptions { Scenario = parsed.Get("--scenario"), MaxDegreeOfParallelism = threads, Cancellation = cancellation };
+        var options = new EvaluationOptions { Scenario = parsed.Get("--scenario"), MaxDegreeOfParallelism = threads, Cancellation = context.Cancellation };
         string? io = parsed.Get("--io");
         string? outPath = parsed.Get("--out");
         if (io is not null && (outPath is not null || parsed.Get("--inputs") is not null))
@@ -85,8 +84,8 @@ internal sealed class VerifyCommand : ICommand
 
         // The output is declared (and refused if need be) before anything is read.
         using var transaction = new OutputTransaction(
-            new OutputOptions { Overwrite = parsed.Has("--overwrite"), Notice = m => stderr.WriteLine($"t2n verify: {m}") },
-            cancellation);
+            new OutputOptions { Overwrite = parsed.Has("--overwrite"), Notice = context.Notice },
+            context.Cancellation);
         foreach (string input in new[] { archive, io, parsed.Get("--inputs") }.Concat(inputFiles.Concat(outputFiles).Select(f => f.Path)).OfType<string>())
         {
             transaction.AddInput(input);
@@ -100,29 +99,54 @@ internal sealed class VerifyCommand : ICommand
             arrays.AddRange(IoBundle.ReadNpz(io));
         }
 
+        // Arrays given as inputs are matched by name: one that names no graph input is an error, never fed by position.
+        var given = new List<(NamedTensor Array, string File)>();
         if (parsed.Get("--inputs") is string inputs)
         {
-            arrays.AddRange(IoBundle.ReadNpz(inputs));
+            given.AddRange(IoBundle.ReadNpz(inputs).Select(t => (t, inputs)));
         }
 
-        arrays.AddRange(inputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)));
+        given.AddRange(inputFiles.Select(f => (IoBundle.ReadNpy(f.Name, f.Path), f.Path)));
         List<NamedTensor> expected = outputFiles.Select(f => IoBundle.ReadNpy(f.Name, f.Path)).ToList();
         Graph graph = NnefArchive.Read(archive);
-
-        // An archive exported from ONNX also takes (and then writes) bundles keyed by the ONNX names.
+        // An archive exported from ONNX also takes (and then writes) bundles keyed by the ONNX names: they are mapped to
+        // the graph's NNEF names (per file, so an error still names the file) before the arrays are matched by name.
         arrays = OnnxBundleNames.ToNnef(graph, arrays, out bool onnxNames);
         expected = OnnxBundleNames.ToNnef(graph, expected, out _);
+        var renamed = new List<(NamedTensor Array, string File)>();
+        foreach (IGrouping<string, (NamedTensor Array, string File)> file in given.GroupBy(g => g.File, StringComparer.Ordinal))
+        {
+            List<NamedTensor> mapped = OnnxBundleNames.ToNnef(graph, [.. file.Select(g => g.Array)], out bool used);
+            onnxNames |= used;
+            renamed.AddRange(mapped.Select(m => (m, file.Key)));
+        }
+
+        string[] graphInputs = [.. graph.Inputs];
+        foreach ((NamedTensor array, string file) in renamed)
+        {
+            // An io bundle given as --inputs also holds the reference outputs: those are left out, anything else is an error.
+            if (!graphInputs.Contains(array.Name, StringComparer.Ordinal) && !(file.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) && graph.Outputs.Contains(array.Name)))
+            {
+                string hint = Suggestions.Closest(array.Name, graphInputs) is string close ? $" (did you mean '{close}'?)" : string.Empty;
+                throw new InvalidInputFileException(file, null, $"array '{array.Name}' matches no input of {archive} (inputs: {string.Join(", ", graphInputs)}){hint}");
+            }
+        }
+
+        arrays.AddRange(renamed.Select(g => g.Array).Where(a => graphInputs.Contains(a.Name, StringComparer.Ordinal)));
+        context.Summary.Inputs.AddRange(new[] { archive, io, parsed.Get("--inputs") }.Concat(inputFiles.Concat(outputFiles).Select(f => f.Path)).OfType<string>());
         if (target is not null)
         {
+            context.Summary.Outputs.Add(target.Path);
             return Run(graph, arrays, target, transaction, options, stdout, onnxNames);
         }
 
         VerificationReport report = GraphVerifier.Verify(graph, [.. arrays, .. expected], level, options);
         Print(report, level, stdout);
+        context.Summary.Checks = [.. report.Outputs.Select(o => new OutputCheckSummary(o.Name, o.Passed, o.MaxAbsError, o.MaxRelError, o.Outliers, o.Count, o.Detail))];
         if (!report.Passed)
         {
-            stderr.WriteLine($"t2n verify: {report.Outputs.Count(o => !o.Passed)} of {report.Outputs.Count} output(s) outside '{LevelName(level)}'");
-            return CliApp.Failure;
+            context.Fail($"{report.Outputs.Count(o => !o.Passed)} of {report.Outputs.Count} output(s) outside '{LevelName(level)}'");
+            return ExitCodes.CheckFailed;
         }
 
         return 0;
@@ -132,10 +156,9 @@ internal sealed class VerifyCommand : ICommand
     {
         var evaluator = new GraphEvaluator(graph, options);
 
-        // An io bundle also holds the reference outputs: feed only the arrays named like graph inputs.
-        List<NamedTensor> fed = inputs.Where(t => evaluator.Inputs.Any(i => i.Name == t.Name)).ToList();
+        // Every array was checked to name a graph input: they are fed by name.
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        IReadOnlyList<NamedTensor> outputs = evaluator.Run(fed.Count > 0 ? fed : inputs);
+        IReadOnlyList<NamedTensor> outputs = evaluator.Run(inputs);
         clock.Stop();
         if (onnxNames)
         {

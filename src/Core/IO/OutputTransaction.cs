@@ -189,7 +189,7 @@ public sealed class OutputTransaction : IDisposable
             {
                 foreach (OutputTarget o in _outputs)
                 {
-                    if (MoveIntoPlace(o) is string aside)
+                    if (MoveIntoPlaceOrExplain(o) is string aside)
                     {
                         setAside.Add((o, aside));
                     }
@@ -265,17 +265,25 @@ public sealed class OutputTransaction : IDisposable
             }
 
             string parent = Path.GetDirectoryName(target.FullPath)!;
-            CreateParents(parent);
-            string temp = Path.Combine(parent, TempNames.NewTemporary());
-            StaleTemporaries.Claim(temp);
-            target.TemporaryPath = temp;
-            if (directory)
+            try
             {
-                Directory.CreateDirectory(temp);
-                return null;
-            }
+                CreateParents(parent);
+                string temp = Path.Combine(parent, TempNames.NewTemporary());
+                StaleTemporaries.Claim(temp);
+                target.TemporaryPath = temp;
+                if (directory)
+                {
+                    Directory.CreateDirectory(temp);
+                    return null;
+                }
 
-            return new StagedFileStream(temp, this);
+                return new StagedFileStream(temp, target.Path, this);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The user named the output, not its temporary twin: the error says which output could not be written.
+                throw new OutputWriteException(target.Path, e);
+            }
         }
     }
 
@@ -285,8 +293,16 @@ public sealed class OutputTransaction : IDisposable
         lock (_gate)
         {
             ThrowIfStopped();
-            Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-            return new StagedFileStream(fullPath, this);
+            string userPath = Path.Combine(target.Path, Path.GetRelativePath(target.TemporaryPath!, fullPath));
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+                return new StagedFileStream(fullPath, userPath, this);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new OutputWriteException(userPath, e);
+            }
         }
     }
 
@@ -446,6 +462,18 @@ public sealed class OutputTransaction : IDisposable
         }
 
         return aside;
+    }
+
+    private string? MoveIntoPlaceOrExplain(OutputTarget o)
+    {
+        try
+        {
+            return MoveIntoPlace(o);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputWriteException(o.Path, e);
+        }
     }
 
     private void RollBackCommit(List<(OutputTarget Target, string Aside)> setAside)

@@ -1,3 +1,5 @@
+using TorchToNnef.Errors;
+
 namespace TorchToNnef.IO;
 
 /// <summary>
@@ -8,29 +10,65 @@ namespace TorchToNnef.IO;
 internal sealed class StagedFileStream : FileStream
 {
     private readonly OutputTransaction _owner;
+    private readonly string _userPath;
 
-    public StagedFileStream(string path, OutputTransaction owner)
+    // userPath: the output as the user named it, for errors (a full disk must not be reported on the temporary name).
+    public StagedFileStream(string path, string userPath, OutputTransaction owner)
         : base(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16)
     {
         _owner = owner;
+        _userPath = userPath;
     }
 
     public override void Write(byte[] buffer, int offset, int count)
     {
         _owner.ThrowIfStopped();
-        base.Write(buffer, offset, count);
+        try
+        {
+            base.Write(buffer, offset, count);
+        }
+        catch (IOException e)
+        {
+            throw new OutputWriteException(_userPath, e);
+        }
     }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         _owner.ThrowIfStopped();
-        base.Write(buffer);
+        try
+        {
+            base.Write(buffer);
+        }
+        catch (IOException e)
+        {
+            throw new OutputWriteException(_userPath, e);
+        }
     }
 
     public override void WriteByte(byte value)
     {
         _owner.ThrowIfStopped();
-        base.WriteByte(value);
+        try
+        {
+            base.WriteByte(value);
+        }
+        catch (IOException e)
+        {
+            throw new OutputWriteException(_userPath, e);
+        }
+    }
+
+    public override void Flush(bool flushToDisk)
+    {
+        try
+        {
+            base.Flush(flushToDisk);
+        }
+        catch (IOException e)
+        {
+            throw new OutputWriteException(_userPath, e);
+        }
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ public static partial class ModelPipeline
     /// policy) is checked before the first file is written; the files are written under temporary names and moved
     /// into place together at the end.
     /// </summary>
-    /// <param name="input">The <c>.safetensors</c> file (never modified).</param>
+    /// <param name="input">A <c>.safetensors</c> file, a sharded <c>*.safetensors.index.json</c> or a checkpoint folder (never modified).</param>
     /// <param name="outputDirectory">The folder to write (created if needed).</param>
     /// <param name="options">Target, calibration, threads, output policy and progress.</param>
     /// <param name="cancellation">Stops the run; what it wrote is removed and <see cref="OperationCanceledException"/> thrown.</param>
@@ -33,7 +33,12 @@ public static partial class ModelPipeline
         var clock = Stopwatch.StartNew();
         using var transaction = new OutputTransaction(new OutputOptions { Overwrite = options.Overwrite, Notice = options.Notice }, cancellation);
         transaction.AddInput(input);
-        using SafetensorsFile file = SafetensorsFile.Open(input);
+        using SafetensorsCheckpoint file = SafetensorsCheckpoint.Open(input);
+        foreach (SafetensorsFile shard in file.Shards)
+        {
+            transaction.AddInput(shard.Path);
+        }
+
         QuantizePlan plan = QuantizePlan.Make(file, outputDirectory, options.SkipIneligible, transaction);
 
         bool legacyOrder = !options.TractVersion.UsesGgmlQ40Order;
@@ -44,7 +49,7 @@ public static partial class ModelPipeline
             errors[i] = options.MeasureErrors ? new Q40ErrorStats() : null;
             SafetensorsEntry entry = plan.Tensors[i].Entry;
             sources[i] = new Q40TensorSource(
-                file.GetSource(entry.Name), entry.Name, options.Calibration, new Q40QuantizeOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, Errors = errors[i] });
+                file.GetSource(entry.Name), entry.Name, options.Calibration, new Q40QuantizeOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, Errors = errors[i], AllowNonFinite = options.AllowNonFinite });
         }
 
         var progress = new ProgressCounter(options.Progress, [.. sources.Select(s => s.ByteLength)]);
@@ -98,7 +103,7 @@ public static partial class ModelPipeline
 
         // Eligibility, file names, and every output against the output policy (existing files, overwrite, the input
         // itself, names that would share a file).
-        public static QuantizePlan Make(SafetensorsFile file, string output, bool skipIneligible, OutputTransaction transaction)
+        public static QuantizePlan Make(SafetensorsCheckpoint file, string output, bool skipIneligible, OutputTransaction transaction)
         {
             var names = new FlatFileNames(".dat");
             var plan = new QuantizePlan();
@@ -119,7 +124,7 @@ public static partial class ModelPipeline
             {
                 List<SkippedTensor> refused = plan.Skipped;
                 string others = refused.Count > 1 ? $" (and {refused.Count - 1} more: {string.Join(", ", refused.Skip(1).Select(r => r.Name))})" : string.Empty;
-                throw new ImpossibleQuantizationException(refused[0].Name, $"{refused[0].Reason}{others}; nothing was written (skipping ineligible tensors, --skip-ineligible, quantizes the others)");
+                throw new ImpossibleQuantizationException(refused[0].Name, $"{refused[0].Reason}{others}; nothing was written (keeping ineligible tensors in float, SkipIneligible, quantizes the others; t2n quantize does so unless --strict)");
             }
 
             foreach ((SafetensorsEntry entry, string fileName) in eligible)

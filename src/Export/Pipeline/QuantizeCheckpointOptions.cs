@@ -26,6 +26,9 @@ public sealed record QuantizeCheckpointOptions
     /// <summary>Measure each tensor's quantization error (<see cref="QuantizedTensorFile.Errors"/>). Off by default.</summary>
     public bool MeasureErrors { get; init; }
 
+    /// <summary>Keep Q4_0 blocks whose f16 scale is NaN or infinite instead of failing (<see cref="Q40QuantizeOptions.AllowNonFinite"/>).</summary>
+    public bool AllowNonFinite { get; init; }
+
     /// <summary>
     /// Threads: several tensors are quantized at once, ahead of the writer through a bounded queue, and each large
     /// tensor is split over threads. The files' bytes do not depend on it. Default: the number of cores.

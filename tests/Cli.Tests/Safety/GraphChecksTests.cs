@@ -72,7 +72,7 @@ public class GraphChecksTests
         foreach (string output in new[] { tmp.File("out"), tmp.File("out.nnef.tgz") })
         {
             (int code, _, string stderr) = CliRunner.Run("compress", "-i", input, "-o", output, "-c", "min_max_q4_0");
-            Assert.True(code == 1, stderr);
+            Assert.True(code == CliApp.InputError, stderr);
             Assert.Contains(why, stderr);
             Assert.Equal(["in"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName));
         }
@@ -94,7 +94,7 @@ public class GraphChecksTests
         }
 
         (int code, _, string stderr) = CliRunner.Run("verify", input, "--inputs", npz, "--out", tmp.File("o.npz"));
-        Assert.True(code == 1, stderr);
+        Assert.True(code == CliApp.InputError, stderr);
         Assert.Contains(why, stderr);
         Assert.False(File.Exists(tmp.File("o.npz")));
     }

@@ -86,8 +86,8 @@ public class TerminalEscapeTests
             Formats.Safetensors.SafetensorsWriter.Write(bad, [("bias\u001b[31m\r\n", t)]);
         }
 
-        (code, stdout, stderr) = CliRunner.Run("quantize", bad, "-o", tmp.File("out2"));
-        Assert.Equal(1, code);
+        (code, stdout, stderr) = CliRunner.Run("quantize", bad, "-o", tmp.File("out2"), "--strict");
+        Assert.Equal(CliApp.InputError, code);
         AssertNoRawControls(stderr);
         Assert.Contains(@"bias\x1b[31m\r\n", stderr);
     }

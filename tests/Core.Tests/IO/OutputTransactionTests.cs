@@ -184,7 +184,10 @@ public class OutputTransactionTests
         WriteText(tx.AddOutput(tmp.File("first.txt"), Text), "ours: 1");
         WriteText(tx.AddOutput(tmp.File("second.txt"), Text), "ours: 2");
         Directory.CreateDirectory(tmp.File("second.txt")); // appears after the checks: the second move fails
-        Assert.ThrowsAny<IOException>(() => tx.Commit());
+        var e = Assert.Throws<TorchToNnef.Errors.OutputWriteException>(() => tx.Commit());
+        Assert.IsAssignableFrom<IOException>(e.InnerException);
+        Assert.StartsWith(tmp.File("second.txt") + ": cannot be written: ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(TempNames.Prefix, e.Message, StringComparison.Ordinal);
         Assert.Equal(["second.txt"], Entries(tmp.Path));
     }
 
