@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using TorchToNnef.Errors;
 using TorchToNnef.Tensors;
 
@@ -109,32 +108,16 @@ public static class Cast
             return f;
         }
 
-        FloatConversions.ToSingle(value.Type.ToStorageDType(), BytesOf(value.Data!), f);
+        FloatConversions.ToSingle(value.Type.ToStorageDType(), TensorValue.AsBytes(value.Data!), f);
         return f;
     }
 
     private static Array FromSingle(float[] values, DType dtype)
     {
         Array result = dtype == DType.F16 ? TensorPool.Allocate<Half>(values.Length) : TensorPool.Allocate<double>(values.Length);
-        FloatConversions.FromSingle(dtype, values, BytesOf(result));
+        FloatConversions.FromSingle(dtype, values, TensorValue.AsBytes(result));
         return result;
     }
-
-    private static Span<byte> BytesOf(Array data) => data switch
-    {
-        byte[] a => a,
-        sbyte[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        short[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        ushort[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        int[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        uint[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        long[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        ulong[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        Half[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        float[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        double[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        _ => throw new NotSupportedException($"{data.GetType().Name} has no byte view."),
-    };
 
     private static long[] Widen(Array ints)
     {

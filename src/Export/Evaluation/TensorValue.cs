@@ -233,7 +233,8 @@ public sealed class TensorValue
         return result;
     }
 
-    private static Span<byte> AsBytes(Array data) => data switch
+    /// <summary>The bytes of a primitive array held by a value (or handed out by the pool).</summary>
+    internal static Span<byte> AsBytes(Array data) => data switch
     {
         byte[] a => a,
         sbyte[] a => MemoryMarshal.AsBytes(a.AsSpan()),
