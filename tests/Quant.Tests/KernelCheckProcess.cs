@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
 
 namespace TorchToNnef.Quant.Tests;
@@ -26,7 +27,7 @@ internal static partial class KernelCheckProcess
 
         foreach (string name in psi.Environment.Keys.ToList())
         {
-            if (IsVectorSetting(name))
+            if (CpuWidths.IsVectorSetting(name))
             {
                 psi.Environment.Remove(name);
             }
@@ -55,23 +56,6 @@ internal static partial class KernelCheckProcess
             ? [.. ran.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Enum.Parse<Q40KernelKind>)]
             : [];
         return (p.ExitCode, output, kinds);
-    }
-
-    /// <summary>True for the runtime settings that change which vector widths a process uses.</summary>
-    public static bool IsVectorSetting(string name)
-    {
-        foreach (string prefix in new[] { "DOTNET_", "COMPlus_" })
-        {
-            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            {
-                string knob = name[prefix.Length..];
-                return knob.StartsWith("Enable", StringComparison.OrdinalIgnoreCase)
-                    || knob.Equals("PreferredVectorBitWidth", StringComparison.OrdinalIgnoreCase)
-                    || knob.Equals("MaxVectorTBitWidth", StringComparison.OrdinalIgnoreCase);
-            }
-        }
-
-        return false;
     }
 
     [GeneratedRegex(@"^ran: ([A-Za-z0-9,]+)\s*$", RegexOptions.Multiline)]

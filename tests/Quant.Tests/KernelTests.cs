@@ -31,7 +31,7 @@ public class KernelTests
 
         // Unless switches narrowed this process, the CPU's list covers every kernel the runtime lets it run: a flag
         // list read wrong (which would excuse kernels from running) shows here.
-        bool switched = Environment.GetEnvironmentVariables().Keys.Cast<string>().Any(KernelCheckProcess.IsVectorSetting);
+        bool switched = Environment.GetEnvironmentVariables().Keys.Cast<string>().Any(CpuWidths.IsVectorSetting);
         if (!switched)
         {
             Assert.All(Q40Kernels.SupportedKinds, k => Assert.True(expected.Contains(k), $"{k} runs here but {CpuKernels.Source} does not list it"));
@@ -111,11 +111,11 @@ public class KernelTests
     [Fact]
     public void ChildProcessesDropInheritedVectorSettings()
     {
-        Assert.True(KernelCheckProcess.IsVectorSetting("DOTNET_EnableAVX512"));
-        Assert.True(KernelCheckProcess.IsVectorSetting("COMPlus_EnableAVX2"));
-        Assert.True(KernelCheckProcess.IsVectorSetting("DOTNET_PreferredVectorBitWidth"));
-        Assert.False(KernelCheckProcess.IsVectorSetting("DOTNET_ROOT"));
-        Assert.False(KernelCheckProcess.IsVectorSetting("T2N_REQUIRED_KERNELS"));
+        Assert.True(CpuWidths.IsVectorSetting("DOTNET_EnableAVX512"));
+        Assert.True(CpuWidths.IsVectorSetting("COMPlus_EnableAVX2"));
+        Assert.True(CpuWidths.IsVectorSetting("DOTNET_PreferredVectorBitWidth"));
+        Assert.False(CpuWidths.IsVectorSetting("DOTNET_ROOT"));
+        Assert.False(CpuWidths.IsVectorSetting("T2N_REQUIRED_KERNELS"));
     }
 
     // In this process when it can run the kernel; otherwise (inherited DOTNET_Enable* switches, a runtime that keeps
