@@ -7,9 +7,11 @@ namespace TorchToNnef.Quant;
 /// <summary>
 /// Quantizes a whole tensor chunk by chunk. Chunks are fixed (<see cref="ChunkGroups"/> groups), so outputs and error
 /// sums are identical whatever the number of threads; the chunks of a window are spread over threads. A source that
-/// is not in memory is streamed a window at a time: through its own short-lived memory mapping when the payload
-/// offers one (<see cref="TensorData.OpenWindow"/>: no copy, pages leave the resident set when the window closes),
-/// else by positional reads into small pooled buffers. Memory stays bounded by a window, whatever the tensor size.
+/// is not in memory is read chunk by chunk with positional reads (<see cref="TensorData.Read"/>) into a pooled buffer
+/// of the thread that quantizes it: the chunk (256 KiB of f16) lands in that core's L2 and is quantized from there, so
+/// the source crosses the memory bus once and no page of a memory-mapped file is faulted in (faulting a mapped window
+/// 4 KiB at a time, then unmapping it, cost about twice the CPU time of the reads: <c>bench/README.md</c>, LLM export).
+/// Memory stays bounded by a window, whatever the tensor size.
 /// </summary>
 internal sealed class Q40Pipeline
 {
@@ -84,13 +86,13 @@ internal sealed class Q40Pipeline
     private long GroupsThrough(long chunkEnd) => Math.Min(Groups, chunkEnd * ChunkGroups);
 
     // Chunks [first, first + count): chunk i goes to output[i * chunkBytes] when output is given, else to its own place
-    // in destination.
+    // in destination. Each chunk's scales are checked right after it is encoded (while its blocks are in cache); the
+    // error, if any, is thrown after the parallel loop for the first bad group, so it is ours and not an
+    // AggregateException, and the same whatever the thread count.
     private void RunWindow(long first, int count, byte[]? output, Memory<byte> destination)
     {
-        long sourceOffset = first * ChunkGroups * _bytesPerGroup;
-        int sourceBytes = (int)((GroupsThrough(first + count) - (first * ChunkGroups)) * _bytesPerGroup);
-        using TensorWindow? window = _inMemory ? null : _source.Data.OpenWindow(sourceOffset, sourceBytes);
         Q40ErrorStats[]? stats = _options.Errors is null ? null : new Q40ErrorStats[count];
+        long[]? nonFinite = _options.AllowNonFinite ? null : new long[count];
         void One(int i)
         {
             long g0 = (first + i) * ChunkGroups;
@@ -98,8 +100,12 @@ internal sealed class Q40Pipeline
             Span<byte> blocks = output is not null
                 ? output.AsSpan(i * ChunkBlockBytes, n * Q40Format.BlockBytes)
                 : destination.Span.Slice((int)(g0 * Q40Format.BlockBytes), n * Q40Format.BlockBytes);
-            int offsetInWindow = i * ChunkGroups * _bytesPerGroup;
-            QuantizeChunk(g0, n, window, offsetInWindow, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
+            QuantizeChunk(g0, n, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
+            if (nonFinite is not null)
+            {
+                int bad = FirstNonFiniteScale(blocks);
+                nonFinite[i] = bad < 0 ? -1 : g0 + bad;
+            }
         }
 
         if (Parallelism == 1 || count == 1)
@@ -114,9 +120,15 @@ internal sealed class Q40Pipeline
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, One);
         }
 
-        if (!_options.AllowNonFinite)
+        if (nonFinite is not null)
         {
-            CheckScales(first, count, output, destination);
+            foreach (long group in nonFinite)
+            {
+                if (group >= 0)
+                {
+                    ThrowNonFinite(group, output, destination, first);
+                }
+            }
         }
 
         if (stats is not null)
@@ -128,46 +140,47 @@ internal sealed class Q40Pipeline
         }
     }
 
-    // A block whose f16 scale is NaN or infinite dequantizes to NaN/inf: an error unless the options allow it. Checked
-    // after the parallel loop, so the exception is ours and not an AggregateException.
-    private void CheckScales(long first, int count, byte[]? output, Memory<byte> destination)
+    // Index of the first block whose f16 scale is NaN or infinite (it would dequantize to NaN/inf), or -1.
+    private static int FirstNonFiniteScale(ReadOnlySpan<byte> blocks)
     {
-        long g0 = first * ChunkGroups;
-        int groups = (int)(GroupsThrough(first + count) - g0);
-        ReadOnlySpan<byte> blocks = output is not null
-            ? output.AsSpan(0, groups * Q40Format.BlockBytes) // chunks of a window are contiguous in output
-            : destination.Span.Slice((int)(g0 * Q40Format.BlockBytes), groups * Q40Format.BlockBytes);
-        for (int g = 0; g < groups; g++)
+        for (int g = 0, n = blocks.Length / Q40Format.BlockBytes; g < n; g++)
         {
-            Half scale = BitConverter.UInt16BitsToHalf(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(blocks.Slice(g * Q40Format.BlockBytes, 2)));
-            if (!Half.IsFinite(scale))
+            // f16 exponent bits all set: infinity or NaN.
+            if ((System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(blocks.Slice(g * Q40Format.BlockBytes, 2)) & 0x7C00) == 0x7C00)
             {
-                long group = g0 + g;
-                string what = Half.IsNaN(scale) ? "holds NaN" : "has values too large for an f16 scale (|x| / 8 > 65504)";
-                throw new TorchToNnef.Errors.ImpossibleQuantizationException(_tensorName, $"group {group} (elements {group * Q40Format.GroupSize} to {((group + 1) * Q40Format.GroupSize) - 1}) {what}: its Q4_0 scale would be {scale} (set Q40QuantizeOptions.AllowNonFinite, t2n --allow-non-finite, to keep it)");
+                return g;
             }
         }
+
+        return -1;
     }
 
-    private void QuantizeChunk(long firstGroup, int groups, TensorWindow? window, int offsetInWindow, Span<byte> blocks, Q40ErrorStats? stats)
+    private void ThrowNonFinite(long group, byte[]? output, Memory<byte> destination, long firstChunk)
+    {
+        int offset = (int)((output is not null ? group - (firstChunk * ChunkGroups) : group) * Q40Format.BlockBytes);
+        ReadOnlySpan<byte> block = output is not null ? output.AsSpan(offset, 2) : destination.Span.Slice(offset, 2);
+        Half scale = BitConverter.UInt16BitsToHalf(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(block));
+        string what = Half.IsNaN(scale) ? "holds NaN" : "has values too large for an f16 scale (|x| / 8 > 65504)";
+        throw new TorchToNnef.Errors.ImpossibleQuantizationException(_tensorName, $"group {group} (elements {group * Q40Format.GroupSize} to {((group + 1) * Q40Format.GroupSize) - 1}) {what}: its Q4_0 scale would be {scale} (set Q40QuantizeOptions.AllowNonFinite, t2n --allow-non-finite, to keep it)");
+    }
+
+    // A chunk from memory when the source is in memory, else read into a pooled buffer of this thread.
+    private void QuantizeChunk(long firstGroup, int groups, Span<byte> blocks, Q40ErrorStats? stats)
     {
         int bytes = groups * _bytesPerGroup;
+        long at = firstGroup * _bytesPerGroup;
         byte[]? rented = null;
         try
         {
             ReadOnlySpan<byte> source;
-            if (window is not null)
+            if (_inMemory && _source.Data.TryGetSpan(out ReadOnlySpan<byte> all))
             {
-                source = window.Span.Slice(offsetInWindow, bytes);
-            }
-            else if (_inMemory && _source.Data.TryGetSpan(out ReadOnlySpan<byte> all))
-            {
-                source = all.Slice((int)(firstGroup * _bytesPerGroup), bytes);
+                source = all.Slice((int)at, bytes);
             }
             else
             {
                 rented = ArrayPool<byte>.Shared.Rent(bytes);
-                _source.Data.Read(firstGroup * _bytesPerGroup, rented.AsSpan(0, bytes));
+                _source.Data.Read(at, rented.AsSpan(0, bytes));
                 source = rented.AsSpan(0, bytes);
             }
 
@@ -186,4 +199,3 @@ internal sealed class Q40Pipeline
         }
     }
 }
-
