@@ -60,7 +60,7 @@ public sealed record LlmExportOptions
     /// <summary>Flush the archive to the storage device before it is moved into place (default false, as the reference tool).</summary>
     public bool FlushToDisk { get; init; }
 
-    /// <summary>Threads of the quantizer, the evaluator and the reference pass; 0 for all cores.</summary>
+    /// <summary>Threads of the quantizer, the archive writer, the evaluator and the reference pass; 0 for all cores.</summary>
     public int Threads { get; init; }
 
     /// <summary>Receives progress lines and warnings (weights left float, skipped steps).</summary>

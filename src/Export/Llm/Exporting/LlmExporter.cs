@@ -68,7 +68,15 @@ public static class LlmExporter
         }
 
         string archive = LlmExportLayout.Archive(layout);
-        var write = new NnefWriteOptions { Format = NnefArchiveFormat.Tgz, CompressionLevel = 0, TractVersion = version, FlushToDisk = options.FlushToDisk };
+        // The writer's producer threads follow --threads too (its default is every core), so --threads 1 is one thread.
+        var write = new NnefWriteOptions
+        {
+            Format = NnefArchiveFormat.Tgz,
+            CompressionLevel = 0,
+            TractVersion = version,
+            FlushToDisk = options.FlushToDisk,
+            MaxDegreeOfParallelism = quantizeOptions.MaxDegreeOfParallelism,
+        };
         NnefArchive.WriteArchive(graph, target.CreateFileIn(archive), write);
         options.Log?.Invoke($"wrote {archive} ({new FileInfo(Path.Combine(root, archive)).Length:N0} bytes) in {clock.Elapsed.TotalSeconds:F1} s");
 
