@@ -28,7 +28,7 @@ public sealed class RecurrentExportTests(ITestOutputHelper output)
     /// <param name="LinearBeforeReset">GRU's linear_before_reset.</param>
     /// <param name="Peepholes">LSTM's P given.</param>
     /// <param name="SequenceLens">sequence_lens given (all equal to the sequence length).</param>
-    public sealed record Rnn(bool Lstm, string Direction, bool Bias = true, bool InitialState = false, bool LinearBeforeReset = false, bool Peepholes = false, bool SequenceLens = false, bool DefaultActivations = false);
+    public sealed record Rnn(bool Lstm, string Direction, bool Bias = true, bool InitialState = false, bool LinearBeforeReset = false, bool Peepholes = false, bool SequenceLens = false, bool DefaultActivations = false, bool Symbolic = false);
 
     private static readonly Dictionary<string, Rnn> Cases = new(StringComparer.Ordinal)
     {
@@ -42,6 +42,8 @@ public sealed class RecurrentExportTests(ITestOutputHelper output)
         ["gru_reverse_initial_state"] = new(false, "reverse", InitialState: true),
         ["gru_bidirectional_linear_before_reset_initial_state"] = new(false, "bidirectional", InitialState: true, LinearBeforeReset: true, DefaultActivations: true),
         ["gru_bidirectional_no_bias"] = new(false, "bidirectional", Bias: false),
+        ["lstm_bidirectional_symbolic_sequence_and_batch"] = new(true, "bidirectional", InitialState: true, Symbolic: true),
+        ["gru_reverse_symbolic_sequence_and_batch"] = new(false, "reverse", Symbolic: true),
     };
 
     public static IEnumerable<object[]> CaseNames => Cases.Keys.Order(StringComparer.Ordinal).Select(k => new object[] { k });
@@ -138,7 +140,9 @@ public sealed class RecurrentExportTests(ITestOutputHelper output)
         int gates = rnn.Lstm ? 4 : 3;
         var model = new OnnxModelBuilder(14);
         OnnxGraphBuilder g = model.Graph;
-        g.Input("x", F, Seq, Batch, InputSize);
+        object seq = rnn.Symbolic ? "S" : Seq;
+        object batch = rnn.Symbolic ? "N" : Batch;
+        g.Input("x", F, seq, batch, InputSize);
         g.Initializer(Weight("W", 10, directions, gates * Hidden, InputSize));
         g.Initializer(Weight("R", 11, directions, gates * Hidden, Hidden));
         string[] inputs = ["x", "W", "R", "", "", "", "", ""];
@@ -156,11 +160,11 @@ public sealed class RecurrentExportTests(ITestOutputHelper output)
 
         if (rnn.InitialState)
         {
-            g.Input("h0", F, directions, Batch, Hidden);
+            g.Input("h0", F, directions, batch, Hidden);
             inputs[5] = "h0";
             if (rnn.Lstm)
             {
-                g.Input("c0", F, directions, Batch, Hidden);
+                g.Input("c0", F, directions, batch, Hidden);
                 inputs[6] = "c0";
             }
         }
