@@ -131,6 +131,36 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
         ["resize_linear_align_corners"] = new(13, [("x", [1, 1, 4, 3])], g => g
             .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2.5f], 4))
             .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "linear"), A.String("coordinate_transformation_mode", "align_corners"))),
+        ["resize_cubic_half_pixel_scales"] = new(13, [("x", [1, 2, 5, 6])], g => g
+            .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 1.5f], 4))
+            .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "cubic"))),
+        ["resize_cubic_align_corners_coeff_exclude_outside"] = new(13, [("x", [1, 2, 4, 6])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 7, 4], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "cubic"), A.String("coordinate_transformation_mode", "align_corners"),
+                A.Float("cubic_coeff_a", -0.5f), A.Int("exclude_outside", 1))),
+        ["resize_cubic_asymmetric_downsample"] = new(13, [("x", [1, 1, 9, 7])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 1, 4, 5], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "cubic"), A.String("coordinate_transformation_mode", "asymmetric"))),
+        ["resize_cubic_antialias_downsample"] = new(18, [("x", [1, 2, 9, 10])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 4, 3], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "cubic"), A.Int("antialias", 1))),
+        ["resize_linear_antialias_downsample_exclude_outside"] = new(18, [("x", [1, 2, 11, 9])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 5, 4], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "linear"), A.Int("antialias", 1), A.Int("exclude_outside", 1))),
+        ["resize_linear_antialias_mixed_axes"] = new(18, [("x", [1, 1, 3, 12])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [7, 5], 2))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "linear"), A.Int("antialias", 1), A.Ints("axes", 2, 3))),
+        ["resize_tf_crop_and_resize_linear_extrapolation"] = new(13, [("x", [1, 2, 4, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("roi", [0, 0, 0.2f, -0.3f, 1, 1, 0.9f, 1.4f], 8)).Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 5, 6], 4))
+            .Node("Resize", ["x", "roi", "", "sizes"], ["y"], A.String("mode", "linear"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"),
+                A.Float("extrapolation_value", 7.5f))),
+        ["resize_tf_crop_and_resize_cubic"] = new(13, [("x", [1, 1, 6, 6])], g => g
+            .Initializer(OnnxTensorSpec.Floats("roi", [0, 0, -0.1f, 0.25f, 1, 1, 0.6f, 0.8f], 8)).Initializer(OnnxTensorSpec.Int64s("sizes", [1, 1, 4, 7], 4))
+            .Node("Resize", ["x", "roi", "", "sizes"], ["y"], A.String("mode", "cubic"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"))),
+        ["resize_tf_crop_and_resize_nearest_axes"] = new(18, [("x", [1, 2, 5, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("roi", [0.1f, -0.2f, 0.9f, 0.7f], 4)).Initializer(OnnxTensorSpec.Int64s("sizes", [3, 6], 2))
+            .Node("Resize", ["x", "roi", "", "sizes"], ["y"], A.String("mode", "nearest"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"),
+                A.String("nearest_mode", "round_prefer_ceil"), A.Float("extrapolation_value", -3f), A.Ints("axes", 2, 3))),
         ["upsample_opset9"] = new(9, [("x", [1, 2, 3, 3])], g => g
             .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2], 4)).Node("Upsample", ["x", "scales"], ["y"])),
         ["layernorm_instancenorm"] = new(17, [("x", [2, 3, 6])], g => g
@@ -217,6 +247,22 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
         var e = Assert.Throws<Errors.UnsupportedFeatureException>(() => OnnxExporter.Translate(m));
         Assert.Contains("'dq_w'", e.Message, StringComparison.Ordinal);
         Assert.Contains("per-channel", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Antialias_with_tf_crop_and_resize_is_refused_naming_the_node()
+    {
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(18);
+        model.Graph.Input("x", F, 1, 1, 6, 6)
+            .Initializer(OnnxTensorSpec.Floats("roi", [0, 0, 0, 0, 1, 1, 0.5f, 0.5f], 8)).Initializer(OnnxTensorSpec.Int64s("sizes", [1, 1, 2, 2], 4))
+            .NamedNode("crop", "Resize", ["x", "roi", "", "sizes"], ["y"], [A.String("mode", "linear"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"), A.Int("antialias", 1)])
+            .Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        var e = Assert.Throws<Errors.UnsupportedFeatureException>(() => OnnxExporter.Translate(m));
+        Assert.Contains("'crop'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("antialias with coordinate_transformation_mode 'tf_crop_and_resize'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
