@@ -4,7 +4,11 @@
 # 200 MB. The peak is the kernel's maximum resident set size of the export process (GNU time's %M, the VmHWM the
 # kernel keeps for the process), so it includes the .NET runtime itself.
 #
-# Usage: scripts/export-peak-rss.sh [t2n binary]   (default: builds src/Cli in Release and runs bin/Release/.../t2n)
+# With SYNTHETIC_MB=N it also exports two generated models that are large enough to show how the export scales: a chain
+# of MatMuls by 64 MiB f32 weights (`bench` gen-onnx-chain), N MiB with the weights in an external data file and N/2 MiB
+# with them inline (raw_data); every weight is transposed and written (or quantized to Q4_0).
+#
+# Usage: [SYNTHETIC_MB=1024] scripts/export-peak-rss.sh [t2n binary]   (default: builds src/Cli in Release)
 # Exit status: 1 when any export fails or exceeds the bound.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +35,43 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
 printf '%-34s %-6s %10s %12s %12s  %s\n' model mode "file KiB" "peak KiB" "bound KiB" verdict
+
+# Exports $2 (mode $3, extra arguments after) and prints its peak RSS against the bound for $4 KiB of model files.
+measure() {
+  local id=$1 model=$2 mode=$3 size_kib=$4
+  shift 4
+  local args=(export -i "$model" -o "$work/$id-$mode.nnef.tgz" --overwrite "$@")
+  [ "$mode" = q4_0 ] && args+=(-c min_max_q4_0_all)
+  if ! /usr/bin/time -f '%M' -o "$work/rss" "$t2n" "${args[@]}" > "$work/log" 2>&1; then
+    echo "$id $mode: export failed:" >&2
+    cat "$work/log" >&2
+    status=1
+    return
+  fi
+  rm -f "$work/$id-$mode.nnef.tgz"
+  local peak bound_kib verdict=ok
+  peak=$(tail -n 1 "$work/rss")
+  bound_kib=$(( size_kib + 200 * 1024 ))
+  [ "$peak" -le "$bound_kib" ] || { verdict=OVER; status=1; }
+  printf '%-34s %-6s %10d %12d %12d  %s\n' "$id" "$mode" "$size_kib" "$peak" "$bound_kib" "$verdict"
+}
+
+if [ -n "${SYNTHETIC_MB:-}" ]; then
+  bench="$repo/bench/TorchToNnef.Benchmarks"
+  dotnet build "$bench" -c Release -v quiet -nologo > /dev/null
+  for layout in external inline; do
+    mb=$SYNTHETIC_MB
+    flag=--external
+    [ "$layout" = inline ] && { mb=$(( SYNTHETIC_MB / 2 )); flag=; }
+    dotnet "$bench/bin/Release/net10.0/TorchToNnef.Benchmarks.dll" gen-onnx-chain "$work/chain-$layout" "$mb" $flag > /dev/null
+    files_kib=$(( $(du -b -c "$work/chain-$layout"/* | tail -n 1 | cut -f 1) / 1024 ))
+    for mode in f32 q4_0; do
+      measure "synthetic_chain_${mb}MiB_$layout" "$work/chain-$layout/chain.onnx" "$mode" "$files_kib"
+    done
+    rm -rf "$work/chain-$layout"
+  done
+fi
+
 while IFS=$'\t' read -r package file _sha; do
   case "$package" in '#'* | '') continue ;; esac
   dir=$(echo "$package" | sed -e 's/^@//' -e 's#/#-#' -e 's/@/-/')
@@ -38,22 +79,13 @@ while IFS=$'\t' read -r package file _sha; do
   id=$(basename "$file" .onnx)
   [ -f "$model" ] || { echo "$model is missing: run bash .ci/fetch-models" >&2; exit 2; }
   size_kib=$(( $(stat -c %s "$model") / 1024 ))
-  bound_kib=$(( size_kib + 200 * 1024 ))
   shape=$(shape_of "$id")
   for mode in f32 q4_0; do
-    args=(export -i "$model" -o "$work/$id-$mode.nnef.tgz" --overwrite)
-    [ -n "$shape" ] && args+=(--input-shape "$shape")
-    [ "$mode" = q4_0 ] && args+=(-c min_max_q4_0_all)
-    if ! /usr/bin/time -f '%M' -o "$work/rss" "$t2n" "${args[@]}" > "$work/log" 2>&1; then
-      echo "$id $mode: export failed:" >&2
-      cat "$work/log" >&2
-      status=1
-      continue
+    if [ -n "$shape" ]; then
+      measure "$id" "$model" "$mode" "$size_kib" --input-shape "$shape"
+    else
+      measure "$id" "$model" "$mode" "$size_kib"
     fi
-    peak=$(tail -n 1 "$work/rss")
-    verdict=ok
-    [ "$peak" -le "$bound_kib" ] || { verdict=OVER; status=1; }
-    printf '%-34s %-6s %10d %12d %12d  %s\n' "$id" "$mode" "$size_kib" "$peak" "$bound_kib" "$verdict"
   done
 done < "$repo/.ci/real-models.tsv"
 exit $status
