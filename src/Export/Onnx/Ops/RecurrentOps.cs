@@ -232,7 +232,7 @@ internal static class RecurrentOps
     {
         Dim batch = x.Shape[1];
         long h = w.Hidden;
-        GraphValue bias = w.Wb is null ? null! : c.B.Add(w.Wb, w.Rb!, hint + "_bias");
+        GraphValue? bias = w.Wb is null ? null : c.B.Add(w.Wb, w.Rb!, hint + "_bias");
         string body = FreshFragmentName(c, "lstm");
         c.B.DefineFragment(body, f =>
         {
@@ -270,7 +270,7 @@ internal static class RecurrentOps
         });
 
         List<Arg> full = [Arg.Tuple(Arg.String("W"), w.W), Arg.Tuple(Arg.String("R"), w.R)];
-        if (w.Wb is not null)
+        if (bias is not null)
         {
             full.Add(Arg.Tuple(Arg.String("B"), bias));
         }
