@@ -9,8 +9,9 @@ namespace TorchToNnef.Quant;
 /// sums are identical whatever the number of threads; the chunks of a window are spread over threads. A source that
 /// is not in memory is read chunk by chunk with positional reads (<see cref="TensorData.Read"/>) into a pooled buffer
 /// of the thread that quantizes it: the chunk (256 KiB of f16) lands in that core's L2 and is quantized from there, so
-/// the source crosses the memory bus once and no page of a memory-mapped file is faulted in (faulting a mapped window
-/// 4 KiB at a time, then unmapping it, cost about twice the CPU time of the reads: <c>bench/README.md</c>, LLM export).
+/// the source crosses the memory bus once and no page of a memory-mapped file is faulted in (with a mapped window per
+/// step, touched 4 KiB at a time and then unmapped, a whole 1.1B f16 export took about twice the CPU time:
+/// <c>bench/README.md</c>, LLM export).
 /// Memory stays bounded by a window, whatever the tensor size.
 /// </summary>
 internal sealed class Q40Pipeline
