@@ -27,7 +27,7 @@ internal sealed class CompressCommand : ICommand
         """,
         Opt.Required("--input", "archive|dir", "NNEF archive or directory to read (never modified)", "-i"),
         Opt.Required("--output", "archive|dir", "where to write the compressed model (never the input, inside it, or holding it)", "-o"),
-        Opt.Required("--compression", "method", $"compression method, one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
+        Opt.Required("--compression", "method", $"compression method, one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method").Completing(Opt.CompressionMethods),
         Opt.Value("--tract-version", "v", $"target tract version (default: the archive's tract_target_version, else {TractVersion.Latest})"),
         Opt.Value("--compression-level", "0-9", "gzip level for a .tgz output (default 0 = stored, as torch_to_nnef)"),
         Opt.Flag("--overwrite", """

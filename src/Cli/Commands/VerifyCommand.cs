@@ -37,7 +37,7 @@ internal sealed class VerifyCommand : ICommand
         Opt.Value("--inputs", "npz", "inputs by name, for a plain run; every array must name a graph input (or output, as in an io bundle)"),
         Opt.Value("--out", "npz", "write the computed outputs (no check); written atomically, never over an input"),
         Opt.Flag("--overwrite", "replace an existing --out file if it is an npz of arrays (anything else is refused)"),
-        Opt.Value("--tolerance", "level", "exact | close | approximate (default) | very | super | ultra, as tract's --approx", "-t", "-tt", "--tract-check-io-tolerance"),
+        Opt.Value("--tolerance", "level", "exact | close | approximate (default) | very | super | ultra, as tract's --approx", "-t", "-tt", "--tract-check-io-tolerance").Completing(Opt.ToleranceLevels),
         Opt.Value("--scenario", "name", "also check the tract_assert lines of this scenario (e.g. tg, pp)"),
         Opt.Value("--threads", "n", "worker threads for matrix products (default: all cores)"));
 
