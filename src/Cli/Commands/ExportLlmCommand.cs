@@ -44,7 +44,8 @@ internal sealed class ExportLlmCommand : ICommand
         Opt.Value("--sample-generation-total-size", "n", "tokens of the test bundles (default 6, at least 2)", "-sgts"),
         Opt.Flag("--no-verify", "skip the verification and tests/*.npz", "-nv"),
         Opt.Flag("--ignore-already-exist-dir", "replace an existing export folder (only one an export wrote)", "-iaed"),
-        Opt.Value("--threads", "n", "threads (default: all cores)"));
+        Opt.Value("--threads", "n", "threads (default: all cores)"),
+        Opt.Flag("--allow-non-finite", "keep Q4_0 blocks whose f16 scale is NaN or infinite (NaN weights, values near 3e38); by default they are an error and nothing is written"));
 
     public int Execute(CommandArgs a, CommandContext context)
     {
@@ -104,6 +105,7 @@ internal sealed class ExportLlmCommand : ICommand
             Verify = !a.Has("--no-verify"),
             ReplaceExisting = a.Has("--ignore-already-exist-dir"),
             Threads = Count(a, "--threads", 0, 1),
+            AllowNonFinite = a.Has("--allow-non-finite"),
             ExportCommand = "t2n " + string.Join(' ', a.Result.Tokens.Select(token => token.Value)),
             Log = m => context.Notice(TerminalText.Escape(m)),
         };
