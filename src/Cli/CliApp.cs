@@ -171,12 +171,17 @@ internal static class CliApp
 
     private static Command BuildRoot(Dictionary<Command, ICommand> commands)
     {
-        var root = new Command("t2n", "Turn model weights into NNEF archives for the tract inference engine.")
+        // A RootCommand (not a plain Command) so that the parser accepts directives: [suggest:N] is what the scripts
+        // of 't2n completions' (and dotnet-suggest) call to complete a command line. Its name is the executable's;
+        // help always says t2n. Its default --help/--version are replaced by ours below.
+        var root = new RootCommand("Turn model weights into NNEF archives for the tract inference engine.")
         {
-            JsonOption,
-            QuietOption,
-            VerboseOption,
+            HelpName = "t2n",
         };
+        root.Options.Clear();
+        root.Add(JsonOption);
+        root.Add(QuietOption);
+        root.Add(VerboseOption);
         var help = new HelpOption();
         help.Action = new HelpWithExitCodes((HelpAction)help.Action!);
         root.Add(help);

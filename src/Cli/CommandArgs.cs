@@ -72,6 +72,23 @@ internal static class Opt
     public static Option<string[]> Repeated(string name, string valueName, string description, params string[] aliases) =>
         new(name, aliases) { HelpName = valueName, Description = Flat(description), Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
 
+    /// <summary>
+    /// Offers <paramref name="values"/> when a shell completes this option's value (<c>t2n completions</c>); the parser
+    /// does not restrict the value to them (the command checks it and says what it expected).
+    /// </summary>
+    public static Option<string> Completing(this Option<string> option, IEnumerable<string> values)
+    {
+        option.CompletionSources.Add([.. values]);
+        return option;
+    }
+
+    /// <summary>The tolerance levels as tract spells them (exact, close, approximate, very, super, ultra), for completion.</summary>
+    public static IEnumerable<string> ToleranceLevels =>
+        Enum.GetValues<TorchToNnef.Export.Verification.Approximation>().Select(TorchToNnef.Export.Verification.Tolerance.NameOf);
+
+    /// <summary>The compression methods of the registry, for completion.</summary>
+    public static IEnumerable<string> CompressionMethods => TorchToNnef.Quant.Registry.CompressionRegistry.Default.Keys;
+
     /// <summary>A flag (no value).</summary>
     public static Option<bool> Flag(string name, string description, params string[] aliases) =>
         new(name, aliases) { Description = Flat(description), Arity = ArgumentArity.Zero };

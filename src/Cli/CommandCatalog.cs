@@ -5,5 +5,5 @@ namespace TorchToNnef.Cli;
 /// <summary>The list of commands, in the order <c>t2n --help</c> shows them.</summary>
 internal static class CommandCatalog
 {
-    public static ICommand[] All => [new InspectCommand(), new ExportLlmCommand(), new ExportCommand(), new CompressCommand(), new QuantizeCommand(), new VerifyCommand(), new SelfTestCommand()];
+    public static ICommand[] All => [new InspectCommand(), new ExportLlmCommand(), new ExportCommand(), new CompressCommand(), new QuantizeCommand(), new VerifyCommand(), new SelfTestCommand(), new CompletionsCommand()];
 }

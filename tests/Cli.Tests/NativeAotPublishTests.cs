@@ -45,7 +45,8 @@ public partial class NativeAotPublishTests(ITestOutputHelper log)
         Assert.StartsWith($"t2n {CliApp.Version}", version, StringComparison.Ordinal);
         Assert.Contains("Native AOT", version, StringComparison.Ordinal);
         Assert.Contains("q40 kernel: ", version, StringComparison.Ordinal);
-        foreach (string[] args in new[] { ["inspect", sample], ["inspect", sample, "--json"], new[] { "inspect", onnx, "--json" }, ["quantize", "--help"] })
+        // Completion under AOT: the suggest directive (a RootCommand feature) and the script.
+        foreach (string[] args in new[] { ["inspect", sample], ["inspect", sample, "--json"], new[] { "inspect", onnx, "--json" }, ["quantize", "--help"], ["[suggest:12]", "compress -c "], ["completions", "bash"] })
         {
             (int binCode, string binOut) = Run(binary, Golden.RepoRoot, TimeSpan.FromMinutes(1), args);
             (int inCode, string inOut, string inErr) = CliRunner.Run(args);

@@ -158,4 +158,18 @@ public class VerifyCommandTests
         Assert.Equal(CliApp.InputError, code);
         Assert.Contains("missing.nnef.tgz", err);
     }
+
+    [Fact]
+    public void ARedirectedRunPrintsNoProgress()
+    {
+        // The progress line is for a terminal: with stderr redirected (a CI log), stderr stays empty and no carriage
+        // return reaches either stream. One thread, so the evaluation lasts as long as it can.
+        (int code, string output, string err) = ChildCli.Run(
+            new Dictionary<string, string>(), TimeSpan.FromMinutes(3),
+            "verify", Llama("model", "model.nnef.tgz"), "--io", Llama("tests", "prompt_io.npz"), "--threads", "1");
+        Assert.True(code == 0, output + err);
+        Assert.Empty(err);
+        Assert.DoesNotContain('\r', output);
+        Assert.Contains("evaluated in", output, StringComparison.Ordinal);
+    }
 }

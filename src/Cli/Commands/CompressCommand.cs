@@ -27,9 +27,10 @@ internal sealed class CompressCommand : ICommand
         """,
         Opt.Required("--input", "archive|dir", "NNEF archive or directory to read (never modified)", "-i"),
         Opt.Required("--output", "archive|dir", "where to write the compressed model (never the input, inside it, or holding it)", "-o"),
-        Opt.Required("--compression", "method", $"compression method, one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
+        Opt.Required("--compression", "method", $"compression method, one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method").Completing(Opt.CompressionMethods),
         Opt.Value("--tract-version", "v", $"target tract version (default: the archive's tract_target_version, else {TractVersion.Latest})"),
         Opt.Value("--compression-level", "0-9", "gzip level for a .tgz output (default 0 = stored, as torch_to_nnef)"),
+        Opt.Flag("--allow-non-finite", "keep Q4_0 blocks whose f16 scale is NaN or infinite (NaN weights, values near 3e38); by default they are an error and nothing is written"),
         Opt.Flag("--overwrite", """
             replace an existing output, if it is an NNEF archive or a folder holding nothing but an NNEF model
             (anything else is refused)
@@ -62,6 +63,7 @@ internal sealed class CompressCommand : ICommand
         {
             TractVersion = explicitTarget,
             CompressionLevel = level,
+            AllowNonFinite = a.Has("--allow-non-finite"),
             Overwrite = a.Has("--overwrite"),
             Notice = context.Notice,
             Progress = progress?.For(ProgressThresholdBytes),

@@ -29,7 +29,7 @@ internal sealed class ExportCommand : ICommand
         """,
         Opt.Required("--input", "model.onnx", "the .onnx file (external data next to it is memory-mapped)", "-i"),
         Opt.Required("--output", "out.nnef.tgz|dir", "a .nnef.tgz / .tgz / .tar archive, or a directory", "-o"),
-        Opt.Value("--compression", "method", $"compress eligible weights to Q4_0: one of {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c"),
+        Opt.Value("--compression", "method", $"compress eligible weights to Q4_0: one of {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c").Completing(Opt.CompressionMethods),
         Opt.Value("--tract-version", "v", $"target tract version (default {TractVersion.Latest})"),
         Opt.Repeated("--input-shape", "name=d,...", "concrete shape for an input (repeatable), e.g. x=1,3,224,224"),
         Opt.Repeated("--input-value", "name=v,...", """
@@ -37,8 +37,9 @@ internal sealed class ExportCommand : ICommand
             fold away, and the archive records it
             """),
         Opt.Flag("--check-io", "run the translated graph and the written archive on random inputs and compare them (needs concrete input shapes)"),
-        Opt.Value("--tolerance", "level", "for --check-io: exact | close | approximate (default) | very | super | ultra", "-t"),
+        Opt.Value("--tolerance", "level", "for --check-io: exact | close | approximate (default) | very | super | ultra", "-t").Completing(Opt.ToleranceLevels),
         Opt.Value("--compression-level", "0-9", "gzip level for a .tgz output (default 0 = stored)"),
+        Opt.Flag("--allow-non-finite", "keep Q4_0 blocks whose f16 scale is NaN or infinite (NaN weights, values near 3e38); by default they are an error and nothing is written"),
         Opt.Flag("--overwrite", "replace an existing output if it is an NNEF archive or a folder holding nothing but an NNEF model"));
 
     public int Execute(CommandArgs a, CommandContext context)
@@ -99,7 +100,7 @@ internal sealed class ExportCommand : ICommand
         CompressionResult? compressed = null;
         if (method is not null)
         {
-            compressed = GraphCompressor.Compress(graph, method);
+            compressed = GraphCompressor.Compress(graph, method, new Quant.Q40QuantizeOptions { AllowNonFinite = a.Has("--allow-non-finite") });
             graph = compressed.Graph;
             foreach (SkippedWeight s in compressed.Skipped)
             {

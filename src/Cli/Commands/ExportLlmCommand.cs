@@ -33,18 +33,19 @@ internal sealed class ExportLlmCommand : ICommand
         Opt.Value("--local-dir", "dir", "local checkpoint (config.json + safetensors, single or sharded)", "-d"),
         Opt.Value("--model-slug", "org/name", "a model already in the Hugging Face cache (offline: nothing is downloaded)", "-s"),
         Opt.Value("--export-dirpath", "dir", "the export folder (must not exist unless -iaed)", "-e"),
-        Opt.Value("--force-module-dtype", "f32|f16", "float type of weights and activations (default f32)", "-dt"),
+        Opt.Value("--force-module-dtype", "f32|f16", "float type of weights and activations (default f32)", "-dt").Completing(["f32", "f16"]),
         Opt.Flag("--force-f32-attention", "attention scores, mask and softmax in f32 in an f16 export", "-f32-attn"),
-        Opt.Value("--compression-method", "method", $"one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c"),
+        Opt.Value("--compression-method", "method", $"one of: {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c").Completing(Opt.CompressionMethods),
         Opt.Value("--tract-specific-version", "v", $"target tract version (default {TractVersion.Latest})"),
         Opt.Flag("--dump-with-tokenizer-and-conf", "also write config.json and the tokenizer files", "-dwtac"),
-        Opt.Value("--export-dir-struct", "deep|flat", "layout (default deep)"),
+        Opt.Value("--export-dir-struct", "deep|flat", "layout (default deep)").Completing(["deep", "flat"]),
         Opt.Value("--num-logits-to-keep", "n", "logits of the last n positions, 0 = all (default 1)"),
-        Opt.Value("--tract-check-io-tolerance", "level", "exact, close, approximate, very, super, ultra (default: approximate for f32, very for f16; see the README)", "-tt"),
+        Opt.Value("--tract-check-io-tolerance", "level", "exact, close, approximate, very, super, ultra (default: approximate for f32, very for f16; see the README)", "-tt").Completing(Opt.ToleranceLevels),
         Opt.Value("--sample-generation-total-size", "n", "tokens of the test bundles (default 6, at least 2)", "-sgts"),
         Opt.Flag("--no-verify", "skip the verification and tests/*.npz", "-nv"),
         Opt.Flag("--ignore-already-exist-dir", "replace an existing export folder (only one an export wrote)", "-iaed"),
-        Opt.Value("--threads", "n", "threads (default: all cores)"));
+        Opt.Value("--threads", "n", "threads (default: all cores)"),
+        Opt.Flag("--allow-non-finite", "keep Q4_0 blocks whose f16 scale is NaN or infinite (NaN weights, values near 3e38); by default they are an error and nothing is written"));
 
     public int Execute(CommandArgs a, CommandContext context)
     {
@@ -104,6 +105,7 @@ internal sealed class ExportLlmCommand : ICommand
             Verify = !a.Has("--no-verify"),
             ReplaceExisting = a.Has("--ignore-already-exist-dir"),
             Threads = Count(a, "--threads", 0, 1),
+            AllowNonFinite = a.Has("--allow-non-finite"),
             ExportCommand = "t2n " + string.Join(' ', a.Result.Tokens.Select(token => token.Value)),
             Log = m => context.Notice(TerminalText.Escape(m)),
         };

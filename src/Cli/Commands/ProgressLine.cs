@@ -1,3 +1,4 @@
+using TorchToNnef.Export.Evaluation;
 using TorchToNnef.Export.Pipeline;
 
 namespace TorchToNnef.Cli.Commands;
@@ -48,6 +49,12 @@ internal sealed class ProgressLine : IDisposable
     /// </summary>
     public IProgress<PipelineProgress> For(long minimumTotalBytes) => new Receiver(this, minimumTotalBytes);
 
+    /// <summary>
+    /// A receiver of an evaluation's progress (statements of the graph body) that shows it on this line once the run has
+    /// lasted <paramref name="delay"/> (a quick run ends before a progress line would help).
+    /// </summary>
+    public IProgress<EvaluationProgress> ForEvaluation(TimeSpan delay) => new EvaluationReceiver(this, Environment.TickCount64 + (long)delay.TotalMilliseconds);
+
     /// <summary>Erases the line.</summary>
     public void Clear()
     {
@@ -60,6 +67,17 @@ internal sealed class ProgressLine : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => Clear();
+
+    private sealed class EvaluationReceiver(ProgressLine line, long showAfterTicks) : IProgress<EvaluationProgress>
+    {
+        public void Report(EvaluationProgress value)
+        {
+            if (Environment.TickCount64 >= showAfterTicks)
+            {
+                line.Show(value.Statements, value.StatementCount, $"{value.Statements}/{value.StatementCount} {value.Node}");
+            }
+        }
+    }
 
     private sealed class Receiver(ProgressLine line, long minimumTotalBytes) : IProgress<PipelineProgress>
     {

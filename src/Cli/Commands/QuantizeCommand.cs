@@ -37,7 +37,7 @@ internal sealed class QuantizeCommand : ICommand
         Opt.Path("input", "a .safetensors file, a sharded *.safetensors.index.json, or a checkpoint folder (as inspect reads)"),
         Opt.Required("--output", "dir", "output folder (created if needed)", "-o"),
         Opt.Value("--tract-version", "v", $"target tract version (default {TractVersion.Latest}); before 0.21.11 the legacy nibble order (item type 0x2040) is written"),
-        Opt.Value("--compression", "key", $"calibration of a registry method (default {DefaultMethod}): {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method"),
+        Opt.Value("--compression", "key", $"calibration of a registry method (default {DefaultMethod}): {string.Join(", ", CompressionRegistry.Default.Keys)}", "-c", "--compression-method").Completing(Opt.CompressionMethods),
         Opt.Value("--percentile", "p", "min-max on the p-quantile of |x| per group, 0 < p <= 1 (min-max methods only)"),
         Opt.Flag("--report", "print a table of RMSE, max abs error and SQNR per tensor (and add them to the --json summary)"),
         Opt.Flag("--strict", "make any tensor that cannot be quantized an error (nothing is written) instead of keeping it in float"),

@@ -37,7 +37,7 @@ internal sealed class VerifyCommand : ICommand
         Opt.Value("--inputs", "npz", "inputs by name, for a plain run; every array must name a graph input (or output, as in an io bundle)"),
         Opt.Value("--out", "npz", "write the computed outputs (no check); written atomically, never over an input"),
         Opt.Flag("--overwrite", "replace an existing --out file if it is an npz of arrays (anything else is refused)"),
-        Opt.Value("--tolerance", "level", "exact | close | approximate (default) | very | super | ultra, as tract's --approx", "-t", "-tt", "--tract-check-io-tolerance"),
+        Opt.Value("--tolerance", "level", "exact | close | approximate (default) | very | super | ultra, as tract's --approx", "-t", "-tt", "--tract-check-io-tolerance").Completing(Opt.ToleranceLevels),
         Opt.Value("--scenario", "name", "also check the tract_assert lines of this scenario (e.g. tg, pp)"),
         Opt.Value("--threads", "n", "worker threads for matrix products (default: all cores)"));
 
@@ -57,7 +57,15 @@ internal sealed class VerifyCommand : ICommand
             throw new UsageException($"--threads expects a positive integer, got '{th}'");
         }
 
-        var options = new EvaluationOptions { Scenario = parsed.Get("--scenario"), MaxDegreeOfParallelism = threads, Cancellation = context.Cancellation };
+        // On a terminal, a progress line (statements of the graph evaluated) once the run has lasted half a second.
+        using ProgressLine? progress = context.Progress();
+        var options = new EvaluationOptions
+        {
+            Scenario = parsed.Get("--scenario"),
+            MaxDegreeOfParallelism = threads,
+            Cancellation = context.Cancellation,
+            Progress = progress?.ForEvaluation(TimeSpan.FromSeconds(0.5)),
+        };
         string? io = parsed.Get("--io");
         string? outPath = parsed.Get("--out");
         if (io is not null && (outPath is not null || parsed.Get("--inputs") is not null))
@@ -137,10 +145,11 @@ internal sealed class VerifyCommand : ICommand
         if (target is not null)
         {
             context.Summary.Outputs.Add(target.Path);
-            return Run(graph, arrays, target, transaction, options, stdout, onnxNames);
+            return Run(graph, arrays, target, transaction, options, progress, stdout, onnxNames);
         }
 
         VerificationReport report = GraphVerifier.Verify(graph, [.. arrays, .. expected], level, options);
+        progress?.Clear();
         Print(report, level, stdout);
         context.Summary.Checks = [.. report.Outputs.Select(o => new OutputCheckSummary(o.Name, o.Passed, o.MaxAbsError, o.MaxRelError, o.Outliers, o.Count, o.Detail))];
         if (!report.Passed)
@@ -152,7 +161,7 @@ internal sealed class VerifyCommand : ICommand
         return 0;
     }
 
-    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, TextWriter stdout, bool onnxNames)
+    private static int Run(Graph graph, List<NamedTensor> inputs, OutputTarget target, OutputTransaction transaction, EvaluationOptions options, ProgressLine? progress, TextWriter stdout, bool onnxNames)
     {
         var evaluator = new GraphEvaluator(graph, options);
 
@@ -160,6 +169,7 @@ internal sealed class VerifyCommand : ICommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         IReadOnlyList<NamedTensor> outputs = evaluator.Run(inputs);
         clock.Stop();
+        progress?.Clear();
         if (onnxNames)
         {
             outputs = OnnxBundleNames.ToOnnx(graph, outputs);

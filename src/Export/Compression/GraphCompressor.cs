@@ -1,4 +1,5 @@
 using TorchToNnef.Ir;
+using TorchToNnef.Quant;
 using TorchToNnef.Quant.Registry;
 using TorchToNnef.Tensors;
 
@@ -38,7 +39,13 @@ public static class GraphCompressor
     /// <see cref="DType.Q40"/> source over the float one, so nothing is quantized until the graph is written or
     /// evaluated (and then once per write). Which <c>.dat</c> encoding a tract release reads is the writer's concern.
     /// </summary>
-    public static CompressionResult Compress(Graph graph, CompressionMethod method)
+    /// <param name="graph">The graph (not modified).</param>
+    /// <param name="method">Which weights to quantize, and how.</param>
+    /// <param name="quantizeOptions">
+    /// How each weight is quantized when it is consumed (threads, <see cref="Q40QuantizeOptions.AllowNonFinite"/>); by
+    /// default a block whose f16 scale is not finite fails the write, naming the weight.
+    /// </param>
+    public static CompressionResult Compress(Graph graph, CompressionMethod method, Q40QuantizeOptions? quantizeOptions = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(method);
@@ -95,7 +102,7 @@ public static class GraphCompressor
                 continue;
             }
 
-            TensorSource compressed = method.QuantizeLazily(source, label);
+            TensorSource compressed = method.QuantizeLazily(source, label, quantizeOptions);
             foreach (Node n in group)
             {
                 g.Variables[n.Name].Source = compressed;

@@ -71,6 +71,11 @@ internal sealed class EvaluationContext
                     scope.Remove(name);
                 }
             }
+
+            if (path.Length == 0 && Options.Progress is { } progress)
+            {
+                progress.Report(new EvaluationProgress(i + 1, body.Count, node.Name));
+            }
         }
     }
 

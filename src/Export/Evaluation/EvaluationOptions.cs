@@ -28,6 +28,12 @@ public sealed record EvaluationOptions
     /// </summary>
     public Action<string, TensorValue>? ValueComputed { get; init; }
 
+    /// <summary>
+    /// Receives, on the evaluating thread, one report after each statement of the graph body (a progress display for a
+    /// long run). Null (the default) costs nothing.
+    /// </summary>
+    public IProgress<EvaluationProgress>? Progress { get; init; }
+
     /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

@@ -30,6 +30,12 @@ public sealed record CompressArchiveOptions
     /// </summary>
     public bool Overwrite { get; init; }
 
+    /// <summary>
+    /// Keep Q4_0 blocks whose f16 scale is NaN or infinite (NaN weights, values near 3e38) instead of failing, naming the
+    /// weight (<see cref="Quant.Q40QuantizeOptions.AllowNonFinite"/>).
+    /// </summary>
+    public bool AllowNonFinite { get; init; }
+
     /// <summary>Receives notices about the output (for example a stale temporary file removed).</summary>
     public Action<string>? Notice { get; init; }
 

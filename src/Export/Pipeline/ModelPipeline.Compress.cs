@@ -1,6 +1,7 @@
 using TorchToNnef.Export.Compression;
 using TorchToNnef.Formats.Nnef;
 using TorchToNnef.IO;
+using TorchToNnef.Quant;
 using TorchToNnef.Quant.Registry;
 
 namespace TorchToNnef.Export.Pipeline;
@@ -32,7 +33,7 @@ public static partial class ModelPipeline
         OutputTarget target = NnefArchive.DeclareOutput(transaction, output, options.Format);
         Graph graph = NnefArchive.Read(input);
         TractVersion version = NnefArchive.TargetVersionOf(graph, options.TractVersion);
-        CompressionResult result = GraphCompressor.Compress(graph, method);
+        CompressionResult result = GraphCompressor.Compress(graph, method, new Q40QuantizeOptions { AllowNonFinite = options.AllowNonFinite });
         if (options.TractVersion is not null)
         {
             result.Graph.SetProperty("tract_target_version", version.ToString());

@@ -63,6 +63,12 @@ public sealed record LlmExportOptions
     /// <summary>Threads of the quantizer, the archive writer, the evaluator and the reference pass; 0 for all cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Keep Q4_0 blocks whose f16 scale is NaN or infinite instead of failing, naming the weight
+    /// (<see cref="Quant.Q40QuantizeOptions.AllowNonFinite"/>).
+    /// </summary>
+    public bool AllowNonFinite { get; init; }
+
     /// <summary>Receives progress lines and warnings (weights left float, skipped steps).</summary>
     public Action<string>? Log { get; init; }
 

@@ -50,7 +50,7 @@ public static class LlmExporter
 
         OutputTarget target = transaction.AddOutput(options.ExportDirectory, LlmExportLayout.ExportFolder);
 
-        var quantizeOptions = new Q40QuantizeOptions { MaxDegreeOfParallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount };
+        var quantizeOptions = new Q40QuantizeOptions { MaxDegreeOfParallelism = options.Threads > 0 ? options.Threads : Environment.ProcessorCount, AllowNonFinite = options.AllowNonFinite };
         WeightPlan plan = WeightPlan.Create(checkpoint, precision.Weights, options.Compression, quantizeOptions);
         foreach (FloatWeight w in plan.LeftFloat)
         {
