@@ -45,7 +45,7 @@ public static class ReductionChecks
 
             // Softmax rows overlap the passes of consecutive rows: many rows, rows shorter than a vector, tails of every
             // length, and enough values (300 x 1000) that two threads each take a range of rows.
-            foreach ((int rows, int length) in new[] { (9, 37), (6, 16), (5, 1000), (4, 3), (17, 15), (3, 33), (2, 64), (300, 1000) })
+            foreach ((int rows, int length) in new[] { (9, 37), (6, 16), (5, 1000), (4, 3), (17, 15), (3, 33), (2, 64), (4, 50), (3, 80), (300, 1000) })
             {
                 Softmax(failures, GemmChecks.TestFloats(rng, rows * length), rows, length, 1);
             }
