@@ -6,7 +6,8 @@ using BenchmarkDotNet.Running;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
-// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
+// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh; 'gen-onnx-chain DIR MIB
+// [--external]' writes a chain of MatMuls by 64 MiB weights for scripts/export-peak-rss.sh.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
@@ -16,6 +17,12 @@ if (args is ["q40-quality", ..])
 if (args is ["onnx-load", ..])
 {
     TorchToNnef.Benchmarks.OnnxLoadRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["gen-onnx-chain", ..])
+{
+    TorchToNnef.Benchmarks.OnnxChainWriter.Run(args[1..]);
     return;
 }
 
