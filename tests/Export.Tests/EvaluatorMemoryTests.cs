@@ -97,4 +97,75 @@ public class EvaluatorMemoryTests
         Assert.Equal(fresh, pooled);
         Assert.Equal(fresh, again);
     }
+
+    [Fact]
+    public void InputsAreFedByReference()
+    {
+        // An output that is an input (and one that is a view of it) hands back the fed array itself: nothing copied it.
+        var g = new GraphFixture().Input("x", DType.F32, 4, 8);
+        g.Op("flat", "reshape", R("x")).With("shape", Arg.Ints(32));
+        g.Output("x", "flat");
+        float[] x = Enumerable.Range(0, 32).Select(i => i * 0.5f).ToArray();
+        IReadOnlyList<NamedTensor> outputs = new GraphEvaluator(g.Graph).Run([F32("x", x, 4, 8)]);
+        Assert.Same(x, outputs[0].Value.Data);
+        Assert.Same(x, outputs[1].Value.Data);
+    }
+
+    [Fact]
+    public void OutputStorageIsReusedByTheNextRunOnlyWhenTheCallerAllows()
+    {
+        var g = new GraphFixture().Input("a", DType.F32, N).Input("b", DType.F32, N);
+        g.Op("s", "add", R("a"), R("b"));
+        g.Op("p", "mul", R("s"), R("b"));
+        g.Output("p");
+        float[] a = Enumerable.Range(0, N).Select(i => (float)(i % 100)).ToArray();
+        float[] b = Enumerable.Range(0, N).Select(i => (float)(i % 3)).ToArray();
+        float[] expected = Enumerable.Range(0, N).Select(i => (a[i] + b[i]) * b[i]).ToArray();
+        float[] expectedSwapped = Enumerable.Range(0, N).Select(i => (b[i] + a[i]) * a[i]).ToArray();
+
+        var reusing = new GraphEvaluator(g.Graph, new EvaluationOptions { MaxDegreeOfParallelism = 1, ReuseOutputStorage = true });
+        TensorValue first = reusing.Run([F32("a", a, N), F32("b", b, N)])[0].Value;
+        Assert.Equal(expected, first.Span<float>().ToArray());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        TensorValue second = reusing.Run([F32("a", b, N), F32("b", a, N)])[0].Value;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(expectedSwapped, second.Span<float>().ToArray());
+
+        // The second run's output lands in storage the pool already held (the first output's or the freed sum's): the
+        // run allocates no array of N floats.
+        Assert.True(allocated < N * sizeof(float), $"second run allocated {allocated} bytes");
+
+        // The same storage goes round: a third run's output is one of the first two arrays.
+        TensorValue third = reusing.Run([F32("a", a, N), F32("b", b, N)])[0].Value;
+        Assert.True(ReferenceEquals(third.Data, first.Data) || ReferenceEquals(third.Data, second.Data));
+        Assert.Equal(expected, third.Span<float>().ToArray());
+
+        // Without the option every output is the caller's: a later run never writes into it.
+        var owning = new GraphEvaluator(g.Graph, new EvaluationOptions { MaxDegreeOfParallelism = 1 });
+        TensorValue kept = owning.Run([F32("a", a, N), F32("b", b, N)])[0].Value;
+        TensorValue other = owning.Run([F32("a", b, N), F32("b", a, N)])[0].Value;
+        owning.Run([F32("a", b, N), F32("b", a, N)]);
+        Assert.NotSame(kept.Data, other.Data);
+        Assert.Equal(expected, kept.Span<float>().ToArray());
+    }
+
+    [Fact]
+    public void ReusedOutputStorageNeverIncludesTheCallersInputs()
+    {
+        // The output is the fed array itself: leasing it back would let the next run write into the caller's input.
+        var g = new GraphFixture().Input("a", DType.F32, N).Input("b", DType.F32, N);
+        g.Op("s", "add", R("a"), R("b"));
+        g.Op("t", "add", R("s"), R("b"));
+        g.Output("a", "t");
+        float[] a = Enumerable.Range(0, N).Select(i => (float)(i % 10)).ToArray();
+        float[] b = Enumerable.Repeat(2f, N).ToArray();
+        float[] aCopy = [.. a];
+        var evaluator = new GraphEvaluator(g.Graph, new EvaluationOptions { MaxDegreeOfParallelism = 1, ReuseOutputStorage = true });
+        evaluator.Run([F32("a", a, N), F32("b", b, N)]);
+        IReadOnlyList<NamedTensor> second = evaluator.Run([F32("a", b, N), F32("b", b, N)]);
+        evaluator.Run([F32("a", b, N), F32("b", b, N)]);
+        Assert.Equal(aCopy, a);
+        Assert.All(b, v => Assert.Equal(2f, v));
+        Assert.Same(b, second[0].Value.Data);
+    }
 }

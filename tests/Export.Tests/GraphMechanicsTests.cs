@@ -21,6 +21,27 @@ public class GraphMechanicsTests
     }
 
     [Fact]
+    public void APreparedEvaluatorKeepsReportingAnUnknownOperatorAndSeesFragmentsAddedLater()
+    {
+        var g = new GraphFixture().Input("x", DType.F32, 2);
+        g.Op("y", "twice", R("x"));
+        g.Output("y");
+        var evaluator = new GraphEvaluator(g.Graph);
+        for (int run = 0; run < 2; run++)
+        {
+            var e = Assert.Throws<UnsupportedFeatureException>(() => evaluator.Run([F32("x", [1, 2], 2)]));
+            Assert.Contains("unknown operator 'twice'", e.Message);
+        }
+
+        var twice = new Fragment("twice") { Body = [new Node("add", "y").With(R("x")).With(R("x"))] };
+        twice.Parameters.Add(new FragmentParameter("x", "tensor<scalar>"));
+        twice.Results.Add(new FragmentResult("y", "tensor<scalar>"));
+        g.Graph.Fragments.Add(twice);
+        Assert.Equal(new float[] { 2, 4 }, evaluator.Run([F32("x", [1, 2], 2)])[0].Value.Span<float>().ToArray());
+        Assert.Equal(new float[] { -6, 8 }, evaluator.Run([F32("x", [-3, 4], 2)])[0].Value.Span<float>().ToArray());
+    }
+
+    [Fact]
     public void TractCoreOperatorsNeedTheRegistryExtension()
     {
         var g = new GraphFixture(core: false).Input("x", DType.F32, 2);

@@ -42,6 +42,22 @@ public static class ReductionChecks
                 LongSums(failures, l, outer, reduced, inner);
                 Softmax(failures, finite, outer, reduced, inner);
             }
+
+            // Softmax rows overlap the passes of consecutive rows: many rows, rows shorter than a vector, tails of every
+            // length, and enough values (300 x 1000) that two threads each take a range of rows.
+            foreach ((int rows, int length) in new[] { (9, 37), (6, 16), (5, 1000), (4, 3), (17, 15), (3, 33), (2, 64), (4, 50), (3, 80), (300, 1000) })
+            {
+                Softmax(failures, GemmChecks.TestFloats(rng, rows * length), rows, length, 1);
+            }
+
+            // Rows holding a NaN, +inf, -inf, or only -inf: every width gives the reference's NaNs and values.
+            float[] special = GemmChecks.TestFloats(rng, 6 * 40);
+            special[5] = float.NaN;
+            special[40 + 33] = float.PositiveInfinity;
+            special[80 + 2] = float.NegativeInfinity;
+            special.AsSpan(120, 40).Fill(float.NegativeInfinity);
+            special[200 + 39] = float.NaN;
+            Softmax(failures, special, 6, 40, 1);
         }
 
         return failures;

@@ -63,6 +63,19 @@ public class KernelTests
         Assert.Equal(Q40Kernels.SupportedKinds.Max(), Q40Kernels.Select("no-such-kernel"));
     }
 
+    [Fact]
+    public void OneWidthRuleForEveryKernelFamily()
+    {
+        // A family that runs up to 256 bits here (the evaluator's widths follow the same rule with their own predicate).
+        static bool UpTo256(Q40KernelKind k) => k <= Q40KernelKind.Vector256;
+        Assert.Equal(Q40KernelKind.Vector256, KernelWidthRule.Select<Q40KernelKind>(null, UpTo256));
+        Assert.Equal(Q40KernelKind.Vector128, KernelWidthRule.Select<Q40KernelKind>(" V128 ", UpTo256));
+        Assert.Equal(Q40KernelKind.Scalar, KernelWidthRule.Select<Q40KernelKind>("Scalar", UpTo256));
+        Assert.Equal(Q40KernelKind.Vector256, KernelWidthRule.Select<Q40KernelKind>("vector512", UpTo256));
+        Assert.Equal(Q40KernelKind.Vector256, KernelWidthRule.Select<Q40KernelKind>("avx2", UpTo256));
+        Assert.Equal(Q40KernelKind.Scalar, KernelWidthRule.Select<Q40KernelKind>("v512", k => k == Q40KernelKind.Scalar));
+    }
+
     [KernelFact(Q40KernelKind.Scalar)]
     public void ScalarKernelMatchesTheLiteralArithmeticAndTheGoldens() => CheckKernel(Q40KernelKind.Scalar);
 

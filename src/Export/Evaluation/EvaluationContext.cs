@@ -11,10 +11,10 @@ namespace TorchToNnef.Export.Evaluation;
 internal sealed class EvaluationContext
 {
     private readonly List<Scope> _finishedFragments = [];
-    private readonly OperatorResolver _resolver;
+    private readonly PreparedGraph _prepared;
     private int _depth;
 
-    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights)
+    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights, PreparedGraph prepared)
     {
         Graph = graph;
         Options = options;
@@ -22,7 +22,7 @@ internal sealed class EvaluationContext
         Inputs = inputs;
         Pool = pool;
         Weights = weights;
-        _resolver = new OperatorResolver(graph);
+        _prepared = prepared;
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }
 
@@ -81,8 +81,9 @@ internal sealed class EvaluationContext
 
     private void RunNode(Node node, Scope scope, string path, string where)
     {
-        DatumType?[] quant = node.Outputs.Select(QuantTypeOf).ToArray();
-        Operand result = node.Op == Graph.AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, path);
+        PreparedNode prepared = _prepared[node];
+        DatumType?[] quant = prepared.OutputTypes;
+        Operand result = prepared.Schema is null ? Alias(node, scope, quant) : Invoke(node, prepared, scope, path);
         List<TensorOperand> values;
         if (node.Outputs.Count == 1)
         {
@@ -154,26 +155,21 @@ internal sealed class EvaluationContext
     }
 
     /// <summary>Evaluates one invocation in <paramref name="scope"/>: the catalog (or a document fragment) says what the operator is.</summary>
-    public Operand Invoke(Node node, Scope scope, DatumType?[] quant, string path)
-    {
-        OperatorSchema schema = _resolver.Resolve(node.Op);
-        if (schema.Body is not null)
-        {
-            return InvokeFragment(node, schema, scope, quant, path);
-        }
+    private Operand Invoke(Node node, PreparedNode prepared, Scope scope, string path) =>
+        prepared.Implementation is OpImpl implementation
+            ? implementation(new Invocation(this, node, prepared, scope))
+            : InvokeFragment(node, prepared, scope, path);
 
-        return Registries.ImplementationOf(schema)(new Invocation(this, node, schema, scope, quant));
-    }
-
-    private TupleOperand InvokeFragment(Node node, OperatorSchema schema, Scope callerScope, DatumType?[] quant, string path)
+    private TupleOperand InvokeFragment(Node node, PreparedNode prepared, Scope callerScope, string path)
     {
+        OperatorSchema schema = prepared.Schema!;
         Fragment fragment = schema.Body!;
         if (_depth >= Options.MaxFragmentDepth)
         {
             throw new InvalidGraphException(null, $"fragments nest deeper than {Options.MaxFragmentDepth} levels (recursive fragment '{fragment.Name}'?)");
         }
 
-        var call = new Invocation(this, node, schema, callerScope, quant);
+        var call = new Invocation(this, node, prepared, callerScope);
         var inner = new Scope(this);
         foreach (OperatorParameter p in schema.Parameters)
         {
@@ -196,9 +192,6 @@ internal sealed class EvaluationContext
         _finishedFragments.Add(inner);
         return results;
     }
-
-    private DatumType? QuantTypeOf(string identifier) =>
-        Graph.Quantization.TryGetValue(identifier, out QuantInfo? q) ? q.ToDatumType(identifier) : null;
 
     private static TorchToNnefException Located(TorchToNnefException e, string where, Node node)
     {

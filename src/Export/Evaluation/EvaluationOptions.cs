@@ -34,6 +34,14 @@ public sealed record EvaluationOptions
     /// </summary>
     public IProgress<EvaluationProgress>? Progress { get; init; }
 
+    /// <summary>
+    /// Let the next run reuse the storage of this run's outputs. The tensors <see cref="GraphEvaluator.Run"/> returns then
+    /// stay valid only until the next run of the same evaluator starts: read (or copy) them before. For callers that run
+    /// a graph many times and consume each result at once (a benchmark, a decode loop), it saves a fresh output array
+    /// per run, with its page faults and the collections it triggers. Default false: outputs belong to the caller.
+    /// </summary>
+    public bool ReuseOutputStorage { get; init; }
+
     /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

@@ -29,6 +29,7 @@ public sealed class GraphEvaluator
     private readonly List<Node> _externals;
     private readonly Dictionary<int, List<string>> _release;
     private readonly WeightCache _weights = new();
+    private readonly PreparedGraph _prepared;
     private TensorPool? _pool = new();
 
     /// <summary>Prepares the evaluation of <paramref name="graph"/>.</summary>
@@ -40,6 +41,7 @@ public sealed class GraphEvaluator
         _externals = graph.Nodes.Where(n => n.Op is Graph.ExternalOp or "external").ToList();
         Inputs = _externals.Select(DescribeInput).ToList();
         _release = LastUses(graph);
+        _prepared = new PreparedGraph(graph);
     }
 
     /// <summary>Graph inputs in feeding order (the order of their external statements, as tract's).</summary>
@@ -51,7 +53,9 @@ public sealed class GraphEvaluator
     /// <summary>
     /// Evaluates the graph. Each input is matched by name, else by position; an f32 value for an f16 input is cast when
     /// <see cref="EvaluationOptions.AllowFloatCasts"/> is set, an integer value for a quantized input is re-typed, and a
-    /// missing input whose declared shape has no elements is fed zeros.
+    /// missing input whose declared shape has no elements is fed zeros. Values are fed by reference (never copied unless
+    /// cast). The returned tensors belong to the caller, unless <see cref="EvaluationOptions.ReuseOutputStorage"/> is set:
+    /// then they stay valid only until the next run of this evaluator starts.
     /// </summary>
     /// <exception cref="InvalidGraphException">Bad input, failed assertion, unknown value or a shape mismatch, naming the node.</exception>
     /// <exception cref="UnsupportedFeatureException">An operator the evaluator does not know, naming the node.</exception>
@@ -83,28 +87,37 @@ public sealed class GraphEvaluator
         CheckShapes(fed, symbols);
         CheckAssertions(symbols);
 
+        _prepared.Refresh();
+
         // One pool per evaluator, taken by one run at a time (a concurrent run gets a pool of its own).
         TensorPool pool = Interlocked.Exchange(ref _pool, null) ?? new TensorPool();
+        List<NamedTensor>? outputs = null;
         try
         {
+            // The previous run's outputs, when the caller let them go, become free storage for this one.
+            pool.BeginRun();
             using TensorPool.Activation active = pool.Activate();
-            var context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights);
+            var context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared);
             var scope = new Scope(context);
             context.RunBody(_graph.Nodes, scope, string.Empty, _release);
-            return _graph.Outputs.Select(name =>
+            outputs = new List<NamedTensor>(_graph.Outputs.Count);
+            foreach (string name in _graph.Outputs)
             {
                 if (!scope.Contains(name))
                 {
                     throw new InvalidGraphException(name, "graph output is never assigned");
                 }
 
-                return new NamedTensor(name, Coerce.ToTensor(scope[name], name).Value);
-            }).ToList();
+                outputs.Add(new NamedTensor(name, Coerce.ToTensor(scope[name], name).Value));
+            }
+
+            return outputs;
         }
         finally
         {
-            // Whatever is still bound (the outputs just handed out) is forgotten by the pool, never reused.
-            pool.EndRun();
+            // Whatever is still bound (the outputs just handed out) is forgotten by the pool, never reused; or, when the
+            // caller allows it, kept aside until the next run starts.
+            pool.EndRun(_options.ReuseOutputStorage ? outputs : null);
             Volatile.Write(ref _pool, pool);
         }
     }

@@ -15,13 +15,16 @@ internal sealed class Invocation
     private bool _allInputsFoldable = true;
     private int _inputCount;
 
-    public Invocation(EvaluationContext context, Node node, OperatorSchema schema, Scope scope, DatumType?[] outputTypes)
+    private readonly IReadOnlyList<Arg> _argumentsInOrder;
+
+    public Invocation(EvaluationContext context, Node node, PreparedNode prepared, Scope scope)
     {
         Context = context;
         Node = node;
-        _schema = schema;
+        _schema = prepared.Schema!;
+        _argumentsInOrder = prepared.ArgumentsInOrder;
         Scope = scope;
-        OutputTypes = outputTypes;
+        OutputTypes = prepared.OutputTypes;
     }
 
     public EvaluationContext Context { get; }
@@ -37,7 +40,7 @@ internal sealed class Invocation
     public DatumType? OutputQuant => OutputTypes.Length > 0 ? OutputTypes[0] : null;
 
     /// <summary>Every argument in writing order (positional ones first), as tract's <c>invocation.arguments</c>.</summary>
-    public IReadOnlyList<Arg> ArgumentsInOrder => OperatorSchema.ArgumentsInOrder(Node);
+    public IReadOnlyList<Arg> ArgumentsInOrder => _argumentsInOrder;
 
     /// <summary>Resolves an argument by declared name (bound as the catalog says), or null when absent with no default.</summary>
     public Operand? Find(string name) => _schema.Argument(Node, name) is Arg a ? Scope.Resolve(a) : null;

@@ -6,8 +6,9 @@ namespace TorchToNnef.Export.Evaluation;
 /// <see cref="Allocate{T}"/>; every binding of a value in a scope holds a reference to its array, and when the last
 /// binding goes (after the value's last consumer) the array returns to a free list for the next output of that type
 /// and length. Arrays the run hands out (graph outputs), and arrays still bound anywhere when it ends, are forgotten:
-/// the pool never reuses storage someone else may read. Free lists of sizes a run did not ask for are dropped at its
-/// end, so shapes that change from run to run (a growing cache) do not accumulate.
+/// the pool never reuses storage someone else may read — unless the caller gives the outputs back: then they are
+/// leased until the next run begins (<see cref="EvaluationOptions.ReuseOutputStorage"/>). Free lists of sizes a run
+/// did not ask for are dropped at its end, so shapes that change from run to run (a growing cache) do not accumulate.
 /// </summary>
 internal sealed class TensorPool
 {
@@ -17,6 +18,7 @@ internal sealed class TensorPool
     private readonly Dictionary<(Type, int), Stack<Array>> _free = [];
     private readonly Dictionary<Array, int> _bindings = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<(Type, int)> _asked = [];
+    private readonly List<Array> _leased = [];
 
     /// <summary>Bytes of storage in the free lists.</summary>
     public long FreeBytes { get; private set; }
@@ -76,6 +78,11 @@ internal sealed class TensorPool
         }
 
         _bindings.Remove(a);
+        Free(a);
+    }
+
+    private void Free(Array a)
+    {
         var key = (a.GetType().GetElementType()!, a.Length);
         if (!_free.TryGetValue(key, out Stack<Array>? stack))
         {
@@ -95,12 +102,36 @@ internal sealed class TensorPool
         }
     }
 
-    /// <summary>
-    /// Ends a run: storage still bound (outputs handed to the caller, values of abandoned scopes) is forgotten, and
-    /// free lists of sizes this run never asked for are dropped.
-    /// </summary>
-    public void EndRun()
+    /// <summary>Starts a run: storage leased to the previous run's caller returns to the free lists.</summary>
+    public void BeginRun()
     {
+        foreach (Array a in _leased)
+        {
+            Free(a);
+        }
+
+        _leased.Clear();
+    }
+
+    /// <summary>
+    /// Ends a run: the storage of <paramref name="leased"/> (outputs the caller lets go at the next run) is kept aside
+    /// for <see cref="BeginRun"/>; other storage still bound (outputs handed to the caller, values of abandoned scopes)
+    /// is forgotten, and free lists of sizes this run never asked for are dropped.
+    /// </summary>
+    public void EndRun(IReadOnlyList<NamedTensor>? leased = null)
+    {
+        if (leased is not null)
+        {
+            foreach (NamedTensor output in leased)
+            {
+                // Only storage this pool handed out, once even when two outputs share it.
+                if (output.Value.Data is Array a && _bindings.Remove(a))
+                {
+                    _leased.Add(a);
+                }
+            }
+        }
+
         _bindings.Clear();
         foreach ((Type, int) key in _free.Keys.ToList())
         {

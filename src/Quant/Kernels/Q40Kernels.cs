@@ -3,15 +3,15 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.Quant.Kernels;
 
 /// <summary>
-/// Chooses the Q4_0 kernel once per process: the widest vector width the hardware accelerates, unless the
-/// environment variable <c>T2N_FORCE_KERNEL</c> (<c>scalar</c>, <c>v128</c>, <c>v256</c>, <c>v512</c>) asks for a
-/// narrower one (benchmarks and tests). A forced kernel the hardware cannot run falls back to the best supported one;
-/// <see cref="Active"/> always tells which kernel really runs.
+/// Chooses the Q4_0 kernel once per process by <see cref="KernelWidthRule"/> (the evaluator's rule too): the widest
+/// vector width the hardware accelerates, unless the environment variable <c>T2N_FORCE_KERNEL</c> (<c>scalar</c>,
+/// <c>v128</c>, <c>v256</c>, <c>v512</c>) asks for a narrower one (benchmarks and tests). A forced kernel wider than the
+/// hardware runs falls back to the best supported one; <see cref="Active"/> always tells which kernel really runs.
 /// </summary>
 public static class Q40Kernels
 {
     /// <summary>Name of the environment variable that forces a kernel.</summary>
-    public const string ForceVariable = "T2N_FORCE_KERNEL";
+    public const string ForceVariable = KernelWidthRule.ForceVariable;
 
     /// <summary>The kernel every Q4_0 operation of this process uses.</summary>
     public static Q40KernelKind Active { get; } = Select(Environment.GetEnvironmentVariable(ForceVariable));
@@ -30,27 +30,7 @@ public static class Q40Kernels
     public static IReadOnlyList<Q40KernelKind> SupportedKinds =>
         Enum.GetValues<Q40KernelKind>().Where(IsSupported).ToArray();
 
-    internal static Q40KernelKind Select(string? forced)
-    {
-        Q40KernelKind best = Q40KernelKind.Scalar;
-        foreach (Q40KernelKind k in Enum.GetValues<Q40KernelKind>())
-        {
-            if (IsSupported(k))
-            {
-                best = k;
-            }
-        }
-
-        Q40KernelKind? wanted = forced?.Trim().ToLowerInvariant() switch
-        {
-            "scalar" => Q40KernelKind.Scalar,
-            "v128" or "vector128" => Q40KernelKind.Vector128,
-            "v256" or "vector256" => Q40KernelKind.Vector256,
-            "v512" or "vector512" => Q40KernelKind.Vector512,
-            _ => null,
-        };
-        return wanted is { } w && w < best ? w : best;
-    }
+    internal static Q40KernelKind Select(string? forced) => KernelWidthRule.Select<Q40KernelKind>(forced, IsSupported);
 
     internal static void QuantizeMinMax(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile)
     {

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using TorchToNnef.Quant.Kernels;
 
 namespace TorchToNnef.Export.Evaluation.Kernels;
 
@@ -19,15 +20,15 @@ internal enum KernelWidth
 }
 
 /// <summary>
-/// Chooses the evaluator's kernel width once per process: the widest one the hardware accelerates, unless the
-/// environment variable <c>T2N_FORCE_KERNEL</c> (<c>scalar</c>, <c>v128</c>, <c>v256</c>, <c>v512</c>; the same switch
-/// as the Q4_0 quantizer's) asks for a narrower one. Kernels accept the width as an argument, so tests run every
-/// supported width in one process; <see cref="Active"/> is what the operators use.
+/// Chooses the evaluator's kernel width once per process by the Q4_0 quantizer's rule (<see cref="KernelWidthRule"/>):
+/// the widest one the hardware accelerates, unless the environment variable <c>T2N_FORCE_KERNEL</c> (<c>scalar</c>,
+/// <c>v128</c>, <c>v256</c>, <c>v512</c>) asks for a narrower one. Kernels accept the width as an argument, so tests run
+/// every supported width in one process; <see cref="Active"/> is what the operators use.
 /// </summary>
 internal static class KernelWidths
 {
     /// <summary>Name of the environment variable that forces a width.</summary>
-    public const string ForceVariable = "T2N_FORCE_KERNEL";
+    public const string ForceVariable = KernelWidthRule.ForceVariable;
 
     /// <summary>The width the evaluator's operators run at in this process.</summary>
     public static KernelWidth Active { get; } = Select(Environment.GetEnvironmentVariable(ForceVariable));
@@ -46,25 +47,5 @@ internal static class KernelWidths
     };
 
     /// <summary>The widest supported width, or the forced one when it is narrower (an unknown name is ignored).</summary>
-    internal static KernelWidth Select(string? forced)
-    {
-        KernelWidth best = KernelWidth.Scalar;
-        foreach (KernelWidth w in Enum.GetValues<KernelWidth>())
-        {
-            if (IsSupported(w))
-            {
-                best = w;
-            }
-        }
-
-        KernelWidth? wanted = forced?.Trim().ToLowerInvariant() switch
-        {
-            "scalar" => KernelWidth.Scalar,
-            "v128" or "vector128" => KernelWidth.Vector128,
-            "v256" or "vector256" => KernelWidth.Vector256,
-            "v512" or "vector512" => KernelWidth.Vector512,
-            _ => null,
-        };
-        return wanted is { } w2 && w2 < best ? w2 : best;
-    }
+    internal static KernelWidth Select(string? forced) => KernelWidthRule.Select<KernelWidth>(forced, IsSupported);
 }

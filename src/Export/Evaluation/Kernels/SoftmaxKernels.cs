@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -7,174 +8,327 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 /// <summary>
 /// f32 softmax over one axis group, tract's order of operations: <c>m = max</c> (NaN-propagating, as
 /// <see cref="Math.Max(float, float)"/>), <c>e = exp(x − m)</c> (<see cref="ExpKernel"/>), <c>s = Σ e</c>, <c>y = e · (1 / s)</c>.
-/// Rows (the reduced axes innermost) sum in the <see cref="LaneSum"/> order; columns (an inner axis kept) are summed in
-/// order along the reduced axis, each lane an independent output. Results do not depend on the width.
+/// Rows (the reduced axes innermost) sum in the <see cref="LaneSum"/> order, written once over <see cref="ILaneBlock{TSelf}"/>
+/// for every vector width and read from memory once; columns (an inner axis kept) are summed in order along the reduced
+/// axis, each lane an independent output. Results do not depend on the width.
 /// </summary>
 internal static class SoftmaxKernels
 {
     /// <summary><paramref name="rows"/> contiguous rows of <paramref name="length"/> values.</summary>
     public static void Rows(KernelWidth width, float[] x, float[] y, int rows, int length, int threads)
     {
+        if (x.Length < (long)rows * length || y.Length < (long)rows * length)
+        {
+            throw new ArgumentException($"softmax of {rows} rows of {length} needs {(long)rows * length} values, given {x.Length} and {y.Length}.");
+        }
+
         void Range(int r0, int r1)
         {
-            for (int r = r0; r < r1; r++)
+            switch (width)
             {
-                Row(width, x.AsSpan(r * length, length), y.AsSpan(r * length, length));
+                case KernelWidth.Vector512:
+                    RowsPipelined<LaneBlock512>(x, y, r0, r1, length);
+                    break;
+                case KernelWidth.Vector256:
+                    RowsInLaneBlocks<LaneBlock256>(x, y, r0, r1, length);
+                    break;
+                case KernelWidth.Vector128:
+                    RowsInLaneBlocks<LaneBlock128>(x, y, r0, r1, length);
+                    break;
+                default:
+                    for (int r = r0; r < r1; r++)
+                    {
+                        ScalarRow(x.AsSpan(r * length, length), y.AsSpan(r * length, length));
+                    }
+
+                    break;
             }
         }
 
         Parallelize(rows, (long)rows * length, threads, Range);
     }
 
-    /// <summary>One row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Row(KernelWidth width, ReadOnlySpan<float> source, Span<float> destination)
+    /// <summary>The reference: one row, one value at a time, summed into the 16 lanes of the <see cref="LaneSum"/> order.</summary>
+    private static void ScalarRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        if (width == KernelWidth.Vector512)
+        float max = float.NegativeInfinity;
+        foreach (float v in x)
         {
-            Row512(source, destination);
-            return;
+            max = Math.Max(max, v);
         }
 
-        ref float x = ref MemoryMarshal.GetReference(source);
-        ref float y = ref MemoryMarshal.GetReference(destination);
-        int n = source.Length;
-        float max = Max(width, source);
         Span<float> lanes = stackalloc float[LaneSum.Lanes];
         lanes.Clear();
-        int i = 0;
-        switch (width)
+        for (int i = 0; i < x.Length; i++)
         {
-            case KernelWidth.Vector256:
-            {
-                Vector256<float> m = Vector256.Create(max), a = Vector256<float>.Zero, b = a;
-                for (; i <= n - 16; i += 16)
-                {
-                    Vector256<float> e0 = ExpKernel.Exp(Vector256.LoadUnsafe(ref x, (nuint)i) - m);
-                    Vector256<float> e1 = ExpKernel.Exp(Vector256.LoadUnsafe(ref x, (nuint)(i + 8)) - m);
-                    e0.StoreUnsafe(ref y, (nuint)i);
-                    e1.StoreUnsafe(ref y, (nuint)(i + 8));
-                    a += e0;
-                    b += e1;
-                }
-
-                a.CopyTo(lanes);
-                b.CopyTo(lanes[8..]);
-                break;
-            }
-
-            case KernelWidth.Vector128:
-            {
-                Vector128<float> m = Vector128.Create(max), a = Vector128<float>.Zero, b = a, c = a, d = a;
-                for (; i <= n - 16; i += 16)
-                {
-                    Vector128<float> e0 = ExpKernel.Exp(Vector128.LoadUnsafe(ref x, (nuint)i) - m);
-                    Vector128<float> e1 = ExpKernel.Exp(Vector128.LoadUnsafe(ref x, (nuint)(i + 4)) - m);
-                    Vector128<float> e2 = ExpKernel.Exp(Vector128.LoadUnsafe(ref x, (nuint)(i + 8)) - m);
-                    Vector128<float> e3 = ExpKernel.Exp(Vector128.LoadUnsafe(ref x, (nuint)(i + 12)) - m);
-                    e0.StoreUnsafe(ref y, (nuint)i);
-                    e1.StoreUnsafe(ref y, (nuint)(i + 4));
-                    e2.StoreUnsafe(ref y, (nuint)(i + 8));
-                    e3.StoreUnsafe(ref y, (nuint)(i + 12));
-                    a += e0;
-                    b += e1;
-                    c += e2;
-                    d += e3;
-                }
-
-                a.CopyTo(lanes);
-                b.CopyTo(lanes[4..]);
-                c.CopyTo(lanes[8..]);
-                d.CopyTo(lanes[12..]);
-                break;
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            float e = ExpKernel.Exp(Unsafe.Add(ref x, i) - max);
-            Unsafe.Add(ref y, i) = e;
+            float e = ExpKernel.Exp(x[i] - max);
+            y[i] = e;
             lanes[i % LaneSum.Lanes] += e;
         }
 
         float scale = 1f / LaneSum.Fold(lanes);
-        ElementWiseLoops.Run<ScaleOperator, float>(width, ref y, 1, ref scale, 0, ref y, n);
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] *= scale;
+        }
     }
 
-    // The 512-bit row: the maximum with native max (it differs from Math.Max only for NaN, which makes every output NaN
-    // either way, and in the sign of a zero maximum, which x - max does not see), then exp and the sum in the lane
-    // order (one vector is the 16 lanes; the tail goes to its lanes through a zero-padded vector; adding +0 to a lane
-    // changes nothing since lanes start at +0 and never hold -0), the fold as LaneSum.Fold, then the scaling.
+    // Rows r0..r1 at a vector width, with the operations of the scalar reference on the same lanes: the maximum (its
+    // value does not depend on the order; the native instruction differs from Math.Max only for NaN, which makes every
+    // output of the row NaN either way, and in the sign of a zero maximum, which exp(x - max) does not see), then
+    // exp(x - max) stored and summed block by block into the 16 lanes (the tail, exp'd one value at a time, joins its
+    // lanes as a zero-padded block: lanes start at +0 and only ever add values >= +0, so the padding changes nothing),
+    // the LaneSum fold, then the scaling. The row is read from memory once: while row r is exponentiated, the loop also
+    // reads row r + 1 for its maximum, so the next row streams in under the exp arithmetic instead of in a pass of its
+    // own, and the later passes over a row hit the cache.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row512(ReadOnlySpan<float> source, Span<float> destination)
+    private static void RowsInLaneBlocks<TBlock>(float[] x, float[] y, int r0, int r1, int n)
+        where TBlock : struct, ILaneBlock<TBlock>
     {
-        ref float x = ref MemoryMarshal.GetReference(source);
-        ref float y = ref MemoryMarshal.GetReference(destination);
-        int n = source.Length;
-        int i = 0;
-        Vector512<float> m0 = Vector512.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
-        for (; i <= n - 64; i += 64)
+        if (r0 >= r1 || n == 0)
         {
-            m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref x, (nuint)i));
-            m1 = Vector512.MaxNative(m1, Vector512.LoadUnsafe(ref x, (nuint)(i + 16)));
-            m2 = Vector512.MaxNative(m2, Vector512.LoadUnsafe(ref x, (nuint)(i + 32)));
-            m3 = Vector512.MaxNative(m3, Vector512.LoadUnsafe(ref x, (nuint)(i + 48)));
+            return;
         }
 
-        for (; i <= n - 16; i += 16)
+        Span<float> lanes = stackalloc float[LaneSum.Lanes];
+        ref float lane0 = ref MemoryMarshal.GetReference(lanes);
+        ref float x0 = ref MemoryMarshal.GetArrayDataReference(x);
+        ref float y0 = ref MemoryMarshal.GetArrayDataReference(y);
+        int whole = n & ~(LaneSum.Lanes - 1);
+
+        // The first row's maximum has no previous row to ride on.
+        TBlock nextMax = TBlock.Splat(float.NegativeInfinity);
+        ref float first = ref Unsafe.Add(ref x0, (nint)r0 * n);
+        for (int i = 0; i < whole; i += LaneSum.Lanes)
         {
-            m0 = Vector512.MaxNative(m0, Vector512.LoadUnsafe(ref x, (nuint)i));
+            nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref first, (nuint)i));
         }
 
-        Vector512<float> mv = Vector512.MaxNative(Vector512.MaxNative(m0, m1), Vector512.MaxNative(m2, m3));
-        float max = float.NegativeInfinity;
-        for (int l = 0; l < 16; l++)
+        float max = MaxOf(nextMax, ref first, whole, n);
+        for (int r = r0; r < r1; r++)
         {
-            max = MathF.Max(max, mv[l]);
-        }
-
-        for (; i < n; i++)
-        {
-            max = MathF.Max(max, Unsafe.Add(ref x, i));
-        }
-
-        Vector512<float> m = Vector512.Create(max), a = Vector512<float>.Zero;
-        i = 0;
-        for (; i <= n - 16; i += 16)
-        {
-            Vector512<float> e = ExpKernel.Exp(Vector512.LoadUnsafe(ref x, (nuint)i) - m);
-            e.StoreUnsafe(ref y, (nuint)i);
-            a += e;
-        }
-
-        if (i < n)
-        {
-            Span<float> tail = stackalloc float[16];
-            tail.Clear();
-            for (int t = 0; i + t < n; t++)
+            ref float xr = ref Unsafe.Add(ref x0, (nint)r * n);
+            ref float yr = ref Unsafe.Add(ref y0, (nint)r * n);
+            bool hasNext = r + 1 < r1;
+            TBlock m = TBlock.Splat(max);
+            TBlock sum = TBlock.Splat(0f);
+            nextMax = TBlock.Splat(float.NegativeInfinity);
+            if (hasNext)
             {
-                float e = ExpKernel.Exp(Unsafe.Add(ref x, i + t) - max);
-                Unsafe.Add(ref y, i + t) = e;
-                tail[t] = e;
+                ref float xn = ref Unsafe.Add(ref xr, n);
+                for (int i = 0; i < whole; i += LaneSum.Lanes)
+                {
+                    nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
+                    TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                    TBlock.Store(e, ref yr, (nuint)i);
+                    sum = TBlock.Add(sum, e);
+                }
+            }
+            else
+            {
+                for (int i = 0; i < whole; i += LaneSum.Lanes)
+                {
+                    TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                    TBlock.Store(e, ref yr, (nuint)i);
+                    sum = TBlock.Add(sum, e);
+                }
             }
 
-            a += Vector512.Create<float>(tail);
+            if (whole < n)
+            {
+                lanes.Clear();
+                for (int t = 0; whole + t < n; t++)
+                {
+                    float e = ExpKernel.Exp(Unsafe.Add(ref xr, whole + t) - max);
+                    Unsafe.Add(ref yr, whole + t) = e;
+                    Unsafe.Add(ref lane0, t) = e;
+                }
+
+                sum = TBlock.Add(sum, TBlock.Load(ref lane0, 0));
+            }
+
+            float scale = 1f / TBlock.SumAcross(sum);
+            TBlock s = TBlock.Splat(scale);
+            int k = 0;
+            for (; k < whole; k += LaneSum.Lanes)
+            {
+                TBlock.Store(TBlock.Multiply(TBlock.Load(ref yr, (nuint)k), s), ref yr, (nuint)k);
+            }
+
+            for (; k < n; k++)
+            {
+                Unsafe.Add(ref yr, k) *= scale;
+            }
+
+            if (hasNext)
+            {
+                max = MaxOf(nextMax, ref Unsafe.Add(ref xr, n), whole, n);
+            }
+        }
+    }
+
+    // RowsInLaneBlocks with the passes of consecutive rows overlapped, for the 512-bit block: one loop reads row r + 1
+    // for its maximum, exponentiates row r into a scratch row (which stays in the cache), and writes row r - 1 scaled
+    // from the other scratch row, so x is read and y written exactly once, each as an even stream under the exp
+    // arithmetic (writing e into y and scaling it in place later stalls on y's cache misses twice). Same operations on
+    // the same values as the reference. Measured on Zen 4: about 1.5x faster than RowsInLaneBlocks<LaneBlock512> on
+    // 4 Mi floats; the 256- and 128-bit blocks hold too many registers in this loop and run slower than without it.
+    // (A probe's figures, one thread, 4 Mi floats: exp alone 0.63 ms, this kernel 0.88 ms, RowsInLaneBlocks 1.24 ms.)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowsPipelined<TBlock>(float[] x, float[] y, int r0, int r1, int n)
+        where TBlock : struct, ILaneBlock<TBlock>
+    {
+        if (r0 >= r1 || n == 0)
+        {
+            return;
         }
 
-        Vector256<float> h8 = a.GetLower() + a.GetUpper();
-        Vector128<float> h4 = h8.GetLower() + h8.GetUpper();
-        float sum = (h4[0] + h4[2]) + (h4[1] + h4[3]);
-        Vector512<float> scale = Vector512.Create(1f / sum);
-        i = 0;
-        for (; i <= n - 16; i += 16)
+        float[] scratchRows = ArrayPool<float>.Shared.Rent(2 * n);
+        try
         {
-            (Vector512.LoadUnsafe(ref y, (nuint)i) * scale).StoreUnsafe(ref y, (nuint)i);
+            Span<float> lanes = stackalloc float[LaneSum.Lanes];
+            ref float lane0 = ref MemoryMarshal.GetReference(lanes);
+            ref float x0 = ref MemoryMarshal.GetArrayDataReference(x);
+            ref float y0 = ref MemoryMarshal.GetArrayDataReference(y);
+            ref float s0 = ref MemoryMarshal.GetArrayDataReference(scratchRows);
+            int whole = n & ~(LaneSum.Lanes - 1);
+
+            TBlock blockMax = TBlock.Splat(float.NegativeInfinity);
+            ref float first = ref Unsafe.Add(ref x0, (nint)r0 * n);
+            for (int i = 0; i < whole; i += LaneSum.Lanes)
+            {
+                blockMax = TBlock.MaxNative(blockMax, TBlock.Load(ref first, (nuint)i));
+            }
+
+            float max = MaxOf(blockMax, ref first, whole, n);
+            float previousScale = 0f;
+            for (int r = r0; r < r1; r++)
+            {
+                ref float xr = ref Unsafe.Add(ref x0, (nint)r * n);
+                ref float xn = ref Unsafe.Add(ref xr, n);
+                ref float current = ref Unsafe.Add(ref s0, (r & 1) * n);
+                ref float previous = ref Unsafe.Add(ref s0, ((r + 1) & 1) * n);
+                bool hasNext = r + 1 < r1;
+                bool hasPrevious = r > r0;
+
+                // Row r - 1's output (only formed as a reference when that row exists).
+                ref float yp = ref hasPrevious ? ref Unsafe.Add(ref y0, (nint)(r - 1) * n) : ref y0;
+                TBlock m = TBlock.Splat(max);
+                TBlock s = TBlock.Splat(previousScale);
+                TBlock sum = TBlock.Splat(0f);
+                TBlock nextMax = TBlock.Splat(float.NegativeInfinity);
+                if (hasNext && hasPrevious)
+                {
+                    // Two blocks a step: two independent exp chains in flight (about 15% faster on Zen 4); the sum still
+                    // adds the blocks in order.
+                    int i = 0;
+                    for (; i <= whole - (2 * LaneSum.Lanes); i += 2 * LaneSum.Lanes)
+                    {
+                        nuint i1 = (nuint)(i + LaneSum.Lanes);
+                        TBlock v0 = TBlock.Load(ref xr, (nuint)i);
+                        TBlock v1 = TBlock.Load(ref xr, i1);
+                        nextMax = TBlock.MaxNative(TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i)), TBlock.Load(ref xn, i1));
+                        TBlock p0 = TBlock.Load(ref previous, (nuint)i);
+                        TBlock p1 = TBlock.Load(ref previous, i1);
+                        TBlock e0 = TBlock.Exp(TBlock.Subtract(v0, m));
+                        TBlock e1 = TBlock.Exp(TBlock.Subtract(v1, m));
+                        TBlock.Store(e0, ref current, (nuint)i);
+                        TBlock.Store(e1, ref current, i1);
+                        sum = TBlock.Add(TBlock.Add(sum, e0), e1);
+                        TBlock.Store(TBlock.Multiply(p0, s), ref yp, (nuint)i);
+                        TBlock.Store(TBlock.Multiply(p1, s), ref yp, i1);
+                    }
+
+                    for (; i < whole; i += LaneSum.Lanes)
+                    {
+                        TBlock v = TBlock.Load(ref xr, (nuint)i);
+                        nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
+                        TBlock p = TBlock.Load(ref previous, (nuint)i);
+                        TBlock e = TBlock.Exp(TBlock.Subtract(v, m));
+                        TBlock.Store(e, ref current, (nuint)i);
+                        sum = TBlock.Add(sum, e);
+                        TBlock.Store(TBlock.Multiply(p, s), ref yp, (nuint)i);
+                    }
+                }
+                else
+                {
+                    for (int i = 0; i < whole; i += LaneSum.Lanes)
+                    {
+                        TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                        TBlock.Store(e, ref current, (nuint)i);
+                        sum = TBlock.Add(sum, e);
+                        if (hasNext)
+                        {
+                            nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
+                        }
+
+                        if (hasPrevious)
+                        {
+                            TBlock.Store(TBlock.Multiply(TBlock.Load(ref previous, (nuint)i), s), ref yp, (nuint)i);
+                        }
+                    }
+                }
+
+                if (whole < n)
+                {
+                    lanes.Clear();
+                    for (int t = 0; whole + t < n; t++)
+                    {
+                        float e = ExpKernel.Exp(Unsafe.Add(ref xr, whole + t) - max);
+                        Unsafe.Add(ref current, whole + t) = e;
+                        Unsafe.Add(ref lane0, t) = e;
+                    }
+
+                    sum = TBlock.Add(sum, TBlock.Load(ref lane0, 0));
+                    if (hasPrevious)
+                    {
+                        for (int i = whole; i < n; i++)
+                        {
+                            Unsafe.Add(ref yp, i) = Unsafe.Add(ref previous, i) * previousScale;
+                        }
+                    }
+                }
+
+                previousScale = 1f / TBlock.SumAcross(sum);
+                if (hasNext)
+                {
+                    max = MaxOf(nextMax, ref xn, whole, n);
+                }
+            }
+
+            // The last row's scaling has no next row to ride on.
+            ref float yLast = ref Unsafe.Add(ref y0, (nint)(r1 - 1) * n);
+            ref float last = ref Unsafe.Add(ref s0, ((r1 - 1) & 1) * n);
+            TBlock lastScale = TBlock.Splat(previousScale);
+            int k = 0;
+            for (; k < whole; k += LaneSum.Lanes)
+            {
+                TBlock.Store(TBlock.Multiply(TBlock.Load(ref last, (nuint)k), lastScale), ref yLast, (nuint)k);
+            }
+
+            for (; k < n; k++)
+            {
+                Unsafe.Add(ref yLast, k) = Unsafe.Add(ref last, k) * previousScale;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratchRows);
+        }
+    }
+
+    // The maximum of a row from the block maximum of its first `whole` values and the rest one at a time.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float MaxOf<TBlock>(TBlock blockMax, ref float row, int whole, int n)
+        where TBlock : struct, ILaneBlock<TBlock>
+    {
+        float max = TBlock.MaxAcross(blockMax);
+        for (int i = whole; i < n; i++)
+        {
+            max = Math.Max(max, Unsafe.Add(ref row, i));
         }
 
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref y, i) *= scale[0];
-        }
+        return max;
     }
 
     /// <summary>
@@ -221,62 +375,6 @@ internal static class SoftmaxKernels
         Parallelize(outer, (long)outer * reduced * inner, threads, Range);
     }
 
-    /// <summary>NaN-propagating maximum of a row (<see cref="Math.Max(float, float)"/>; order does not change the value).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Max(KernelWidth width, ReadOnlySpan<float> values)
-    {
-        ref float x = ref MemoryMarshal.GetReference(values);
-        int n = values.Length;
-        float max = float.NegativeInfinity;
-        int i = 0;
-        if (width == KernelWidth.Vector512 && n >= 16)
-        {
-            Vector512<float> m = Vector512.Create(float.NegativeInfinity);
-            for (; i <= n - 16; i += 16)
-            {
-                m = MaxOperator.Invoke(m, Vector512.LoadUnsafe(ref x, (nuint)i));
-            }
-
-            for (int l = 0; l < 16; l++)
-            {
-                max = Math.Max(max, m[l]);
-            }
-        }
-        else if (width >= KernelWidth.Vector256 && n >= 8)
-        {
-            Vector256<float> m = Vector256.Create(float.NegativeInfinity);
-            for (; i <= n - 8; i += 8)
-            {
-                m = MaxOperator.Invoke(m, Vector256.LoadUnsafe(ref x, (nuint)i));
-            }
-
-            for (int l = 0; l < 8; l++)
-            {
-                max = Math.Max(max, m[l]);
-            }
-        }
-        else if (width >= KernelWidth.Vector128 && n >= 4)
-        {
-            Vector128<float> m = Vector128.Create(float.NegativeInfinity);
-            for (; i <= n - 4; i += 4)
-            {
-                m = MaxOperator.Invoke(m, Vector128.LoadUnsafe(ref x, (nuint)i));
-            }
-
-            for (int l = 0; l < 4; l++)
-            {
-                max = Math.Max(max, m[l]);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            max = Math.Max(max, Unsafe.Add(ref x, i));
-        }
-
-        return max;
-    }
-
     private static void Combine<TOp>(KernelWidth width, ReadOnlySpan<float> values, Span<float> accumulator)
         where TOp : struct, IBinaryOperator<float> =>
         ElementWiseLoops.Run<TOp, float>(width, ref MemoryMarshal.GetReference(accumulator), 1, ref MemoryMarshal.GetReference(values), 1, ref MemoryMarshal.GetReference(accumulator), values.Length);
@@ -292,20 +390,6 @@ internal static class SoftmaxKernels
         int parts = Math.Min(threads, items);
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
             range((int)((long)items * part / parts), (int)((long)items * (part + 1) / parts)));
-    }
-
-    /// <summary><c>x · y</c> for the final scaling (same as <see cref="MultiplyOperator{T}"/>).</summary>
-    private readonly struct ScaleOperator : IBinaryOperator<float>
-    {
-        public static bool IsVectorizable => true;
-
-        public static float Invoke(float x, float y) => x * y;
-
-        public static Vector128<float> Invoke(Vector128<float> x, Vector128<float> y) => x * y;
-
-        public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => x * y;
-
-        public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => x * y;
     }
 
     /// <summary>NaN-propagating maximum, +0 above -0 (<see cref="Math.Max(float, float)"/>), lane by lane.</summary>
