@@ -5,6 +5,7 @@ using BenchmarkDotNet.Running;
 // 'gen-llm-checkpoint --dir DIR [--size 1.1b|tiny]' writes that checkpoint for bench/llm-export.sh;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
+// 'onnx-profile [--runs N] [--top K] id...' breaks our evaluator's time on those models down by operator and statement;
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
 if (args is ["q40-quality", ..])
@@ -28,6 +29,12 @@ if (args is ["gen-llm-checkpoint", ..])
 if (args is ["onnx-models", ..])
 {
     TorchToNnef.Benchmarks.OnnxModelsRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["onnx-profile", ..])
+{
+    TorchToNnef.Benchmarks.OnnxProfileRun.Run(args[1..]);
     return;
 }
 

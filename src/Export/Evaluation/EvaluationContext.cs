@@ -157,7 +157,16 @@ internal sealed class EvaluationContext
             return InvokeFragment(node, schema, scope, quant, path);
         }
 
-        return Registries.ImplementationOf(schema)(new Invocation(this, node, schema, scope, quant));
+        var invocation = new Invocation(this, node, schema, scope, quant);
+        if (Options.OperatorTimed is not { } timed)
+        {
+            return Registries.ImplementationOf(schema)(invocation);
+        }
+
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Operand result = Registries.ImplementationOf(schema)(invocation);
+        timed(ValuePath.Of(path, node.Name), node.Op, System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        return result;
     }
 
     private TupleOperand InvokeFragment(Node node, OperatorSchema schema, Scope callerScope, DatumType?[] quant, string path)
