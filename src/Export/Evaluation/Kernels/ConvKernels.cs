@@ -47,28 +47,48 @@ internal static class ConvKernels
     {
         int rows = g.PaddedRows;
         int columns = g.PhaseColumns;
+        if (input.Length < channels * g.H * g.W || padded.Length < channels * g.PaddedPlane)
+        {
+            throw new ArgumentException("padding buffers are shorter than the geometry needs");
+        }
+
+        // Input columns that land inside the padded row: padded column = ix + PadLeft.
+        int ix0 = Math.Max(0, -g.PadLeft);
+        int ix1 = Math.Min(g.W, g.PaddedColumns - g.PadLeft);
         padded[..(channels * g.PaddedPlane)].Clear();
+        if (ix0 >= ix1)
+        {
+            return;
+        }
+
         for (int c = 0; c < channels; c++)
         {
             Span<float> plane = padded.Slice(c * g.PaddedPlane, g.PaddedPlane);
-            for (int r = 0; r < rows; r++)
+            for (int r = Math.Max(0, g.PadTop); r < rows; r++)
             {
                 int iy = r - g.PadTop;
-                if (iy < 0 || iy >= g.H)
+                if (iy >= g.H)
                 {
-                    continue;
+                    break;
                 }
 
                 ReadOnlySpan<float> source = input.Slice(((c * g.H) + iy) * g.W, g.W);
-                for (int ix = 0; ix < g.W; ix++)
+                if (g.SX == 1)
                 {
-                    int col = ix + g.PadLeft;
-                    if (col < 0 || col >= g.PaddedColumns)
-                    {
-                        continue;
-                    }
+                    source[ix0..ix1].CopyTo(plane.Slice((r * columns) + ix0 + g.PadLeft, ix1 - ix0));
+                    continue;
+                }
 
-                    plane[(((col % g.SX) * rows) + r) * columns + (col / g.SX)] = source[ix];
+                // Stride phases: padded column col goes to phase col % SX, position col / SX of that phase's row.
+                for (int phase = 0; phase < g.SX; phase++)
+                {
+                    int first = ix0 + ((((phase - ((ix0 + g.PadLeft) % g.SX)) % g.SX) + g.SX) % g.SX);
+                    Span<float> row = plane.Slice(((phase * rows) + r) * columns, columns);
+                    int j = (first + g.PadLeft) / g.SX;
+                    for (int ix = first; ix < ix1; ix += g.SX)
+                    {
+                        row[j++] = source[ix];
+                    }
                 }
             }
         }

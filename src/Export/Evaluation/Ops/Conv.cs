@@ -82,7 +82,7 @@ internal static class Conv
         int cg = x.Shape[1] / groups;
         int patch = cg * g.KernelVolume;
         int positions = g.OutVolume;
-        var output = new float[g.Batch * outChannels * positions];
+        float[] output = TensorPool.Allocate<float>(g.Batch * outChannels * positions);
         int threads = Gemm.Threads(parallel);
         KernelWidth width = KernelWidths.Active;
         if (g.Input.Length > 2)

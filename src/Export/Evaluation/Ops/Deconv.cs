@@ -82,26 +82,42 @@ internal static class Deconv
         int outVolume = TensorValue.Volume(output);
         int cells = TensorValue.Volume(kernel);
         int outPerGroup = outChannels / groups;
-        var y = new float[batch * outChannels * outVolume];
+        float[] y = TensorPool.Allocate<float>(batch * outChannels * outVolume);
 
-        // Per kernel cell and input position: the output position it lands on, or -1 outside the output.
-        var target = new int[cells * inVolume];
+        // Where a contribution lands, split into rows (every axis but the last) and columns (the last axis): per kernel
+        // cell and input row, the offset of the output row it lands on; per last-axis kernel cell and input column,
+        // the output column; -1 outside the output.
+        int inLast = input[^1];
+        int outLast = output[^1];
+        int kLast = kernel[^1];
+        int inRows = inVolume / Math.Max(1, inLast);
+        var rowTarget = new int[cells * inRows];
         var inIndex = new int[spatial];
         var cellIndex = new int[spatial];
         for (int cell = 0; cell < cells; cell++)
         {
             Unravel(cell, kernel, cellIndex);
-            for (int p = 0; p < inVolume; p++)
+            for (int row = 0; row < inRows; row++)
             {
-                Unravel(p, input, inIndex);
+                Unravel(row * inLast, input, inIndex);
                 int flat = 0;
-                for (int a = 0; a < spatial && flat >= 0; a++)
+                for (int a = 0; a < spatial - 1 && flat >= 0; a++)
                 {
                     int at = (inIndex[a] * stride[a]) + (cellIndex[a] * dilation[a]) - pads[a].Before;
                     flat = at < 0 || at >= output[a] ? -1 : (flat * output[a]) + at;
                 }
 
-                target[(cell * inVolume) + p] = flat;
+                rowTarget[(cell * inRows) + row] = flat < 0 ? -1 : flat * outLast;
+            }
+        }
+
+        var columnTarget = new int[kLast * inLast];
+        for (int k = 0; k < kLast; k++)
+        {
+            for (int i = 0; i < inLast; i++)
+            {
+                int at = (i * stride[^1]) + (k * dilation[^1]) - pads[^1].Before;
+                columnTarget[(k * inLast) + i] = at < 0 || at >= outLast ? -1 : at;
             }
         }
 
@@ -151,7 +167,11 @@ internal static class Deconv
                         plane.Fill(b.Length == 0 ? 0 : b.Length == 1 ? b[0] : b[o]);
                         for (int cell = 0; cell < cells; cell++)
                         {
-                            Scatter(cols.AsSpan(((cell * outPerGroup) + ol) * inVolume, inVolume), target.AsSpan(cell * inVolume, inVolume), plane);
+                            Scatter(
+                                cols.AsSpan(((cell * outPerGroup) + ol) * inVolume, inVolume),
+                                rowTarget.AsSpan(cell * inRows, inRows),
+                                columnTarget.AsSpan(cell % kLast * inLast, inLast),
+                                plane);
                         }
                     }
                 }
@@ -166,15 +186,27 @@ internal static class Deconv
         return inv.Result(Cast.To(TensorValue.F32(shape, y), x.Type));
     }
 
-    // plane[to[p]] += from[p] wherever to[p] is an output position (at most one addition per output and call).
-    private static void Scatter(ReadOnlySpan<float> from, ReadOnlySpan<int> to, Span<float> plane)
+    // plane[row target + column target] += from[row, column] wherever both targets are inside the output (at most one
+    // addition per output and call: one kernel cell maps distinct inputs to distinct outputs).
+    private static void Scatter(ReadOnlySpan<float> from, ReadOnlySpan<int> rows, ReadOnlySpan<int> columns, Span<float> plane)
     {
-        for (int p = 0; p < from.Length; p++)
+        int width = columns.Length;
+        for (int r = 0; r < rows.Length; r++)
         {
-            int t = to[p];
-            if (t >= 0)
+            int rowStart = rows[r];
+            if (rowStart < 0)
             {
-                plane[t] += from[p];
+                continue;
+            }
+
+            ReadOnlySpan<float> source = from.Slice(r * width, width);
+            for (int i = 0; i < width; i++)
+            {
+                int c = columns[i];
+                if (c >= 0)
+                {
+                    plane[rowStart + c] += source[i];
+                }
             }
         }
     }
