@@ -25,6 +25,8 @@ public class ConvPoolPathTests
         { 3, 16, 1, 13, 41, 3, 2, 1, 1, 7 },    // first layer of a CNN: stride 2
         { 4, 6, 1, 6, 17, 1, 2, 1, 0, 8 },      // 1x1 stride 2: patch operand
         { 160, 4, 2, 3, 9, 1, 1, 1, 0, 9 },     // groups of 80 channels (product per group)
+        { 5, 1, 1, 4, 29, 1, 1, 1, 0, 10 },     // one output channel, 1x1: a row product, bias added after it
+        { 7, 1, 1, 5, 12, 3, 1, 1, 1, 11 },     // one output channel, 3x3: blocked product with edge tiles
     };
 
     [Theory]

@@ -5,7 +5,8 @@ namespace TorchToNnef.KernelCheck;
 /// <summary>
 /// The direct convolution and the product with the packed patch operand (<see cref="ConvPatches"/>, several output
 /// channels, summed lengths past one packed block) at every width against a literal convolution loop (one fused
-/// multiply-add chain per output over channel, kernel row, kernel column, padding cells read as zero), over strides,
+/// multiply-add chain per output over channel, kernel row, kernel column, padding cells read as zero, then the
+/// channel's bias added), over strides,
 /// dilations, paddings, and output widths around every register block and vector tail (shorter than a vector
 /// included), bit for bit.
 /// </summary>
@@ -33,10 +34,15 @@ public static class ConvChecks
                 int taps = channels * g.Cells;
                 float[] input = GemmChecks.TestFloats(rng, channels * h * w);
                 float[] kernel = GemmChecks.TestFloats(rng, outChannels * taps);
+                float[] bias = GemmChecks.TestFloats(rng, outChannels);
                 var expected = new float[outChannels * g.Positions];
                 for (int oc = 0; oc < outChannels; oc++)
                 {
-                    Literal(g, input, kernel.AsSpan(oc * taps, taps), channels).CopyTo(expected, oc * g.Positions);
+                    float[] plane = Literal(g, input, kernel.AsSpan(oc * taps, taps), channels);
+                    for (int i = 0; i < plane.Length; i++)
+                    {
+                        expected[(oc * g.Positions) + i] = plane[i] + bias[oc];
+                    }
                 }
 
                 var padded = new float[channels * g.PaddedPlane];
@@ -47,7 +53,7 @@ public static class ConvChecks
                     var direct = new float[outChannels * g.Positions];
                     for (int oc = 0; oc < outChannels; oc++)
                     {
-                        ConvKernels.Direct(width, g, padded, channels, kernel.AsSpan(oc * taps, taps), direct.AsSpan(oc * g.Positions, g.Positions));
+                        ConvKernels.Direct(width, g, padded, channels, kernel.AsSpan(oc * taps, taps), direct.AsSpan(oc * g.Positions, g.Positions), bias[oc]);
                     }
 
                     GemmChecks.Compare(failures, $"{width} direct {what}", expected, direct);
@@ -60,6 +66,7 @@ public static class ConvChecks
                         A = MatrixOperand.OfSingle(kernel, 0, taps, 1),
                         B = MatrixOperand.OfPatches(new ConvPatches(g, padded, 0, channels)),
                         C = product,
+                        RowBias = bias,
                     }, 1);
                     GemmChecks.Compare(failures, $"{width} patches {what}", expected, product);
                 }

@@ -96,12 +96,13 @@ internal static class ConvKernels
 
     /// <summary>
     /// One output plane of a direct convolution: <c>output[oy, ox] = chain over (c, ky, kx) of
-    /// padded[c][window] · kernel[c, ky, kx]</c> from +0 (no bias). Output columns are computed in register blocks of four
+    /// padded[c][window] · kernel[c, ky, kx]</c> from +0, then <paramref name="bias"/> added (a second rounding, as a
+    /// separate addition would). Output columns are computed in register blocks of four
     /// vectors (every tap loaded once per block, the accumulators stored once); a row's last columns are the last full
     /// vector recomputed (an output's chain does not depend on its neighbours), rows narrower than a vector run at a
     /// narrower width, so every width gives the bits of the scalar chain.
     /// </summary>
-    public static void Direct(KernelWidth width, in ConvGeometry g, ReadOnlySpan<float> padded, int channels, ReadOnlySpan<float> kernel, Span<float> output)
+    public static void Direct(KernelWidth width, in ConvGeometry g, ReadOnlySpan<float> padded, int channels, ReadOnlySpan<float> kernel, Span<float> output, float bias = 0f)
     {
         int taps = channels * g.Cells;
         if (padded.Length < channels * g.PaddedPlane || kernel.Length < taps || output.Length < g.Positions)
@@ -113,19 +114,19 @@ internal static class ConvKernels
         TapOffsets(g, channels, offsets);
         if (width == KernelWidth.Vector512 && g.OW >= 16)
         {
-            DirectRows<ConvLanes512, Vector512<float>>(g, padded, kernel, offsets, output);
+            DirectRows<ConvLanes512, Vector512<float>>(g, padded, kernel, offsets, output, bias);
         }
         else if (width >= KernelWidth.Vector256 && g.OW >= 8)
         {
-            DirectRows<ConvLanes256, Vector256<float>>(g, padded, kernel, offsets, output);
+            DirectRows<ConvLanes256, Vector256<float>>(g, padded, kernel, offsets, output, bias);
         }
         else if (width >= KernelWidth.Vector128 && g.OW >= 4)
         {
-            DirectRows<ConvLanes128, Vector128<float>>(g, padded, kernel, offsets, output);
+            DirectRows<ConvLanes128, Vector128<float>>(g, padded, kernel, offsets, output, bias);
         }
         else
         {
-            DirectRows<ConvLanesScalar, float>(g, padded, kernel, offsets, output);
+            DirectRows<ConvLanesScalar, float>(g, padded, kernel, offsets, output, bias);
         }
     }
 
@@ -149,7 +150,7 @@ internal static class ConvKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectRows<TLanes, TVector>(in ConvGeometry g, ReadOnlySpan<float> padded, ReadOnlySpan<float> kernel, ReadOnlySpan<int> offsets, Span<float> output)
+    private static void DirectRows<TLanes, TVector>(in ConvGeometry g, ReadOnlySpan<float> padded, ReadOnlySpan<float> kernel, ReadOnlySpan<int> offsets, Span<float> output, float bias)
         where TLanes : struct, IConvLanes<TVector>
         where TVector : struct
     {
@@ -160,6 +161,7 @@ internal static class ConvKernels
         ref float src = ref MemoryMarshal.GetReference(padded);
         ref float k = ref MemoryMarshal.GetReference(kernel);
         ref int off = ref MemoryMarshal.GetReference(offsets);
+        TVector b = TLanes.Broadcast(bias);
         for (int oy = 0; oy < g.OH; oy++)
         {
             ref float row = ref Unsafe.Add(ref src, oy * rowStep);
@@ -180,10 +182,10 @@ internal static class ConvKernels
                 }
 
                 ref float d = ref Unsafe.Add(ref outRow, ox);
-                TLanes.Store(a0, ref d);
-                TLanes.Store(a1, ref Unsafe.Add(ref d, v));
-                TLanes.Store(a2, ref Unsafe.Add(ref d, 2 * v));
-                TLanes.Store(a3, ref Unsafe.Add(ref d, 3 * v));
+                TLanes.Store(TLanes.Add(a0, b), ref d);
+                TLanes.Store(TLanes.Add(a1, b), ref Unsafe.Add(ref d, v));
+                TLanes.Store(TLanes.Add(a2, b), ref Unsafe.Add(ref d, 2 * v));
+                TLanes.Store(TLanes.Add(a3, b), ref Unsafe.Add(ref d, 3 * v));
             }
 
             for (; ox < ow; ox += v)
@@ -197,7 +199,7 @@ internal static class ConvKernels
                     a0 = TLanes.Fma(TLanes.Load(ref Unsafe.Add(ref at, Unsafe.Add(ref off, t))), TLanes.Broadcast(Unsafe.Add(ref k, t)), a0);
                 }
 
-                TLanes.Store(a0, ref Unsafe.Add(ref outRow, x));
+                TLanes.Store(TLanes.Add(a0, b), ref Unsafe.Add(ref outRow, x));
             }
         }
     }

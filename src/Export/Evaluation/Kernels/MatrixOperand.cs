@@ -138,6 +138,16 @@ internal sealed class GemmProblem
     /// <summary>Per batch item offset of C (null: consecutive <c>M × Ldc</c> matrices).</summary>
     public int[]? CBatchOffsets { get; init; }
 
+    /// <summary>
+    /// Optional value added to every element of row i of C once its product is complete
+    /// (<c>c = round(round(product) + RowBias[RowBiasOffset + i])</c>, the same bits as a separate addition), while the
+    /// block is still in cache. Null: none.
+    /// </summary>
+    public float[]? RowBias { get; init; }
+
+    /// <summary>Index in <see cref="RowBias"/> of row 0's value.</summary>
+    public int RowBiasOffset { get; init; }
+
     /// <summary>Effective row stride of C.</summary>
     public int RowStride => Ldc > 0 ? Ldc : N;
 

@@ -88,23 +88,37 @@ internal static class Conv
         if (g.Input.Length > 2)
         {
             Generic(input, kernel, g, groups, output, outChannels, threads, width);
-        }
-        else if (groups > 1 && patch <= 128)
-        {
-            DirectGroups(input, kernel, Geometry(g), g.Batch, groups, cg, outChannels, output, threads, width);
+            AddBias(output, b, g.Batch, outChannels, positions);
         }
         else
         {
-            Patched(input, kernel, Geometry(g), g.Batch, groups, cg, outChannels, output, threads, width);
-        }
+            // The bias is added by the kernels as each output block is finished (the same two roundings as a separate
+            // addition; an empty bias adds +0).
+            float[] channelBias = new float[outChannels];
+            if (b.Length == 1)
+            {
+                Array.Fill(channelBias, b[0]);
+            }
+            else if (b.Length == outChannels)
+            {
+                b.CopyTo(channelBias, 0);
+            }
 
-        AddBias(output, b, g.Batch, outChannels, positions);
+            if (groups > 1 && patch <= 128)
+            {
+                DirectGroups(input, kernel, channelBias, Geometry(g), g.Batch, groups, cg, outChannels, output, threads, width);
+            }
+            else
+            {
+                Patched(input, kernel, channelBias, Geometry(g), g.Batch, groups, cg, outChannels, output, threads, width);
+            }
+        }
         return Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(outChannels), output), x.Type);
     }
 
     // Depthwise and small-group convolutions: per (batch item, group), the group's planes padded once into a buffer of
     // the worker's own, then each output channel of the group computed directly; (item, group) pairs split over threads.
-    private static void DirectGroups(float[] input, OperandSource kernel, ConvGeometry geometry, int batch, int groups, int cg, int outChannels, float[] output, int threads, KernelWidth width)
+    private static void DirectGroups(float[] input, OperandSource kernel, float[] bias, ConvGeometry geometry, int batch, int groups, int cg, int outChannels, float[] output, int threads, KernelWidth width)
     {
         int perGroupOut = outChannels / groups;
         int patch = cg * geometry.Cells;
@@ -123,7 +137,7 @@ internal static class Conv
                 ConvKernels.Pad(geometry, input.AsSpan(((n * groups) + group) * cg * inVolume, cg * inVolume), cg, padded);
                 for (int oc = group * perGroupOut; oc < (group + 1) * perGroupOut; oc++)
                 {
-                    ConvKernels.Direct(width, geometry, padded.AsSpan(0, planes), cg, rows.AsSpan(oc * patch, patch), output.AsSpan(((n * outChannels) + oc) * positions, positions));
+                    ConvKernels.Direct(width, geometry, padded.AsSpan(0, planes), cg, rows.AsSpan(oc * patch, patch), output.AsSpan(((n * outChannels) + oc) * positions, positions), bias[oc]);
                 }
             }
             finally
@@ -134,7 +148,7 @@ internal static class Conv
     }
 
     // The product of the kernel rows with the patch matrix, per (batch item, group).
-    private static void Patched(float[] input, OperandSource kernel, ConvGeometry geometry, int batch, int groups, int cg, int outChannels, float[] output, int threads, KernelWidth width)
+    private static void Patched(float[] input, OperandSource kernel, float[] bias, ConvGeometry geometry, int batch, int groups, int cg, int outChannels, float[] output, int threads, KernelWidth width)
     {
         int perGroupOut = outChannels / groups;
         int patch = cg * geometry.Cells;
@@ -173,6 +187,8 @@ internal static class Conv
                         C = output,
                         Ldc = positions,
                         CBatchOffsets = [((n * outChannels) + first) * positions],
+                        RowBias = bias,
+                        RowBiasOffset = first,
                     }, threads);
                 }
             }
