@@ -63,8 +63,13 @@ internal static class Pool
     {
         TensorValue x = inv.Tensor("input");
         Window g = Geometry(inv, x);
-        double[] values = Cast.ToDoubles(x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x);
         int planes = g.Batch * g.Channels;
+        if (g.Input.Length <= 2 && x.Type == DatumType.F32)
+        {
+            return MaxPool2(inv, x, g, planes);
+        }
+
+        double[] values = Cast.ToDoubles(x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x);
         var best = new int[planes * g.OutVolume];
         var index = new long[best.Length];
         if (g.Input.Length <= 2)
@@ -151,6 +156,66 @@ internal static class Pool
         int[] shape = g.OutputShape(g.Channels);
         TensorValue output = Layout.Take(x, shape, best);
         return new TupleOperand([inv.Result(output), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
+    }
+
+    // f32 with one or two spatial axes: the same window walk and comparisons (a float widens to double exactly), reading
+    // the floats in place and writing the maxima directly.
+    private static TupleOperand MaxPool2(Invocation inv, TensorValue x, Window g, int planes)
+    {
+        float[] values = Cast.To(x, DatumType.F32).Items<float>();
+        float[] maxima = TensorPool.Allocate<float>(planes * g.OutVolume);
+        var index = new long[maxima.Length];
+        Plane2 p = Plane2.Of(g);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            int inBase = plane * g.InVolume;
+            int outBase = plane * g.OutVolume;
+            for (int oy = 0; oy < p.OH; oy++)
+            {
+                int iy0 = (oy * p.SY) - p.PadTop;
+                for (int ox = 0; ox < p.OW; ox++)
+                {
+                    int found = -1;
+                    int ix0 = (ox * p.SX) - p.PadLeft;
+                    for (int ky = 0; ky < p.KH; ky++)
+                    {
+                        int iy = iy0 + (ky * p.DY);
+                        if (iy < 0 || iy >= p.H)
+                        {
+                            continue;
+                        }
+
+                        int rowBase = inBase + (iy * p.W);
+                        for (int kx = 0; kx < p.KW; kx++)
+                        {
+                            int ix = ix0 + (kx * p.DX);
+                            if (ix < 0 || ix >= p.W)
+                            {
+                                continue;
+                            }
+
+                            int src = rowBase + ix;
+                            if (found < 0 || values[src] > values[found] || (float.IsNaN(values[found]) && !float.IsNaN(values[src])))
+                            {
+                                found = src;
+                            }
+                        }
+                    }
+
+                    if (found < 0)
+                    {
+                        throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
+                    }
+
+                    int o = outBase + (oy * p.OW) + ox;
+                    maxima[o] = values[found];
+                    index[o] = found;
+                }
+            }
+        }
+
+        int[] shape = g.OutputShape(g.Channels);
+        return new TupleOperand([inv.Result(TensorValue.Wrap(DatumType.F32, shape, maxima)), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
     }
 
     private static TensorOperand Box(Invocation inv)
