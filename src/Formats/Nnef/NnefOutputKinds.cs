@@ -36,33 +36,11 @@ public static class NnefOutputKinds
         return isGraph || relativePath == "graph.quant" || relativePath.EndsWith(".dat", StringComparison.Ordinal);
     }
 
-    private static string? WhyNotAModelFolder(string folder)
-    {
-        bool hasGraph = false;
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
-        foreach (FileSystemInfo entry in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", options))
-        {
-            string relative = Path.GetRelativePath(folder, entry.FullName).Replace('\\', '/');
-            if (entry.LinkTarget is not null)
-            {
-                return $"holds the symbolic link '{relative}'";
-            }
-
-            if (entry is DirectoryInfo)
-            {
-                continue;
-            }
-
-            if (!IsModelMember(relative, out bool isGraph))
-            {
-                return $"holds '{relative}', which is not part of an NNEF model";
-            }
-
-            hasGraph |= isGraph;
-        }
-
-        return hasGraph ? null : "it has no graph.nnef";
-    }
+    private static string? WhyNotAModelFolder(string folder) => OwnedFolderContents.WhyNotOwned(
+        folder,
+        (relative, isFolder) => isFolder || IsModelMember(relative, out _) ? null : $"holds '{relative}', which is not part of an NNEF model",
+        markerFile: "graph.nnef",
+        markerMissing: "it has no graph.nnef");
 
     // Read with our own tar reader (headers only, sizes checked, data skipped), the one the archive reader uses.
     private static string? WhyNotAnArchive(string file)

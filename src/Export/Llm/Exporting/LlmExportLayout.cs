@@ -59,36 +59,11 @@ public static class LlmExportLayout
         };
     }
 
-    private static string? WhyNotAnExport(string folder)
-    {
-        bool hasModes = false;
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
-        foreach (FileSystemInfo entry in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", options))
-        {
-            string relative = Path.GetRelativePath(folder, entry.FullName).Replace('\\', '/');
-            if (entry.LinkTarget is not null)
-            {
-                return $"holds the symbolic link '{relative}'";
-            }
-
-            if (entry is DirectoryInfo)
-            {
-                if (relative is not ("model" or "tokenizer" or TestsFolder))
-                {
-                    return $"holds the folder '{relative}', which an LLM export does not write";
-                }
-
-                continue;
-            }
-
-            if (!IsExportFile(relative))
-            {
-                return $"holds '{relative}', which an LLM export does not write";
-            }
-
-            hasModes |= relative == ModesFile;
-        }
-
-        return hasModes ? null : $"it has no {ModesFile}, so it is not an LLM export";
-    }
+    private static string? WhyNotAnExport(string folder) => OwnedFolderContents.WhyNotOwned(
+        folder,
+        (relative, isFolder) => (isFolder ? relative is "model" or "tokenizer" or TestsFolder : IsExportFile(relative))
+            ? null
+            : isFolder ? $"holds the folder '{relative}', which an LLM export does not write" : $"holds '{relative}', which an LLM export does not write",
+        markerFile: ModesFile,
+        markerMissing: $"it has no {ModesFile}, so it is not an LLM export");
 }
