@@ -170,15 +170,15 @@ internal static class OnnxLoadRun
         return (path, sampled);
     }
 
-    private static byte[] Tag(int field, int wire) => VarintBytes((ulong)(field << 3 | wire));
+    internal static byte[] Tag(int field, int wire) => VarintBytes((ulong)(field << 3 | wire));
 
-    private static byte[] Varint(int field, long value) => [.. Tag(field, 0), .. VarintBytes((ulong)value)];
+    internal static byte[] Varint(int field, long value) => [.. Tag(field, 0), .. VarintBytes((ulong)value)];
 
-    private static byte[] Text(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
+    internal static byte[] Text(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
-    private static byte[] Bytes(int field, byte[] value) => [.. Tag(field, 2), .. VarintBytes((ulong)value.Length), .. value];
+    internal static byte[] Bytes(int field, byte[] value) => [.. Tag(field, 2), .. VarintBytes((ulong)value.Length), .. value];
 
-    private static byte[] VarintBytes(ulong v)
+    internal static byte[] VarintBytes(ulong v)
     {
         var bytes = new List<byte>(10);
         do

@@ -7,7 +7,8 @@ using BenchmarkDotNet.Running;
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // 'onnx-profile [--runs N] [--top K] id...' breaks our evaluator's time on those models down by operator and statement;
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
-// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh.
+// gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh; 'gen-onnx-chain DIR MIB
+// [--external]' writes a chain of MatMuls by 64 MiB weights for scripts/export-peak-rss.sh.
 if (args is ["q40-quality", ..])
 {
     TorchToNnef.Benchmarks.Q40Quality.Run();
@@ -17,6 +18,12 @@ if (args is ["q40-quality", ..])
 if (args is ["onnx-load", ..])
 {
     TorchToNnef.Benchmarks.OnnxLoadRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["gen-onnx-chain", ..])
+{
+    TorchToNnef.Benchmarks.OnnxChainWriter.Run(args[1..]);
     return;
 }
 

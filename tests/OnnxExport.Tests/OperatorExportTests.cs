@@ -131,6 +131,49 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
         ["resize_linear_align_corners"] = new(13, [("x", [1, 1, 4, 3])], g => g
             .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2.5f], 4))
             .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "linear"), A.String("coordinate_transformation_mode", "align_corners"))),
+        ["resize_cubic_half_pixel_scales"] = new(13, [("x", [1, 2, 5, 6])], g => g
+            .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 1.5f], 4))
+            .Node("Resize", ["x", "", "scales"], ["y"], A.String("mode", "cubic"))),
+        ["resize_cubic_align_corners_coeff_exclude_outside"] = new(13, [("x", [1, 2, 4, 6])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 7, 4], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "cubic"), A.String("coordinate_transformation_mode", "align_corners"),
+                A.Float("cubic_coeff_a", -0.5f), A.Int("exclude_outside", 1))),
+        ["resize_cubic_asymmetric_downsample"] = new(13, [("x", [1, 1, 9, 7])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 1, 4, 5], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "cubic"), A.String("coordinate_transformation_mode", "asymmetric"))),
+        ["resize_cubic_antialias_downsample"] = new(18, [("x", [1, 2, 9, 10])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 4, 3], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "cubic"), A.Int("antialias", 1))),
+        ["resize_linear_antialias_downsample_exclude_outside"] = new(18, [("x", [1, 2, 11, 9])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 5, 4], 4))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "linear"), A.Int("antialias", 1), A.Int("exclude_outside", 1))),
+        ["resize_linear_antialias_mixed_axes"] = new(18, [("x", [1, 1, 3, 12])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("sizes", [7, 5], 2))
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], A.String("mode", "linear"), A.Int("antialias", 1), A.Ints("axes", 2, 3))),
+        ["resize_tf_crop_and_resize_linear_extrapolation"] = new(13, [("x", [1, 2, 4, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("roi", [0, 0, 0.2f, -0.3f, 1, 1, 0.9f, 1.4f], 8)).Initializer(OnnxTensorSpec.Int64s("sizes", [1, 2, 5, 6], 4))
+            .Node("Resize", ["x", "roi", "", "sizes"], ["y"], A.String("mode", "linear"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"),
+                A.Float("extrapolation_value", 7.5f))),
+        ["resize_tf_crop_and_resize_cubic"] = new(13, [("x", [1, 1, 6, 6])], g => g
+            .Initializer(OnnxTensorSpec.Floats("roi", [0, 0, -0.1f, 0.25f, 1, 1, 0.6f, 0.8f], 8)).Initializer(OnnxTensorSpec.Int64s("sizes", [1, 1, 4, 7], 4))
+            .Node("Resize", ["x", "roi", "", "sizes"], ["y"], A.String("mode", "cubic"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"))),
+        ["resize_tf_crop_and_resize_nearest_axes"] = new(18, [("x", [1, 2, 5, 5])], g => g
+            .Initializer(OnnxTensorSpec.Floats("roi", [0.1f, -0.2f, 0.9f, 0.7f], 4)).Initializer(OnnxTensorSpec.Int64s("sizes", [3, 6], 2))
+            .Node("Resize", ["x", "roi", "", "sizes"], ["y"], A.String("mode", "nearest"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"),
+                A.String("nearest_mode", "round_prefer_ceil"), A.Float("extrapolation_value", -3f), A.Ints("axes", 2, 3))),
+        ["slice_negative_steps_runtime"] = new(13, [("x", [4, 10])], g => g
+            .Initializer(OnnxTensorSpec.Int64s("st", [3, 8], 2)).Initializer(OnnxTensorSpec.Int64s("en", [long.MinValue, 1], 2))
+            .Initializer(OnnxTensorSpec.Int64s("ax", [0, 1], 2)).Initializer(OnnxTensorSpec.Int64s("sp", [-1, -3], 2))
+            .Node("Slice", ["x", "st", "en", "ax", "sp"], ["a"])
+            .Initializer(OnnxTensorSpec.Int64s("st2", [1, -2], 2)).Initializer(OnnxTensorSpec.Int64s("en2", [4, -11], 2)).Initializer(OnnxTensorSpec.Int64s("sp2", [2, -2], 2))
+            .Node("Slice", ["x", "st2", "en2", "ax", "sp2"], ["b"])
+            .Initializer(OnnxTensorSpec.Int64s("st3", [-1], 1)).Initializer(OnnxTensorSpec.Int64s("en3", [-3], 1)).Initializer(OnnxTensorSpec.Int64s("ax3", [-1], 1)).Initializer(OnnxTensorSpec.Int64s("sp3", [-1], 1))
+            .Node("Slice", ["x", "st3", "en3", "ax3", "sp3"], ["c"])
+            .Initializer(OnnxTensorSpec.Int64s("flat", [-1], 1))
+            .Node("Reshape", ["a", "flat"], ["af"]).Node("Reshape", ["b", "flat"], ["bf"]).Node("Reshape", ["c", "flat"], ["cf"])
+            .Node("Concat", ["af", "bf", "cf"], ["y"], A.Int("axis", 0))),
+        ["mod_integer_runtime_int64"] = new(13, [("x", [3, 8]), ("z", [3, 8])], g => IntegerMod(g, OnnxDataType.Int64)),
+        ["mod_integer_runtime_int32"] = new(13, [("x", [3, 8]), ("z", [3, 8])], g => IntegerMod(g, OnnxDataType.Int32)),
         ["upsample_opset9"] = new(9, [("x", [1, 2, 3, 3])], g => g
             .Initializer(OnnxTensorSpec.Floats("scales", [1, 1, 2, 2], 4)).Node("Upsample", ["x", "scales"], ["y"])),
         ["layernorm_instancenorm"] = new(17, [("x", [2, 3, 6])], g => g
@@ -220,6 +263,22 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Antialias_with_tf_crop_and_resize_is_refused_naming_the_node()
+    {
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(18);
+        model.Graph.Input("x", F, 1, 1, 6, 6)
+            .Initializer(OnnxTensorSpec.Floats("roi", [0, 0, 0, 0, 1, 1, 0.5f, 0.5f], 8)).Initializer(OnnxTensorSpec.Int64s("sizes", [1, 1, 2, 2], 4))
+            .NamedNode("crop", "Resize", ["x", "roi", "", "sizes"], ["y"], [A.String("mode", "linear"), A.String("coordinate_transformation_mode", "tf_crop_and_resize"), A.Int("antialias", 1)])
+            .Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        var e = Assert.Throws<Errors.UnsupportedFeatureException>(() => OnnxExporter.Translate(m));
+        Assert.Contains("'crop'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("antialias with coordinate_transformation_mode 'tf_crop_and_resize'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unsupported_operators_are_all_listed_before_anything_is_written()
     {
         using var dir = new TempDir();
@@ -236,6 +295,31 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
         Assert.Contains("Det (2 nodes: 'third', 'fourth')", e.Message, StringComparison.Ordinal);
         Assert.Contains("NonMaxSuppression (1 node: 'first')", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Relu", e.Message, StringComparison.Ordinal);
+    }
+
+    // Integer Mod with fmod 0 and 1 on values cast from the inputs: by constant divisors of both signs (powers of two
+    // among them, which tract divides by shifting) and by divisors computed at run time, one positive and one negative.
+    private static void IntegerMod(OnnxGraphBuilder g, OnnxDataType type)
+    {
+        long to = (long)type;
+        g.Initializer(OnnxTensorSpec.Floats("ten", [10f])).Initializer(OnnxTensorSpec.Floats("three", [3f]))
+            .Node("Mul", ["x", "ten"], ["xs"]).Node("Cast", ["xs"], ["xi"], A.Int("to", to))
+            .Node("Mul", ["z", "three"], ["zs"]).Node("Cast", ["zs"], ["zi"], A.Int("to", to));
+        if (type == OnnxDataType.Int64)
+        {
+            g.Initializer(OnnxTensorSpec.Int64s("divisors", [4, -4, 3, -3, 5, 8, -8, 7], 8)).Initializer(OnnxTensorSpec.Int64s("seven", [7], 1));
+        }
+        else
+        {
+            g.Initializer(OnnxTensorSpec.Of("divisors", OnnxDataType.Int32, new[] { 4, -4, 3, -3, 5, 8, -8, 7 }, 8)).Initializer(OnnxTensorSpec.Of("seven", OnnxDataType.Int32, new[] { 7 }, 1));
+        }
+
+        g.Node("Add", ["zi", "seven"], ["positive"]).Node("Sub", ["zi", "seven"], ["negative"])
+            .Node("Mod", ["xi", "divisors"], ["m0"]).Node("Mod", ["xi", "divisors"], ["m1"], A.Int("fmod", 1))
+            .Node("Mod", ["xi", "positive"], ["m2"]).Node("Mod", ["xi", "negative"], ["m3"])
+            .Node("Mod", ["xi", "negative"], ["m4"], A.Int("fmod", 1)).Node("Mod", ["xi", "positive"], ["m5"], A.Int("fmod", 1))
+            .Node("Concat", ["m0", "m1", "m2", "m3", "m4", "m5"], ["all"], A.Int("axis", 0))
+            .Node("Cast", ["all"], ["y"], A.Int("to", (long)OnnxDataType.Float));
     }
 
     private static sbyte[] Int8s(int seed, int count)

@@ -35,6 +35,7 @@ internal static class Registries
         Gather.Register(Core);
         GatherElements.Register(Core);
         Fused.Register(Core, Transformers);
+        Scan.Register(Core);
         Nnef.CheckComplete();
         Core.CheckComplete();
         Transformers.CheckComplete();

@@ -72,6 +72,7 @@ public static class OperatorCatalog
         ReduceOperators.Register(builder);
         GatherOperators.Register(builder);
         FusedOperators.Register(builder);
+        ScanPlan.Register(builder);
         StdlibFragments.Register(builder);
         return builder.Tables;
     }

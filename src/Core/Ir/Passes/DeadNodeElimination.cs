@@ -48,12 +48,12 @@ public static class DeadNodeElimination
     {
         var byName = graph.Fragments.GroupBy(f => f.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var used = new HashSet<string>(StringComparer.Ordinal);
-        var work = new Stack<string>(graph.Nodes.Select(n => n.Op).Where(byName.ContainsKey));
+        var work = new Stack<string>(graph.Nodes.SelectMany(Invoked).Where(byName.ContainsKey));
         while (work.TryPop(out string? name))
         {
             if (used.Add(name) && byName[name].Body is List<Node> body)
             {
-                foreach (string op in body.Select(n => n.Op).Where(byName.ContainsKey))
+                foreach (string op in body.SelectMany(Invoked).Where(byName.ContainsKey))
                 {
                     work.Push(op);
                 }
@@ -62,4 +62,7 @@ public static class DeadNodeElimination
 
         graph.Fragments.RemoveAll(f => !used.Contains(f.Name));
     }
+
+    // A node runs the fragment it is named after, and a scan also runs its body fragment.
+    private static IEnumerable<string> Invoked(Node n) => ScanPlan.BodyOf(n) is string body ? [n.Op, body] : [n.Op];
 }

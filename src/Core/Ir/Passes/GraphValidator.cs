@@ -224,7 +224,7 @@ public static class GraphValidator
                 }
 
                 stack.Push((top.Fragment, top.Next + 1));
-                string callee = body[top.Next].Op;
+                string callee = ScanPlan.BodyOf(body[top.Next]) ?? body[top.Next].Op;
                 if (!byName.TryGetValue(callee, out Fragment? next) || next.Body is null || finished.Contains(callee))
                 {
                     continue;

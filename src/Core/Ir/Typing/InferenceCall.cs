@@ -45,6 +45,9 @@ internal sealed class InferenceCall
     /// <summary>Lower bounds of symbols from the graph's unconditional assertions.</summary>
     public IReadOnlyDictionary<string, long> LowerBounds => Engine.LowerBounds;
 
+    /// <summary>Resolves an argument written in the invocation (an item of a tuple argument, say) in the caller's scope.</summary>
+    public StaticOperand Resolve(Arg argument) => _scope.Resolve(argument);
+
     public StaticOperand? Find(string name) => Schema.Argument(Node, name) is Arg a ? _scope.Resolve(a) : null;
 
     public StaticOperand Get(string name) =>

@@ -255,25 +255,48 @@ public sealed class ShapeInference
         }
 
         var call = new InferenceCall(this, node, schema, callerScope, quant);
-        StaticScope inner = NewScope();
+        var arguments = new Dictionary<string, StaticOperand>(StringComparer.Ordinal);
         foreach (OperatorParameter p in schema.Parameters)
         {
-            inner[p.Name] = call.Find(p.Name) ?? throw new InvalidGraphException(null, $"fragment '{fragment.Name}' expects argument '{p.Name}'");
+            arguments[p.Name] = call.Find(p.Name) ?? throw new InvalidGraphException(null, $"fragment '{fragment.Name}' expects argument '{p.Name}'");
+        }
+
+        return new StaticTuple(RunFragment(fragment, arguments, ValuePath.FragmentScope(path, node, fragment.Name)));
+    }
+
+    /// <summary>
+    /// Runs the body of <paramref name="fragment"/> with its parameters bound to <paramref name="arguments"/> (a loop
+    /// body such as <c>tract_core_scan</c>'s, invoked by <paramref name="caller"/>) and returns its results in order.
+    /// </summary>
+    internal IReadOnlyList<StaticOperand> RunFragment(Fragment fragment, IReadOnlyDictionary<string, StaticOperand> arguments, Node caller) =>
+        RunFragment(fragment, arguments, ValuePath.FragmentScope(string.Empty, caller, fragment.Name));
+
+    private List<StaticOperand> RunFragment(Fragment fragment, IReadOnlyDictionary<string, StaticOperand> arguments, string path)
+    {
+        if (_depth >= 64)
+        {
+            throw new InvalidGraphException(null, $"fragments nest deeper than 64 levels (recursive fragment '{fragment.Name}'?)");
+        }
+
+        StaticScope inner = NewScope();
+        foreach ((string name, StaticOperand value) in arguments)
+        {
+            inner[name] = value;
         }
 
         _depth++;
         try
         {
-            RunBody(fragment.Body!, inner, ValuePath.FragmentScope(path, node, fragment.Name));
+            RunBody(fragment.Body!, inner, path);
         }
         finally
         {
             _depth--;
         }
 
-        return new StaticTuple([.. fragment.Results.Select(r => inner.TryGet(r.Name, out StaticOperand? v)
+        return [.. fragment.Results.Select(r => inner.TryGet(r.Name, out StaticOperand? v)
             ? v
-            : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'"))]);
+            : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'"))];
     }
 
     private DatumType? QuantTypeOf(string identifier) =>

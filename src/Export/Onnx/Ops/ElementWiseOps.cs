@@ -159,13 +159,35 @@ internal static class ElementWiseOps
                 return;
             }
 
-            throw c.Unsupported("integer Mod on values computed at run time is not supported");
+            c.Out(IntegerMod(c, a, b, fmod));
+            return;
         }
 
         // fmod: a - b * trunc(a / b), trunc(v) = sign(v) * floor(|v|).
         GraphValue ratio = Emit(c, "div", a, b, c.Hint() + "_q");
         GraphValue trunc = c.B.Mul(c.B.Unary("sign", ratio), c.B.Unary("floor", c.B.Unary("abs", ratio)));
         c.Out(Emit(c, "sub", a, new RuntimeValue(Emit(c, "mul", b, new RuntimeValue(trunc), c.Hint() + "_m"))));
+    }
+
+    /// <summary>
+    /// Integer <c>Mod</c>: <c>t = a - b·div(a, b)</c> is congruent to <c>a</c> with <c>|t| &lt; |b|</c> whether tract's
+    /// division truncates (its integer division) or floors (its shift for a constant power of two); where <c>t</c> is
+    /// non-zero with the sign opposite to the one ONNX asks for (the divisor's, or the dividend's for fmod), it is
+    /// moved by <c>b</c> toward that sign.
+    /// </summary>
+    private static GraphValue IntegerMod(NodeContext c, OnnxValue a, OnnxValue b, bool fmod)
+    {
+        string hint = c.Hint();
+        int rank = Math.Max(a.Rank, b.Rank);
+        var zero = new ConstValue(hint + "_zero", Known.OfInts(a.DType, [], [Dim.Of(0)]));
+        GraphValue q = Emit(c, "div", a, b, hint + "_q");
+        var t = new RuntimeValue(Emit(c, "sub", a, new RuntimeValue(Emit(c, "mul", b, new RuntimeValue(q), hint + "_m")), hint + "_t"));
+        GraphValue negative = c.B.AlignRank(Emit(c, "lt", fmod ? a : b, zero, hint + "_negative"), rank);
+        GraphValue above = Emit(c, "gt", t, zero, hint + "_above");
+        GraphValue below = Emit(c, "lt", t, zero, hint + "_below");
+        GraphValue wrongSign = c.B.Select(negative, above, below, hint + "_wrong_sign");
+        GraphValue moved = Emit(c, fmod ? "sub" : "add", t, b, hint + "_moved");
+        return c.B.Select(wrongSign, moved, t.Value, hint);
     }
 
     private static void Variadic(NodeContext c, string op, Func<double, double, double> real, Func<Dim, Dim, Dim?> integer)

@@ -148,10 +148,44 @@ internal static class IndexingOps
 
         if (steps.Any(s => s < 0))
         {
-            throw c.Unsupported("a Slice with a negative step on a value computed at run time");
+            return new RuntimeValue(Backward(c, x, axes, begins, ends, steps, hint));
         }
 
         return new RuntimeValue(c.B.Slice(c.T.Runtime(x), axes, begins, ends, steps.All(s => s == 1) ? null : steps, hint));
+    }
+
+    // Axes walked with a negative step are gathered with the constant list of the indices they visit (begin, begin +
+    // step, ... while above end, bounds already clamped to [-1, size - 1]); the other axes are sliced first.
+    private static GraphValue Backward(NodeContext c, OnnxValue x, List<int> axes, List<Dim> begins, List<Dim> ends, List<long> steps, string hint)
+    {
+        GraphValue v = c.T.Runtime(x);
+        int[] forward = [.. Enumerable.Range(0, axes.Count).Where(i => steps[i] > 0)];
+        int[] backward = [.. Enumerable.Range(0, axes.Count).Where(i => steps[i] < 0)];
+        if (forward.Length > 0)
+        {
+            List<long> forwardSteps = [.. forward.Select(i => steps[i])];
+            v = c.B.Slice(v, [.. forward.Select(i => axes[i])], [.. forward.Select(i => begins[i])], [.. forward.Select(i => ends[i])],
+                forwardSteps.All(s => s == 1) ? null : forwardSteps, hint + "_forward");
+        }
+
+        foreach (int i in backward)
+        {
+            if (!begins[i].TryGetConstant(out long from) || !ends[i].TryGetConstant(out long to))
+            {
+                throw c.Unsupported($"a negative step on axis {axes[i]} with bounds {begins[i]}..{ends[i]} that are not known; give --input-shape");
+            }
+
+            var visited = new List<Dim>();
+            for (long at = from; at > to; at += steps[i])
+            {
+                visited.Add(at);
+            }
+
+            GraphValue indices = c.T.Runtime(new ConstValue($"{hint}_axis{axes[i]}_indices", Known.OfInts(DType.I64, [visited.Count], [.. visited])));
+            v = c.B.Gather(v, indices, axes[i], null, i == backward[^1] ? hint : $"{hint}_axis{axes[i]}");
+        }
+
+        return v;
     }
 
     private static void Split(NodeContext c)

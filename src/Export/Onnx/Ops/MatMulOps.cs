@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchToNnef.Export.Onnx.Translation;
 using TorchToNnef.Tensors;
 
@@ -90,20 +91,16 @@ internal static class MatMulOps
             throw c.Invalid($"MatMul of {x} by {weight}: inner dimensions differ");
         }
 
+        // Transposed from positional reads of the weight, a block of rows at a time, into a pooled buffer the writer
+        // returns once the tensor is written: neither float copies left to the garbage collector nor mapped pages kept
+        // resident, each of which made a 1 GiB model's export grow by the size of its weights
+        // (scripts/export-peak-rss.sh, SYNTHETIC_MB).
         var source = TensorSource.Computed(DType.F32, new Tensors.Shape(n, k), () =>
         {
             using Tensor t = weight.OpenTensor();
-            float[] w = t.ToFloatArray();
-            var transposed = new float[w.Length];
-            for (long i = 0; i < k; i++)
-            {
-                for (long j = 0; j < n; j++)
-                {
-                    transposed[(j * k) + i] = w[(i * n) + j];
-                }
-            }
-
-            return Tensor.FromFloats(new Tensors.Shape(n, k), transposed);
+            OwnedTensorData data = OwnedTensorData.Allocate(t.Data.ByteLength, clear: false);
+            TransposeFrom(t.Data, MemoryMarshal.Cast<byte, float>(data.Span), (int)k, (int)n);
+            return new Tensor(DType.F32, new Tensors.Shape(n, k), data);
         });
         GraphValue filter = c.B.Variable(weight.Name, source, weight.Name + "_t");
         if (x.Rank == 2)
@@ -115,6 +112,37 @@ internal static class MatMulOps
         GraphValue rows = c.B.Reshape(x, [ShapeOps.Product(leading), k], c.Hint() + "_rows");
         GraphValue y = c.B.Linear(rows, filter, null, c.Hint() + "_2d");
         return c.B.Reshape(y, [.. leading, n], c.Hint());
+    }
+
+    /// <summary>
+    /// <paramref name="target"/> [cols, rows] = transpose of the f32 matrix [rows, cols] held by <paramref name="source"/>,
+    /// read a block of about 1 MiB of rows at a time.
+    /// </summary>
+    internal static void TransposeFrom(TensorData source, Span<float> target, int rows, int cols)
+    {
+        int block = Math.Max(1, (1 << 20) / Math.Max(1, cols * sizeof(float)));
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Min(rows, block) * cols);
+        try
+        {
+            for (int r0 = 0; r0 < rows; r0 += block)
+            {
+                int count = Math.Min(block, rows - r0);
+                Span<float> rowsRead = buffer.AsSpan(0, count * cols);
+                source.Read((long)r0 * cols * sizeof(float), MemoryMarshal.AsBytes(rowsRead));
+                for (int col = 0; col < cols; col++)
+                {
+                    Span<float> column = target.Slice((col * rows) + r0, count);
+                    for (int r = 0; r < count; r++)
+                    {
+                        column[r] = rowsRead[(r * cols) + col];
+                    }
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
     private static void Gemm(NodeContext c)

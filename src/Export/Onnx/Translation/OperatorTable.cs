@@ -91,6 +91,7 @@ internal static class OperatorTable
         IndexingOps.Register(table);
         ReduceOps.Register(table);
         ResizeOps.Register(table);
+        RecurrentOps.Register(table);
         ControlOps.Register(table);
         QuantOps.Register(table);
         return table;
