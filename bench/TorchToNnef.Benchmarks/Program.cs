@@ -6,6 +6,7 @@ using BenchmarkDotNet.Running;
 // 'llm-export-parts --dir DIR [--runs N]' times export-llm's stages on it in one process (read, kernel, quantize, export);
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
+// 'onnx-profile [--runs N] [--top K] id...' breaks our evaluator's time on those models down by operator and statement;
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh; 'gen-onnx-chain DIR MIB
 // [--external]' writes a chain of MatMuls by 64 MiB weights for scripts/export-peak-rss.sh.
@@ -42,6 +43,12 @@ if (args is ["onnx-models", ..])
 if (args is ["llm-export-parts", ..])
 {
     TorchToNnef.Benchmarks.LlmExportParts.Run(args[1..]);
+    return;
+}
+
+if (args is ["onnx-profile", ..])
+{
+    TorchToNnef.Benchmarks.OnnxProfileRun.Run(args[1..]);
     return;
 }
 

@@ -155,10 +155,24 @@ internal sealed class EvaluationContext
     }
 
     /// <summary>Evaluates one invocation in <paramref name="scope"/>: the catalog (or a document fragment) says what the operator is.</summary>
-    private Operand Invoke(Node node, PreparedNode prepared, Scope scope, string path) =>
-        prepared.Implementation is OpImpl implementation
-            ? implementation(new Invocation(this, node, prepared, scope))
-            : InvokeFragment(node, prepared, scope, path);
+    private Operand Invoke(Node node, PreparedNode prepared, Scope scope, string path)
+    {
+        if (prepared.Implementation is not OpImpl implementation)
+        {
+            return InvokeFragment(node, prepared, scope, path);
+        }
+
+        var invocation = new Invocation(this, node, prepared, scope);
+        if (Options.OperatorTimed is not { } timed)
+        {
+            return implementation(invocation);
+        }
+
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Operand result = implementation(invocation);
+        timed(ValuePath.Of(path, node.Name), node.Op, System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        return result;
+    }
 
     private TupleOperand InvokeFragment(Node node, PreparedNode prepared, Scope callerScope, string path)
     {

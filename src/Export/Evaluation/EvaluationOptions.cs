@@ -42,6 +42,13 @@ public sealed record EvaluationOptions
     /// </summary>
     public bool ReuseOutputStorage { get; init; }
 
+    /// <summary>
+    /// Called after every primitive operator call with the statement's <see cref="ValuePath"/>, the operator name and the
+    /// time the call took, so a caller can see where a run spends its time. Fragment bodies report their own
+    /// primitives, so the times add up without double counting. Null (the default) costs one test per statement.
+    /// </summary>
+    public Action<string, string, TimeSpan>? OperatorTimed { get; init; }
+
     /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

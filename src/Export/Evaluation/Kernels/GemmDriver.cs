@@ -43,7 +43,12 @@ internal static class GemmDriver<TKernel>
             {
                 for (int i = 0; i < g.M; i++)
                 {
-                    g.C.AsSpan(g.COffsetOf(t) + (i * g.RowStride), g.N).Clear();
+                    Span<float> row = g.C.AsSpan(g.COffsetOf(t) + (i * g.RowStride), g.N);
+                    row.Clear();
+                    if (g.RowBias is float[] bias)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, bias[g.RowBiasOffset + i], row);
+                    }
                 }
             }
 
@@ -134,6 +139,15 @@ internal static class GemmDriver<TKernel>
                         }
                     }
                 }
+            }
+        }
+
+        if (g.RowBias is float[] bias)
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                Span<float> row = g.C.AsSpan(cBase + (i * ldc) + j0, width);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, bias[g.RowBiasOffset + i], row);
             }
         }
     }
@@ -297,6 +311,12 @@ internal static class GemmDriver<TKernel>
             else
             {
                 TKernel.GemvRowMajor(j1 - j0, g.K, ref a, ref b.Single![b.Offset + j0], b.PStride, ref c);
+            }
+
+            if (g.RowBias is float[] bias)
+            {
+                Span<float> row = g.C.AsSpan(g.COffsetOf(t) + j0, j1 - j0);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, bias[g.RowBiasOffset], row);
             }
         }
 

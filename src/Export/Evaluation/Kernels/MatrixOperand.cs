@@ -11,6 +11,9 @@ internal enum OperandStorage
 
     /// <summary>Q4_0 blocks (row layout or <see cref="Q40Panels"/>), decoded exactly (or rounded to f16) when used.</summary>
     Q40,
+
+    /// <summary>A convolution's patch matrix (<see cref="ConvPatches"/>), packed from the padded input (x = output position, p = tap).</summary>
+    ConvPatches,
 }
 
 /// <summary>
@@ -20,8 +23,9 @@ internal enum OperandStorage
 /// </summary>
 internal readonly struct MatrixOperand
 {
-    private MatrixOperand(OperandStorage storage, float[]? f32, Half[]? f16, BlockQuantData? q40, bool roundToHalf, int offset, int xStride, int pStride)
+    private MatrixOperand(OperandStorage storage, float[]? f32, Half[]? f16, BlockQuantData? q40, bool roundToHalf, int offset, int xStride, int pStride, ConvPatches? patches = null)
     {
+        Patches = patches;
         Storage = storage;
         Single = f32;
         Half = f16;
@@ -43,6 +47,9 @@ internal readonly struct MatrixOperand
 
     /// <summary>The Q4_0 data, for <see cref="OperandStorage.Q40"/>.</summary>
     public BlockQuantData? Q40 { get; }
+
+    /// <summary>The patch matrix, for <see cref="OperandStorage.ConvPatches"/>.</summary>
+    public ConvPatches? Patches { get; }
 
     /// <summary>For Q4_0: round each decoded weight to f16 (tract's f16 kernels), else use the exact f32 product.</summary>
     public bool RoundToHalf { get; }
@@ -66,8 +73,13 @@ internal readonly struct MatrixOperand
     public static MatrixOperand OfQ40(BlockQuantData data, bool roundToHalf, int offset, int xStride, int pStride) =>
         new(OperandStorage.Q40, null, null, data, roundToHalf, offset, xStride, pStride);
 
+    /// <summary>A convolution's patch matrix read as B (x = output position, p = tap).</summary>
+    public static MatrixOperand OfPatches(ConvPatches patches) => new(OperandStorage.ConvPatches, null, null, null, false, 0, 1, 0, patches);
+
     /// <summary>The same view moved by <paramref name="delta"/> values (another batch item).</summary>
-    public MatrixOperand Shifted(int delta) => new(Storage, Single, Half, Q40, RoundToHalf, Offset + delta, XStride, PStride);
+    public MatrixOperand Shifted(int delta) => Storage == OperandStorage.ConvPatches
+        ? (delta == 0 ? this : throw new InvalidOperationException("a patch matrix cannot be shifted"))
+        : new(Storage, Single, Half, Q40, RoundToHalf, Offset + delta, XStride, PStride);
 
     /// <summary>
     /// The Q4_0 panels when this view reads whole rows of them (x = panel row, p = column, starting at a row),
@@ -125,6 +137,16 @@ internal sealed class GemmProblem
 
     /// <summary>Per batch item offset of C (null: consecutive <c>M × Ldc</c> matrices).</summary>
     public int[]? CBatchOffsets { get; init; }
+
+    /// <summary>
+    /// Optional value added to every element of row i of C once its product is complete
+    /// (<c>c = round(round(product) + RowBias[RowBiasOffset + i])</c>, the same bits as a separate addition), while the
+    /// block is still in cache. Null: none.
+    /// </summary>
+    public float[]? RowBias { get; init; }
+
+    /// <summary>Index in <see cref="RowBias"/> of row 0's value.</summary>
+    public int RowBiasOffset { get; init; }
 
     /// <summary>Effective row stride of C.</summary>
     public int RowStride => Ldc > 0 ? Ldc : N;

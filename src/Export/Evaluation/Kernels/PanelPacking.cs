@@ -58,6 +58,9 @@ internal static class PanelPacking
                 }
 
                 return;
+            case OperandStorage.ConvPatches:
+                src.Patches!.Pack(x0, count, p0, kc, width, dst);
+                return;
             default:
                 throw new InvalidOperationException($"cannot pack {src.Storage} operands");
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using TorchToNnef.Errors;
 using TorchToNnef.Export.Evaluation.Kernels;
 
@@ -67,71 +68,138 @@ internal static class Conv
             : Float(x, w, Cast.To(bias, x.Type), geometry, groups, inv.Context.ParallelOptions));
     }
 
-    // Float convolution in f32 (f16 results rounded once): per batch item and group, the group's input planes are padded
-    // once; depthwise and small-group convolutions run directly on them, the others multiply the kernel rows by the
-    // patch matrix with the output written in place in NC+spatial order. Kernels (f32, f16 or Q4_0) are read in place.
+    // Float convolution in f32 (f16 results rounded once). One and two spatial axes: depthwise and small-group
+    // convolutions run directly on the group's padded planes; the others multiply the kernel rows by the patch matrix,
+    // which a 1x1, stride-1, unpadded convolution reads as the input itself and the others pack block by block from the
+    // padded planes (never built whole). The output is written in place in NC+spatial order; kernels (f32, f16 or Q4_0)
+    // are read in place.
     private static TensorValue Float(TensorValue x, TensorValue w, TensorValue bias, Window g, int groups, ParallelOptions parallel)
     {
         float[] input = Cast.To(x, DatumType.F32).Items<float>();
         OperandSource kernel = MatMul.Source(w, x.Type);
         float[] b = Cast.To(bias, DatumType.F32).Items<float>();
         int outChannels = w.Shape[0];
-        int perGroupOut = outChannels / groups;
         int cg = x.Shape[1] / groups;
         int patch = cg * g.KernelVolume;
         int positions = g.OutVolume;
-        var output = new float[g.Batch * outChannels * positions];
+        float[] output = TensorPool.Allocate<float>(g.Batch * outChannels * positions);
         int threads = Gemm.Threads(parallel);
         KernelWidth width = KernelWidths.Active;
         if (g.Input.Length > 2)
         {
             Generic(input, kernel, g, groups, output, outChannels, threads, width);
+            AddBias(output, b, g.Batch, outChannels, positions);
         }
         else
         {
-            ConvGeometry geometry = Geometry(g);
-            bool direct = groups > 1 && patch <= 128;
-            var padded = new float[cg * geometry.PaddedPlane];
-            float[]? patches = direct ? null : new float[patch * positions];
-            float[]? rows = direct ? new float[outChannels * patch] : null;
-            if (rows is not null)
+            // The bias is added by the kernels as each output block is finished (the same two roundings as a separate
+            // addition; an empty bias adds +0).
+            float[] channelBias = new float[outChannels];
+            if (b.Length == 1)
             {
-                PanelPacking.Pack(kernel.View(0, patch, 1), 0, outChannels, 0, patch, 1, rows);
+                Array.Fill(channelBias, b[0]);
+            }
+            else if (b.Length == outChannels)
+            {
+                b.CopyTo(channelBias, 0);
             }
 
-            for (int n = 0; n < g.Batch; n++)
+            if (groups > 1 && patch <= 128)
+            {
+                DirectGroups(input, kernel, channelBias, Geometry(g), g.Batch, groups, cg, outChannels, output, threads, width);
+            }
+            else
+            {
+                Patched(input, kernel, channelBias, Geometry(g), g.Batch, groups, cg, outChannels, output, threads, width);
+            }
+        }
+        return Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(outChannels), output), x.Type);
+    }
+
+    // Depthwise and small-group convolutions: per (batch item, group), the group's planes padded once into a buffer of
+    // the worker's own, then each output channel of the group computed directly; (item, group) pairs split over threads.
+    private static void DirectGroups(float[] input, OperandSource kernel, float[] bias, ConvGeometry geometry, int batch, int groups, int cg, int outChannels, float[] output, int threads, KernelWidth width)
+    {
+        int perGroupOut = outChannels / groups;
+        int patch = cg * geometry.Cells;
+        int positions = geometry.Positions;
+        int inVolume = geometry.H * geometry.W;
+        var rows = new float[outChannels * patch];
+        PanelPacking.Pack(kernel.View(0, patch, 1), 0, outChannels, 0, patch, 1, rows);
+        int planes = cg * geometry.PaddedPlane;
+        Channels(batch * groups, (long)batch * outChannels * patch * positions, threads, item =>
+        {
+            int n = item / groups;
+            int group = item % groups;
+            float[] padded = ArrayPool<float>.Shared.Rent(planes);
+            try
+            {
+                ConvKernels.Pad(geometry, input.AsSpan(((n * groups) + group) * cg * inVolume, cg * inVolume), cg, padded);
+                for (int oc = group * perGroupOut; oc < (group + 1) * perGroupOut; oc++)
+                {
+                    ConvKernels.Direct(width, geometry, padded.AsSpan(0, planes), cg, rows.AsSpan(oc * patch, patch), output.AsSpan(((n * outChannels) + oc) * positions, positions), bias[oc]);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(padded);
+            }
+        });
+    }
+
+    // The product of the kernel rows with the patch matrix, per (batch item, group).
+    private static void Patched(float[] input, OperandSource kernel, float[] bias, ConvGeometry geometry, int batch, int groups, int cg, int outChannels, float[] output, int threads, KernelWidth width)
+    {
+        int perGroupOut = outChannels / groups;
+        int patch = cg * geometry.Cells;
+        int positions = geometry.Positions;
+        int inVolume = geometry.H * geometry.W;
+        bool pointwise = geometry.Cells == 1 && geometry.SY == 1 && geometry.SX == 1 && geometry.PadTop == 0 && geometry.PadLeft == 0
+            && geometry.OH == geometry.H && geometry.OW == geometry.W;
+        float[]? padded = pointwise ? null : ArrayPool<float>.Shared.Rent(cg * geometry.PaddedPlane);
+        try
+        {
+            for (int n = 0; n < batch; n++)
             {
                 for (int group = 0; group < groups; group++)
                 {
-                    ConvKernels.Pad(geometry, input.AsSpan(((n * x.Shape[1]) + (group * cg)) * g.InVolume, cg * g.InVolume), cg, padded);
-                    int first = group * perGroupOut;
-                    if (rows is not null)
+                    int start = ((n * groups) + group) * cg * inVolume;
+                    MatrixOperand patches;
+                    if (padded is null)
                     {
-                        int batch = n;
-                        Channels(perGroupOut, (long)perGroupOut * patch * positions, threads, oc =>
-                            ConvKernels.Direct(width, geometry, padded, cg, rows.AsSpan((first + oc) * patch, patch), output.AsSpan(((batch * outChannels) + first + oc) * positions, positions)));
+                        // A 1x1 stride-1 convolution's patch matrix is its input: [channel, position], row-major.
+                        patches = MatrixOperand.OfSingle(input, start, 1, inVolume);
                     }
                     else
                     {
-                        ConvKernels.Patches(geometry, padded, cg, patches!);
-                        Gemm.Run(width, new GemmProblem
-                        {
-                            M = perGroupOut,
-                            N = positions,
-                            K = patch,
-                            A = kernel.View(first * patch, patch, 1),
-                            B = MatrixOperand.OfSingle(patches!, 0, 1, positions),
-                            C = output,
-                            Ldc = positions,
-                            CBatchOffsets = [((n * outChannels) + first) * positions],
-                        }, threads);
+                        ConvKernels.Pad(geometry, input.AsSpan(start, cg * inVolume), cg, padded);
+                        patches = MatrixOperand.OfPatches(new ConvPatches(geometry, padded, 0, cg));
                     }
+
+                    int first = group * perGroupOut;
+                    Gemm.Run(width, new GemmProblem
+                    {
+                        M = perGroupOut,
+                        N = positions,
+                        K = patch,
+                        A = kernel.View(first * patch, patch, 1),
+                        B = patches,
+                        C = output,
+                        Ldc = positions,
+                        CBatchOffsets = [((n * outChannels) + first) * positions],
+                        RowBias = bias,
+                        RowBiasOffset = first,
+                    }, threads);
                 }
             }
         }
-
-        AddBias(output, b, g.Batch, outChannels, positions);
-        return Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(outChannels), output), x.Type);
+        finally
+        {
+            if (padded is not null)
+            {
+                ArrayPool<float>.Shared.Return(padded);
+            }
+        }
     }
 
     // Three or more spatial axes: the window's patch matrix ([position, patch]) read transposed by the product.

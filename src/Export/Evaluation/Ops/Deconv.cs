@@ -1,4 +1,6 @@
+using System.Buffers;
 using TorchToNnef.Errors;
+using TorchToNnef.Export.Evaluation.Kernels;
 
 namespace TorchToNnef.Export.Evaluation.Ops;
 
@@ -7,7 +9,9 @@ namespace TorchToNnef.Export.Evaluation.Ops;
 /// float input, OIHW kernel whose O is the output channels and I the input channels of a group, explicit padding pairs
 /// on the spatial axes, stride, dilation, groups, and <c>output_shape</c> (which adds the extra cells ONNX calls
 /// <c>output_padding</c>). Each input cell scatters <c>x[n, i, p] · w[o, i mod I, k]</c> into output position
-/// <c>p · stride + k · dilation − before</c>; accumulation is in f32 in a fixed order.
+/// <c>p · stride + k · dilation − before</c>. Accumulation is in f32 in a fixed order: per kernel cell a matrix product
+/// (one fused multiply-add chain over the group's input channels, the same bits at every vector width), the cells'
+/// contributions then added to the bias in cell order.
 /// </summary>
 internal static class Deconv
 {
@@ -78,59 +82,133 @@ internal static class Deconv
         int outVolume = TensorValue.Volume(output);
         int cells = TensorValue.Volume(kernel);
         int outPerGroup = outChannels / groups;
-        var y = new float[batch * outChannels * outVolume];
+        float[] y = TensorPool.Allocate<float>(batch * outChannels * outVolume);
 
-        // Per kernel cell and input position: the output position it lands on, or -1 outside the output.
-        var target = new int[cells * inVolume];
+        // Where a contribution lands, split into rows (every axis but the last) and columns (the last axis): per kernel
+        // cell and input row, the offset of the output row it lands on; per last-axis kernel cell and input column,
+        // the output column; -1 outside the output.
+        int inLast = input[^1];
+        int outLast = output[^1];
+        int kLast = kernel[^1];
+        int inRows = inVolume / Math.Max(1, inLast);
+        var rowTarget = new int[cells * inRows];
         var inIndex = new int[spatial];
         var cellIndex = new int[spatial];
         for (int cell = 0; cell < cells; cell++)
         {
             Unravel(cell, kernel, cellIndex);
-            for (int p = 0; p < inVolume; p++)
+            for (int row = 0; row < inRows; row++)
             {
-                Unravel(p, input, inIndex);
+                Unravel(row * inLast, input, inIndex);
                 int flat = 0;
-                for (int a = 0; a < spatial && flat >= 0; a++)
+                for (int a = 0; a < spatial - 1 && flat >= 0; a++)
                 {
                     int at = (inIndex[a] * stride[a]) + (cellIndex[a] * dilation[a]) - pads[a].Before;
                     flat = at < 0 || at >= output[a] ? -1 : (flat * output[a]) + at;
                 }
 
-                target[(cell * inVolume) + p] = flat;
+                rowTarget[(cell * inRows) + row] = flat < 0 ? -1 : flat * outLast;
             }
         }
 
-        for (int n = 0; n < batch; n++)
+        var columnTarget = new int[kLast * inLast];
+        for (int k = 0; k < kLast; k++)
         {
-            for (int o = 0; o < outChannels; o++)
+            for (int i = 0; i < inLast; i++)
             {
-                Span<float> plane = y.AsSpan(((n * outChannels) + o) * outVolume, outVolume);
-                plane.Fill(b.Length == 0 ? 0 : b.Length == 1 ? b[0] : b[o]);
-                int g = o / outPerGroup;
-                for (int il = 0; il < inPerGroup; il++)
+                int at = (i * stride[^1]) + (k * dilation[^1]) - pads[^1].Before;
+                columnTarget[(k * inLast) + i] = at < 0 || at >= outLast ? -1 : at;
+            }
+        }
+
+        // Per group and kernel cell, a matrix product gives every input position's contribution to every output
+        // channel (cols[cell, o, p] = chain over the group's input channels i of w[o, i, cell] · x[i, p]); the
+        // contributions are then added to the output positions they land on, from the bias, in kernel-cell order.
+        int threads = Gemm.Threads(inv.Context.ParallelOptions);
+        KernelWidth width = KernelWidths.Active;
+        var byCell = new float[ws.Length];
+        for (int o = 0; o < outChannels; o++)
+        {
+            for (int il = 0; il < inPerGroup; il++)
+            {
+                for (int cell = 0; cell < cells; cell++)
                 {
-                    int i = (g * inPerGroup) + il;
-                    ReadOnlySpan<float> src = xs.AsSpan(((n * x.Shape[1]) + i) * inVolume, inVolume);
-                    for (int cell = 0; cell < cells; cell++)
+                    byCell[(((cell * outChannels) + o) * inPerGroup) + il] = ws[(((o * inPerGroup) + il) * cells) + cell];
+                }
+            }
+        }
+
+        int colsLength = cells * outPerGroup * inVolume;
+        float[] cols = ArrayPool<float>.Shared.Rent(colsLength);
+        try
+        {
+            for (int n = 0; n < batch; n++)
+            {
+                for (int g = 0; g < groups; g++)
+                {
+                    Gemm.Run(width, new GemmProblem
                     {
-                        float weight = ws[(((o * inPerGroup) + il) * cells) + cell];
-                        ReadOnlySpan<int> to = target.AsSpan(cell * inVolume, inVolume);
-                        for (int p = 0; p < inVolume; p++)
+                        Batch = cells,
+                        M = outPerGroup,
+                        N = inVolume,
+                        K = inPerGroup,
+                        A = MatrixOperand.OfSingle(byCell, g * outPerGroup * inPerGroup, inPerGroup, 1),
+                        ABatchOffsets = [.. Enumerable.Range(0, cells).Select(cell => cell * outChannels * inPerGroup)],
+                        B = MatrixOperand.OfSingle(xs, ((n * x.Shape[1]) + (g * inPerGroup)) * inVolume, 1, inVolume),
+                        BBatchOffsets = new int[cells],
+                        C = cols,
+                        Ldc = inVolume,
+                        CBatchOffsets = [.. Enumerable.Range(0, cells).Select(cell => cell * outPerGroup * inVolume)],
+                    }, threads);
+                    for (int ol = 0; ol < outPerGroup; ol++)
+                    {
+                        int o = (g * outPerGroup) + ol;
+                        Span<float> plane = y.AsSpan(((n * outChannels) + o) * outVolume, outVolume);
+                        plane.Fill(b.Length == 0 ? 0 : b.Length == 1 ? b[0] : b[o]);
+                        for (int cell = 0; cell < cells; cell++)
                         {
-                            int t = to[p];
-                            if (t >= 0)
-                            {
-                                plane[t] += src[p] * weight;
-                            }
+                            Scatter(
+                                cols.AsSpan(((cell * outPerGroup) + ol) * inVolume, inVolume),
+                                rowTarget.AsSpan(cell * inRows, inRows),
+                                columnTarget.AsSpan(cell % kLast * inLast, inLast),
+                                plane);
                         }
                     }
                 }
             }
         }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(cols);
+        }
 
         int[] shape = [batch, outChannels, .. output];
         return inv.Result(Cast.To(TensorValue.F32(shape, y), x.Type));
+    }
+
+    // plane[row target + column target] += from[row, column] wherever both targets are inside the output (at most one
+    // addition per output and call: one kernel cell maps distinct inputs to distinct outputs).
+    private static void Scatter(ReadOnlySpan<float> from, ReadOnlySpan<int> rows, ReadOnlySpan<int> columns, Span<float> plane)
+    {
+        int width = columns.Length;
+        for (int r = 0; r < rows.Length; r++)
+        {
+            int rowStart = rows[r];
+            if (rowStart < 0)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<float> source = from.Slice(r * width, width);
+            for (int i = 0; i < width; i++)
+            {
+                int c = columns[i];
+                if (c >= 0)
+                {
+                    plane[rowStart + c] += source[i];
+                }
+            }
+        }
     }
 
     private static void Unravel(int flat, int[] dims, int[] index)

@@ -63,10 +63,70 @@ internal static class Pool
     {
         TensorValue x = inv.Tensor("input");
         Window g = Geometry(inv, x);
-        double[] values = Cast.ToDoubles(x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x);
         int planes = g.Batch * g.Channels;
+        if (g.Input.Length <= 2 && x.Type == DatumType.F32)
+        {
+            return MaxPool2(inv, x, g, planes);
+        }
+
+        double[] values = Cast.ToDoubles(x.Type.IsQuantized ? x.WithType(x.Type.Unquantized) : x);
         var best = new int[planes * g.OutVolume];
         var index = new long[best.Length];
+        if (g.Input.Length <= 2)
+        {
+            Plane2 p = Plane2.Of(g);
+            for (int plane = 0; plane < planes; plane++)
+            {
+                int inBase = plane * g.InVolume;
+                int outBase = plane * g.OutVolume;
+                for (int oy = 0; oy < p.OH; oy++)
+                {
+                    for (int ox = 0; ox < p.OW; ox++)
+                    {
+                        int found = -1;
+                        int iy0 = (oy * p.SY) - p.PadTop;
+                        int ix0 = (ox * p.SX) - p.PadLeft;
+                        for (int ky = 0; ky < p.KH; ky++)
+                        {
+                            int iy = iy0 + (ky * p.DY);
+                            if (iy < 0 || iy >= p.H)
+                            {
+                                continue;
+                            }
+
+                            int rowBase = inBase + (iy * p.W);
+                            for (int kx = 0; kx < p.KW; kx++)
+                            {
+                                int ix = ix0 + (kx * p.DX);
+                                if (ix < 0 || ix >= p.W)
+                                {
+                                    continue;
+                                }
+
+                                int src = rowBase + ix;
+                                if (found < 0 || values[src] > values[found] || (double.IsNaN(values[found]) && !double.IsNaN(values[src])))
+                                {
+                                    found = src;
+                                }
+                            }
+                        }
+
+                        if (found < 0)
+                        {
+                            throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
+                        }
+
+                        int o = outBase + (oy * p.OW) + ox;
+                        best[o] = found;
+                        index[o] = found;
+                    }
+                }
+            }
+
+            int[] shape2 = g.OutputShape(g.Channels);
+            return new TupleOperand([inv.Result(Layout.Take(x, shape2, best)), inv.Result(TensorValue.Wrap(DatumType.I64, shape2, index))]);
+        }
+
         for (int plane = 0; plane < planes; plane++)
         {
             int inBase = plane * g.InVolume;
@@ -98,6 +158,66 @@ internal static class Pool
         return new TupleOperand([inv.Result(output), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
     }
 
+    // f32 with one or two spatial axes: the same window walk and comparisons (a float widens to double exactly), reading
+    // the floats in place and writing the maxima directly.
+    private static TupleOperand MaxPool2(Invocation inv, TensorValue x, Window g, int planes)
+    {
+        float[] values = Cast.To(x, DatumType.F32).Items<float>();
+        float[] maxima = TensorPool.Allocate<float>(planes * g.OutVolume);
+        var index = new long[maxima.Length];
+        Plane2 p = Plane2.Of(g);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            int inBase = plane * g.InVolume;
+            int outBase = plane * g.OutVolume;
+            for (int oy = 0; oy < p.OH; oy++)
+            {
+                int iy0 = (oy * p.SY) - p.PadTop;
+                for (int ox = 0; ox < p.OW; ox++)
+                {
+                    int found = -1;
+                    int ix0 = (ox * p.SX) - p.PadLeft;
+                    for (int ky = 0; ky < p.KH; ky++)
+                    {
+                        int iy = iy0 + (ky * p.DY);
+                        if (iy < 0 || iy >= p.H)
+                        {
+                            continue;
+                        }
+
+                        int rowBase = inBase + (iy * p.W);
+                        for (int kx = 0; kx < p.KW; kx++)
+                        {
+                            int ix = ix0 + (kx * p.DX);
+                            if (ix < 0 || ix >= p.W)
+                            {
+                                continue;
+                            }
+
+                            int src = rowBase + ix;
+                            if (found < 0 || values[src] > values[found] || (float.IsNaN(values[found]) && !float.IsNaN(values[src])))
+                            {
+                                found = src;
+                            }
+                        }
+                    }
+
+                    if (found < 0)
+                    {
+                        throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
+                    }
+
+                    int o = outBase + (oy * p.OW) + ox;
+                    maxima[o] = values[found];
+                    index[o] = found;
+                }
+            }
+        }
+
+        int[] shape = g.OutputShape(g.Channels);
+        return new TupleOperand([inv.Result(TensorValue.Wrap(DatumType.F32, shape, maxima)), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
+    }
+
     private static TensorOperand Box(Invocation inv)
     {
         TensorValue x = inv.Tensor("input");
@@ -110,7 +230,50 @@ internal static class Pool
 
         float[] values = Cast.To(x, DatumType.F32).Items<float>();
         int planes = g.Batch * g.Channels;
-        var result = new float[planes * g.OutVolume];
+        float[] result = TensorPool.Allocate<float>(planes * g.OutVolume);
+        if (g.Input.Length <= 2)
+        {
+            // The same sum as below (cells in order, padding skipped), without per-position index arrays.
+            Plane2 p = Plane2.Of(g);
+            for (int plane = 0; plane < planes; plane++)
+            {
+                ReadOnlySpan<float> src = values.AsSpan(plane * g.InVolume, g.InVolume);
+                Span<float> dst = result.AsSpan(plane * g.OutVolume, g.OutVolume);
+                for (int oy = 0; oy < p.OH; oy++)
+                {
+                    int iy0 = (oy * p.SY) - p.PadTop;
+                    for (int ox = 0; ox < p.OW; ox++)
+                    {
+                        int ix0 = (ox * p.SX) - p.PadLeft;
+                        float sum = 0;
+                        int count = 0;
+                        for (int ky = 0; ky < p.KH; ky++)
+                        {
+                            int iy = iy0 + (ky * p.DY);
+                            if (iy < 0 || iy >= p.H)
+                            {
+                                continue;
+                            }
+
+                            for (int kx = 0; kx < p.KW; kx++)
+                            {
+                                int ix = ix0 + (kx * p.DX);
+                                if (ix >= 0 && ix < p.W)
+                                {
+                                    sum += src[(iy * p.W) + ix];
+                                    count++;
+                                }
+                            }
+                        }
+
+                        dst[(oy * p.OW) + ox] = normalize ? (count == 0 ? float.NaN : sum / count) : sum;
+                    }
+                }
+            }
+
+            return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(g.Channels), result), x.Type));
+        }
+
         for (int plane = 0; plane < planes; plane++)
         {
             int inBase = plane * g.InVolume;
@@ -134,5 +297,13 @@ internal static class Pool
         }
 
         return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, g.OutputShape(g.Channels), result), x.Type));
+    }
+
+    // One or two spatial axes as a 2-D window (one axis: height 1).
+    private readonly record struct Plane2(int H, int W, int KH, int KW, int SY, int SX, int DY, int DX, int PadTop, int PadLeft, int OH, int OW)
+    {
+        public static Plane2 Of(Window g) => g.Input.Length == 1
+            ? new Plane2(1, g.Input[0], 1, g.Kernel[0], 1, g.Stride[0], 1, g.Dilation[0], 0, g.PadBefore[0], 1, g.Output[0])
+            : new Plane2(g.Input[0], g.Input[1], g.Kernel[0], g.Kernel[1], g.Stride[0], g.Stride[1], g.Dilation[0], g.Dilation[1], g.PadBefore[0], g.PadBefore[1], g.Output[0], g.Output[1]);
     }
 }
