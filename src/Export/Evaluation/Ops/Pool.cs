@@ -1,3 +1,4 @@
+using System.Numerics;
 using TorchToNnef.Errors;
 
 namespace TorchToNnef.Export.Evaluation.Ops;
@@ -83,39 +84,7 @@ internal static class Pool
                 {
                     for (int ox = 0; ox < p.OW; ox++)
                     {
-                        int found = -1;
-                        int iy0 = (oy * p.SY) - p.PadTop;
-                        int ix0 = (ox * p.SX) - p.PadLeft;
-                        for (int ky = 0; ky < p.KH; ky++)
-                        {
-                            int iy = iy0 + (ky * p.DY);
-                            if (iy < 0 || iy >= p.H)
-                            {
-                                continue;
-                            }
-
-                            int rowBase = inBase + (iy * p.W);
-                            for (int kx = 0; kx < p.KW; kx++)
-                            {
-                                int ix = ix0 + (kx * p.DX);
-                                if (ix < 0 || ix >= p.W)
-                                {
-                                    continue;
-                                }
-
-                                int src = rowBase + ix;
-                                if (found < 0 || values[src] > values[found] || (double.IsNaN(values[found]) && !double.IsNaN(values[src])))
-                                {
-                                    found = src;
-                                }
-                            }
-                        }
-
-                        if (found < 0)
-                        {
-                            throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
-                        }
-
+                        int found = WindowArgMax<double>(values, p, inBase, oy, ox);
                         int o = outBase + (oy * p.OW) + ox;
                         best[o] = found;
                         index[o] = found;
@@ -137,7 +106,7 @@ internal static class Pool
                 for (int k = 0; k < g.KernelVolume; k++)
                 {
                     int src = g.InputIndex(origin, k, out bool inside);
-                    if (inside && (found < 0 || values[inBase + src] > values[found] || (double.IsNaN(values[found]) && !double.IsNaN(values[inBase + src]))))
+                    if (inside && (found < 0 || Beats(values[inBase + src], values[found])))
                     {
                         found = inBase + src;
                     }
@@ -172,41 +141,9 @@ internal static class Pool
             int outBase = plane * g.OutVolume;
             for (int oy = 0; oy < p.OH; oy++)
             {
-                int iy0 = (oy * p.SY) - p.PadTop;
                 for (int ox = 0; ox < p.OW; ox++)
                 {
-                    int found = -1;
-                    int ix0 = (ox * p.SX) - p.PadLeft;
-                    for (int ky = 0; ky < p.KH; ky++)
-                    {
-                        int iy = iy0 + (ky * p.DY);
-                        if (iy < 0 || iy >= p.H)
-                        {
-                            continue;
-                        }
-
-                        int rowBase = inBase + (iy * p.W);
-                        for (int kx = 0; kx < p.KW; kx++)
-                        {
-                            int ix = ix0 + (kx * p.DX);
-                            if (ix < 0 || ix >= p.W)
-                            {
-                                continue;
-                            }
-
-                            int src = rowBase + ix;
-                            if (found < 0 || values[src] > values[found] || (float.IsNaN(values[found]) && !float.IsNaN(values[src])))
-                            {
-                                found = src;
-                            }
-                        }
-                    }
-
-                    if (found < 0)
-                    {
-                        throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
-                    }
-
+                    int found = WindowArgMax<float>(values, p, inBase, oy, ox);
                     int o = outBase + (oy * p.OW) + ox;
                     maxima[o] = values[found];
                     index[o] = found;
@@ -217,6 +154,41 @@ internal static class Pool
         int[] shape = g.OutputShape(g.Channels);
         return new TupleOperand([inv.Result(TensorValue.Wrap(DatumType.F32, shape, maxima)), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
     }
+
+    // The first maximal cell of output (oy, ox)'s window in the plane at inBase (padded cells skipped); a window lying
+    // entirely in the padding is an error. One walk for the f32 path and the widened-to-double path.
+    private static int WindowArgMax<T>(ReadOnlySpan<T> values, Plane2 p, int inBase, int oy, int ox)
+        where T : IFloatingPointIeee754<T>
+    {
+        int found = -1;
+        int iy0 = (oy * p.SY) - p.PadTop;
+        int ix0 = (ox * p.SX) - p.PadLeft;
+        for (int ky = 0; ky < p.KH; ky++)
+        {
+            int iy = iy0 + (ky * p.DY);
+            if (iy < 0 || iy >= p.H)
+            {
+                continue;
+            }
+
+            int rowBase = inBase + (iy * p.W);
+            for (int kx = 0; kx < p.KW; kx++)
+            {
+                int ix = ix0 + (kx * p.DX);
+                if (ix >= 0 && ix < p.W && (found < 0 || Beats(values[rowBase + ix], values[found])))
+                {
+                    found = rowBase + ix;
+                }
+            }
+        }
+
+        return found >= 0 ? found : throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
+    }
+
+    // Whether a later cell replaces the maximum so far: strictly greater, or a number where the maximum so far is NaN.
+    private static bool Beats<T>(T candidate, T best)
+        where T : IFloatingPointIeee754<T> =>
+        candidate > best || (T.IsNaN(best) && !T.IsNaN(candidate));
 
     private static TensorOperand Box(Invocation inv)
     {
