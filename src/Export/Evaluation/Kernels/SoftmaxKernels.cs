@@ -97,14 +97,7 @@ internal static class SoftmaxKernels
         int whole = n & ~(LaneSum.Lanes - 1);
 
         // The first row's maximum has no previous row to ride on.
-        TBlock nextMax = TBlock.Splat(float.NegativeInfinity);
-        ref float first = ref Unsafe.Add(ref x0, (nint)r0 * n);
-        for (int i = 0; i < whole; i += LaneSum.Lanes)
-        {
-            nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref first, (nuint)i));
-        }
-
-        float max = MaxOf(nextMax, ref first, whole, n);
+        float max = RowMax<TBlock>(ref Unsafe.Add(ref x0, (nint)r0 * n), whole, n);
         for (int r = r0; r < r1; r++)
         {
             ref float xr = ref Unsafe.Add(ref x0, (nint)r * n);
@@ -112,7 +105,7 @@ internal static class SoftmaxKernels
             bool hasNext = r + 1 < r1;
             TBlock m = TBlock.Splat(max);
             TBlock sum = TBlock.Splat(0f);
-            nextMax = TBlock.Splat(float.NegativeInfinity);
+            TBlock nextMax = TBlock.Splat(float.NegativeInfinity);
             if (hasNext)
             {
                 ref float xn = ref Unsafe.Add(ref xr, n);
@@ -193,14 +186,7 @@ internal static class SoftmaxKernels
             ref float s0 = ref MemoryMarshal.GetArrayDataReference(scratchRows);
             int whole = n & ~(LaneSum.Lanes - 1);
 
-            TBlock blockMax = TBlock.Splat(float.NegativeInfinity);
-            ref float first = ref Unsafe.Add(ref x0, (nint)r0 * n);
-            for (int i = 0; i < whole; i += LaneSum.Lanes)
-            {
-                blockMax = TBlock.MaxNative(blockMax, TBlock.Load(ref first, (nuint)i));
-            }
-
-            float max = MaxOf(blockMax, ref first, whole, n);
+            float max = RowMax<TBlock>(ref Unsafe.Add(ref x0, (nint)r0 * n), whole, n);
             float previousScale = 0f;
             for (int r = r0; r < r1; r++)
             {
@@ -315,6 +301,20 @@ internal static class SoftmaxKernels
         {
             ArrayPool<float>.Shared.Return(scratchRows);
         }
+    }
+
+    // The maximum of a row on its own (the first row of a range, which no previous row's pass has read ahead).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float RowMax<TBlock>(ref float row, int whole, int n)
+        where TBlock : struct, ILaneBlock<TBlock>
+    {
+        TBlock blockMax = TBlock.Splat(float.NegativeInfinity);
+        for (int i = 0; i < whole; i += LaneSum.Lanes)
+        {
+            blockMax = TBlock.MaxNative(blockMax, TBlock.Load(ref row, (nuint)i));
+        }
+
+        return MaxOf(blockMax, ref row, whole, n);
     }
 
     // The maximum of a row from the block maximum of its first `whole` values and the rest one at a time.
