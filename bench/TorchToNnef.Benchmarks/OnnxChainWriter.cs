@@ -35,18 +35,7 @@ internal static class OnnxChainWriter
             string weight = "w" + i.ToString(CultureInfo.InvariantCulture);
             nodes.Add(Bytes(1, [.. Text(1, input), .. Text(1, weight), .. Text(2, output), .. Text(3, "matmul_" + i.ToString(CultureInfo.InvariantCulture)), .. Text(4, "MatMul")]));
             List<byte> t = [.. Varint(1, Width), .. Varint(1, Width), .. Varint(2, 1), .. Text(8, weight)];
-            if (external)
-            {
-                t.AddRange(Bytes(13, [.. Text(1, "location"), .. Text(2, "chain.bin")]));
-                t.AddRange(Bytes(13, [.. Text(1, "offset"), .. Text(2, (i * tensorBytes).ToString(CultureInfo.InvariantCulture))]));
-                t.AddRange(Bytes(13, [.. Text(1, "length"), .. Text(2, tensorBytes.ToString(CultureInfo.InvariantCulture))]));
-                t.AddRange(Varint(14, 1));
-            }
-            else
-            {
-                t.AddRange(Tag(9, 2));
-                t.AddRange(VarintBytes((ulong)tensorBytes));
-            }
+            t.AddRange(InitializerData(external, "chain.bin", i * tensorBytes, tensorBytes));
 
             initializers.Add([.. t]);
         }

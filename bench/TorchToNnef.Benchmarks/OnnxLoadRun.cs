@@ -110,18 +110,7 @@ internal static class OnnxLoadRun
             t.AddRange(Varint(1, tensorBytes / 4));
             t.AddRange(Varint(2, 1));
             t.AddRange(Text(8, "w" + i.ToString(CultureInfo.InvariantCulture)));
-            if (external)
-            {
-                t.AddRange(Bytes(13, [.. Text(1, "location"), .. Text(2, dataName)]));
-                t.AddRange(Bytes(13, [.. Text(1, "offset"), .. Text(2, (i * tensorBytes).ToString(CultureInfo.InvariantCulture))]));
-                t.AddRange(Bytes(13, [.. Text(1, "length"), .. Text(2, tensorBytes.ToString(CultureInfo.InvariantCulture))]));
-                t.AddRange(Varint(14, 1));
-            }
-            else
-            {
-                t.AddRange(Tag(9, 2));
-                t.AddRange(VarintBytes((ulong)tensorBytes));
-            }
+            t.AddRange(InitializerData(external, dataName, i * tensorBytes, tensorBytes));
 
             initializers.Add([.. t]);
         }
@@ -169,6 +158,15 @@ internal static class OnnxLoadRun
 
         return (path, sampled);
     }
+
+    // Where an initializer's tensorBytes bytes are: in the external file `location` at `offset` (data_location
+    // EXTERNAL), or in raw_data, whose length prefix this writes and whose bytes the caller appends.
+    internal static byte[] InitializerData(bool external, string location, long offset, long tensorBytes) => external
+        ? [.. Bytes(13, [.. Text(1, "location"), .. Text(2, location)]),
+            .. Bytes(13, [.. Text(1, "offset"), .. Text(2, offset.ToString(CultureInfo.InvariantCulture))]),
+            .. Bytes(13, [.. Text(1, "length"), .. Text(2, tensorBytes.ToString(CultureInfo.InvariantCulture))]),
+            .. Varint(14, 1)]
+        : [.. Tag(9, 2), .. VarintBytes((ulong)tensorBytes)];
 
     internal static byte[] Tag(int field, int wire) => VarintBytes((ulong)(field << 3 | wire));
 
