@@ -57,6 +57,39 @@ public static class DTypeInfo
         return checked(elementCount * dtype.ElementSize());
     }
 
+    /// <summary>
+    /// As <see cref="ByteSize"/> for a count read from a file: false instead of an exception when the count is not a
+    /// whole number of blocks or the byte size does not fit in 64 bits, so a reader can name the file and tensor.
+    /// </summary>
+    public static bool TryByteSize(this DType dtype, long elementCount, out long byteSize)
+    {
+        byteSize = 0;
+        if (elementCount < 0)
+        {
+            return false;
+        }
+
+        if (dtype.IsBlockQuantized())
+        {
+            if (elementCount % Q40BlockElements != 0)
+            {
+                return false;
+            }
+
+            byteSize = elementCount / Q40BlockElements * Q40BlockBytes;
+            return true;
+        }
+
+        long elementSize = dtype.ElementSize();
+        if (elementCount > long.MaxValue / elementSize)
+        {
+            return false;
+        }
+
+        byteSize = elementCount * elementSize;
+        return true;
+    }
+
     /// <summary>Short lower-case name as tract spells it (<c>f32</c>, <c>i64</c>, <c>bool</c>, <c>q40</c>).</summary>
     public static string Name(this DType dtype) => dtype switch
     {

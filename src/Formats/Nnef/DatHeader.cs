@@ -197,23 +197,33 @@ public readonly record struct DatHeader(DType DType, Shape Shape, long DataSize,
         }
         else if (vendor == KhronosVendor)
         {
-            (dtype, expected) = (item, bits) switch
+            dtype = (item, bits) switch
             {
-                (FloatItem, 16) => (DType.F16, n * 2),
-                (FloatItem, 32) => (DType.F32, n * 4),
-                (FloatItem, 64) => (DType.F64, n * 8),
-                (UnsignedItem or QuantizedUnsignedItem, 8) => (DType.U8, n),
-                (UnsignedItem, 16) => (DType.U16, n * 2),
-                (UnsignedItem, 32) => (DType.U32, n * 4),
-                (UnsignedItem, 64) => (DType.U64, n * 8),
-                (SignedItem or QuantizedSignedItem, 8) => (DType.I8, n),
-                (SignedItem, 16) => (DType.I16, n * 2),
-                (SignedItem, 32) => (DType.I32, n * 4),
-                (SignedItem, 64) => (DType.I64, n * 8),
-                (BoolItem, 1) => (DType.Bool, (n + 7) / 8),
-                (BoolItem, 8) => (DType.Bool, n),
+                (FloatItem, 16) => DType.F16,
+                (FloatItem, 32) => DType.F32,
+                (FloatItem, 64) => DType.F64,
+                (UnsignedItem or QuantizedUnsignedItem, 8) => DType.U8,
+                (UnsignedItem, 16) => DType.U16,
+                (UnsignedItem, 32) => DType.U32,
+                (UnsignedItem, 64) => DType.U64,
+                (SignedItem or QuantizedSignedItem, 8) => DType.I8,
+                (SignedItem, 16) => DType.I16,
+                (SignedItem, 32) => DType.I32,
+                (SignedItem, 64) => DType.I64,
+                (BoolItem, 1 or 8) => DType.Bool,
                 _ => throw Bad(file, tensor, $"unsupported item type {item} with {bits} bits per item"),
             };
+
+            // Bit-packed booleans take one bit each; every other item type is whole bytes, whose product with the
+            // element count is checked so that a huge shape cannot wrap round to the declared size.
+            if (bits == 1)
+            {
+                expected = (n / 8) + (n % 8 == 0 ? 0 : 1);
+            }
+            else if (!dtype.TryByteSize(n, out expected))
+            {
+                throw Bad(file, tensor, $"{dtype.Name()}{shape} needs more than 2^63 bytes");
+            }
         }
         else
         {

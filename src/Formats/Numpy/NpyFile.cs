@@ -31,7 +31,11 @@ public static class NpyFile
     {
         var counted = new Nnef.Archive.CountingReadStream(stream);
         (DType dtype, Shape shape) = NpyHeader.Read(length is null ? stream : counted, file, tensor);
-        long size = dtype.ByteSize(shape.ElementCount);
+        if (!dtype.TryByteSize(shape.ElementCount, out long size))
+        {
+            throw new InvalidInputFileException(file, tensor, $"{dtype.Name()}{shape} needs more than 2^63 bytes");
+        }
+
         if (length is long declared && size > declared - counted.Count)
         {
             throw new InvalidInputFileException(file, tensor,

@@ -169,12 +169,7 @@ internal static class SafetensorsHeader
             throw Invalid(file, name, $"invalid shape [{string.Join(", ", dims)}]: {error}");
         }
 
-        long size;
-        try
-        {
-            size = dtype.Value.ByteSize(shape.ElementCount);
-        }
-        catch (OverflowException)
+        if (!dtype.Value.TryByteSize(shape.ElementCount, out long size))
         {
             throw Invalid(file, name, $"shape {shape} of {SafetensorsDTypes.Name(dtype.Value)} overflows 64-bit byte sizes");
         }

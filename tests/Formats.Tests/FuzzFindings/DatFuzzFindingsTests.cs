@@ -40,6 +40,26 @@ public class DatFuzzFindingsTests
         Assert.True(allocated < 8 << 20, $"{allocated} bytes allocated to refuse a {input.Length}-byte stream");
     }
 
+    // dims [2^31, 2^31] of f64 is 2^65 bytes, which wrapped round to 0 in the unchecked size product, so a header
+    // declaring a 0-byte payload was accepted as a 2^62-element tensor.
+    [Theory]
+    [InlineData(64u, 0u)]
+    [InlineData(32u, 0u)]
+    [InlineData(16u, 0u)]
+    public void ByteSizeBeyond64BitsDoesNotWrapRoundToTheDeclaredSize(uint bits, uint declared)
+    {
+        var header = new byte[DatHeader.Size];
+        Header(DType.F32, 1).CopyTo(header, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), declared);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 2);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), 1u << 31);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), 1u << 31);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(44), bits);
+
+        var e = Assert.Throws<InvalidInputFileException>(() => DatHeader.Parse(header, "x.dat", "x"));
+        Assert.Contains("needs more than 2^63 bytes", e.Message);
+    }
+
     private sealed class ForwardOnlyStream(byte[] bytes) : Stream
     {
         private readonly MemoryStream _inner = new(bytes, writable: false);

@@ -36,12 +36,7 @@ internal static class TensorReader
         }
 
         Shape shape = ReadShape(proto, name, path);
-        long byteSize;
-        try
-        {
-            byteSize = dtype.ByteSize(shape.ElementCount);
-        }
-        catch (OverflowException)
+        if (!dtype.TryByteSize(shape.ElementCount, out long byteSize))
         {
             throw new InvalidInputFileException(path, name, $"dims {shape} of {type.Name()} need more than 2^63 bytes");
         }
