@@ -166,26 +166,25 @@ internal sealed class Q40Pipeline
         }
     }
 
-    // Index of the first block whose f16 scale is NaN or infinite (it would dequantize to NaN/inf), or -1. Every block
-    // is looked at, so the common case (none) is one pass that only ORs a flag; the search runs only when it is set.
+    // Index of the first block whose f16 scale is NaN or infinite (it would dequantize to NaN/inf), or -1. The common
+    // case (none) is one pass over the scales' high bytes, which hold the f16 exponent (bits 2-6), ORing a flag with no
+    // branch; the search runs only when the flag is set.
     private static int FirstNonFiniteScale(ReadOnlySpan<byte> blocks)
     {
-        int n = blocks.Length / Q40Format.BlockBytes;
         int special = 0;
-        for (int g = 0; g < n; g++)
+        for (int i = 1; i < blocks.Length; i += Q40Format.BlockBytes)
         {
-            // f16 exponent bits all set: infinity or NaN.
-            special |= ((BinaryPrimitives.ReadUInt16LittleEndian(blocks[(g * Q40Format.BlockBytes)..]) & 0x7C00) + 0x0400) & 0x8000;
+            special |= (blocks[i] & 0x7C) + 0x04;
         }
 
-        if (special == 0)
+        if ((special & 0x80) == 0)
         {
             return -1;
         }
 
-        for (int g = 0; g < n; g++)
+        for (int g = 0; g < blocks.Length / Q40Format.BlockBytes; g++)
         {
-            if ((BinaryPrimitives.ReadUInt16LittleEndian(blocks[(g * Q40Format.BlockBytes)..]) & 0x7C00) == 0x7C00)
+            if ((blocks[(g * Q40Format.BlockBytes) + 1] & 0x7C) == 0x7C)
             {
                 return g;
             }
