@@ -290,6 +290,24 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Edge_padding_is_written_with_the_border_name_tract_reads()
+    {
+        // tract's NNEF reader takes border 'constant', 'reflect' or 'replicated' and fails on NNEF's 'replicate'.
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(13);
+        model.Graph.Input("x", F, 1, 2, 4).Initializer(OnnxTensorSpec.Int64s("p", [0, 0, 1, 0, 0, 2], 6))
+            .Node("Pad", ["x", "p"], ["a"], A.String("mode", "edge")).Node("Pad", ["a", "p"], ["y"], A.String("mode", "reflect"))
+            .Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        Formats.Nnef.NnefArchive.Write(OnnxExporter.Translate(m).Graph, dir.File("out"));
+        string text = File.ReadAllText(Path.Combine(dir.File("out"), "graph.nnef"));
+        Assert.Contains("border = 'replicated'", text, StringComparison.Ordinal);
+        Assert.Contains("border = 'reflect'", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("'replicate'", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unsupported_operators_are_all_listed_before_anything_is_written()
     {
         using var dir = new TempDir();
