@@ -14,7 +14,7 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.Benchmarks;
 
 /// <summary>
-/// <c>onnx-models [--runs N] [id ...]</c>: for each real model of <c>.ci/real-models.tsv</c> (cached by
+/// <c>onnx-models [--runs N] [id or path.onnx ...]</c>: for each real model of <c>.ci/real-models.tsv</c> (cached by
 /// <c>.ci/fetch-models</c>): export time (median of 5 after a warm-up, translation + writing the f32 archive), archive
 /// size in f32 and with <c>min_max_q4_0</c> / <c>min_max_q4_0_all</c>, then our evaluator on the f32 archive and ONNX
 /// Runtime (both one thread; ORT with its default graph optimizations) on the same input, runs interleaved, median
@@ -64,22 +64,27 @@ internal static class OnnxModelsRun
 
     private static void Measure(string id, int runs)
     {
-        string path = RealModels.Get(id);
+        // A path to an .onnx file measures a model outside .ci/real-models.tsv (bench/onnx-extra-models.sh), named by
+        // its file stem for RealModelInputs.
+        string path = id.EndsWith(".onnx", StringComparison.Ordinal) ? Path.GetFullPath(id) : RealModels.Get(id);
+        id = id.EndsWith(".onnx", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(id) : id;
         string dir = Path.Combine(Path.GetTempPath(), $"t2n-onnx-models-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
             Dictionary<string, IReadOnlyList<long>> shapes;
             Dictionary<string, Tensor> frozen;
+            Dictionary<string, IReadOnlyList<double>> frozenValues;
             string ops;
             using (OnnxModel model = OnnxModel.Load(path))
             {
                 shapes = RealModelInputs.Shapes(id, model, BenchShape).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value, StringComparer.Ordinal);
                 frozen = RealModelInputs.FrozenTensors(id, model);
+                frozenValues = RealModelInputs.FrozenOf(id, model);
                 ops = string.Join(" ", model.Graph.OperatorHistogram().Keys.Where(k => k != "Constant"));
             }
 
-            var options = new OnnxExportOptions { InputShapes = shapes, InputValues = RealModelInputs.Frozen(id) };
+            var options = new OnnxExportOptions { InputShapes = shapes, InputValues = frozenValues };
             string f32 = Path.Combine(dir, "f32.nnef.tgz");
             var times = new List<double>();
             for (int i = 0; i < 6; i++)

@@ -59,7 +59,7 @@ internal static class OnnxProfileRun
             using (OnnxModel model = OnnxModel.Load(path))
             {
                 shapes = RealModelInputs.Shapes(id, model, OnnxModelsRun.BenchShape).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value, StringComparer.Ordinal);
-                var options = new OnnxExportOptions { InputShapes = shapes, InputValues = RealModelInputs.Frozen(id) };
+                var options = new OnnxExportOptions { InputShapes = shapes, InputValues = RealModelInputs.FrozenOf(id, model) };
                 NnefArchive.Write(OnnxExporter.Translate(model, options).Graph, archive);
             }
 

@@ -15,11 +15,16 @@ public static class RealModelInputs
     /// maps whose sizes agree only for multiples of 32) and the silero VAD models (they test at run time whether a size
     /// is 1 and squeeze it, and slice by bounds that count from either end depending on the input length).
     /// </summary>
-    public static bool NeedsConcreteShapes(string id) => id == "ch_PP-OCRv4_det_infer" || id.StartsWith("silero_vad", StringComparison.Ordinal);
+    public static bool NeedsConcreteShapes(string id) => id == "ch_PP-OCRv4_det_infer" || IsSilero(id);
 
-    /// <summary>Inputs frozen to constants (ONNX name to value): the silero VAD sample rate, which picks the 16 kHz branches.</summary>
+    private static bool IsSilero(string id) => id.StartsWith("silero_vad", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Inputs frozen to constants (ONNX name to value): the silero VAD sample rate, which picks the 16 kHz branches
+    /// (for the variants that have that input, see <see cref="FrozenOf"/>).
+    /// </summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<double>> Frozen(string id) =>
-        id.StartsWith("silero_vad", StringComparison.Ordinal)
+        IsSilero(id)
             ? new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal) { ["sr"] = [16000] }
             : new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal);
 
@@ -34,9 +39,9 @@ public static class RealModelInputs
         ("ch_PP-OCRv4_det_infer", _) => [1, 3, 320, 320],
         ("ch_ppocr_mobile_v2.0_cls_infer", _) => [1, 3, 48, 192],
         ("ch_PP-OCRv4_rec_infer", _) => [1, 3, 48, 320],
-        ("silero_vad_legacy", "input") or ("silero_vad_v5", "input") or ("silero_vad_op18_ifless", "input") => [1, 512],
-        ("silero_vad_legacy", "h") or ("silero_vad_legacy", "c") => [2, 1, 64],
-        ("silero_vad_v5", "state") or ("silero_vad_op18_ifless", "state") => [2, 1, 128],
+        (_, "input") when IsSilero(id) => [1, 512],
+        (_, "h") or (_, "c") when IsSilero(id) => [2, 1, 64],
+        (_, "state") when IsSilero(id) => [2, 1, 128],
         ("melspectrogram", "input") => [1, 1760],
         ("embedding_model", "input_1") => [1, 76, 32, 1],
         _ => null,
@@ -50,7 +55,7 @@ public static class RealModelInputs
     {
         ArgumentNullException.ThrowIfNull(model);
         shapeOf ??= TestShape;
-        IReadOnlyDictionary<string, IReadOnlyList<double>> frozen = Frozen(id);
+        Dictionary<string, IReadOnlyList<double>> frozen = FrozenOf(id, model);
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (OnnxValueInfo input in model.Graph.RuntimeInputs.Where(i => !frozen.ContainsKey(i.Name)))
         {
@@ -61,12 +66,19 @@ public static class RealModelInputs
         return shapes;
     }
 
+    /// <summary>The entries of <see cref="Frozen"/> that name an input of <paramref name="model"/>.</summary>
+    public static Dictionary<string, IReadOnlyList<double>> FrozenOf(string id, OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Frozen(id).Where(kv => model.Graph.RuntimeInputs.Any(i => i.Name == kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
     /// <summary>The frozen inputs as the tensors ONNX Runtime is fed (their declared element type, shape [] or [n]).</summary>
     public static Dictionary<string, Tensor> FrozenTensors(string id, OnnxModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach ((string name, IReadOnlyList<double> values) in Frozen(id))
+        foreach ((string name, IReadOnlyList<double> values) in FrozenOf(id, model))
         {
             OnnxValueInfo input = model.Graph.RuntimeInputs.First(i => i.Name == name);
             Shape shape = input.Shape is { Count: 0 } ? new Shape([]) : new Shape([values.Count]);
