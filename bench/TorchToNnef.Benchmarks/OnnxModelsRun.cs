@@ -14,7 +14,7 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.Benchmarks;
 
 /// <summary>
-/// <c>onnx-models [--runs N] [id ...]</c>: for each real model of <c>.ci/real-models.tsv</c> (cached by
+/// <c>onnx-models [--runs N] [id or path.onnx ...]</c>: for each real model of <c>.ci/real-models.tsv</c> (cached by
 /// <c>.ci/fetch-models</c>): export time (median of 5 after a warm-up, translation + writing the f32 archive), archive
 /// size in f32 and with <c>min_max_q4_0</c> / <c>min_max_q4_0_all</c>, then our evaluator on the f32 archive and ONNX
 /// Runtime (both one thread; ORT with its default graph optimizations) on the same input, runs interleaved, median
@@ -22,14 +22,12 @@ namespace TorchToNnef.Benchmarks;
 /// </summary>
 internal static class OnnxModelsRun
 {
-    /// <summary>Benchmark input shapes for models with symbolic image sizes (the detector at the 640x640 of the ORT figure).</summary>
-    public static long[]? ImageShape(string id) => id switch
-    {
-        "ch_PP-OCRv4_det_infer" => [1, 3, 640, 640],
-        "ch_ppocr_mobile_v2.0_cls_infer" => [1, 3, 48, 192],
-        "ch_PP-OCRv4_rec_infer" => [1, 3, 48, 320],
-        _ => null,
-    };
+    /// <summary>
+    /// Benchmark shape of an input with symbolic dimensions: the detector at the 640x640 of the ORT figure, every
+    /// other model at its test shape (<see cref="RealModelInputs.TestShape"/>).
+    /// </summary>
+    public static long[]? BenchShape(string id, string input) =>
+        id == "ch_PP-OCRv4_det_infer" ? [1, 3, 640, 640] : RealModelInputs.TestShape(id, input);
 
     private const int WarmUpRuns = 50;
 
@@ -66,26 +64,27 @@ internal static class OnnxModelsRun
 
     private static void Measure(string id, int runs)
     {
-        string path = RealModels.Get(id);
+        // A path to an .onnx file measures a model outside .ci/real-models.tsv (bench/onnx-extra-models.sh), named by
+        // its file stem for RealModelInputs.
+        string path = id.EndsWith(".onnx", StringComparison.Ordinal) ? Path.GetFullPath(id) : RealModels.Get(id);
+        id = id.EndsWith(".onnx", StringComparison.Ordinal) ? Path.GetFileNameWithoutExtension(id) : id;
         string dir = Path.Combine(Path.GetTempPath(), $"t2n-onnx-models-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
-            var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+            Dictionary<string, IReadOnlyList<long>> shapes;
+            Dictionary<string, Tensor> frozen;
+            Dictionary<string, IReadOnlyList<double>> frozenValues;
             string ops;
             using (OnnxModel model = OnnxModel.Load(path))
             {
-                foreach (OnnxValueInfo input in model.Graph.RuntimeInputs)
-                {
-                    shapes[input.Name] = input.Shape?.All(d => d.Value is long) == true
-                        ? [.. input.Shape.Select(d => d.Value!.Value)]
-                        : ImageShape(id) ?? throw new InvalidOperationException($"{id}: no benchmark shape for '{input.Name}'");
-                }
-
+                shapes = RealModelInputs.Shapes(id, model, BenchShape).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value, StringComparer.Ordinal);
+                frozen = RealModelInputs.FrozenTensors(id, model);
+                frozenValues = RealModelInputs.FrozenOf(id, model);
                 ops = string.Join(" ", model.Graph.OperatorHistogram().Keys.Where(k => k != "Constant"));
             }
 
-            var options = new OnnxExportOptions { InputShapes = shapes };
+            var options = new OnnxExportOptions { InputShapes = shapes, InputValues = frozenValues };
             string f32 = Path.Combine(dir, "f32.nnef.tgz");
             var times = new List<double>();
             for (int i = 0; i < 6; i++)
@@ -116,7 +115,7 @@ internal static class OnnxModelsRun
 
             using var sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
             using var session = new InferenceSession(path, sessionOptions);
-            Func<float[]> ort = OrtRunner(session, inputs);
+            Func<float[]> ort = OrtRunner(session, inputs, frozen);
             float[] ours = evaluator.Run(fed).First(o => o.Name == io.Outputs[0].Nnef).Value.ToFloats();
             float[] reference = ort();
             // Steady state for both sides: the JIT promotes hot methods only after ~30 calls and a quiet 100 ms, so a
@@ -164,9 +163,17 @@ internal static class OnnxModelsRun
         return new FileInfo(archive).Length;
     }
 
-    private static Func<float[]> OrtRunner(InferenceSession session, Dictionary<string, Tensor> inputs)
+    private static Func<float[]> OrtRunner(InferenceSession session, Dictionary<string, Tensor> inputs, Dictionary<string, Tensor> frozen)
     {
         var values = inputs.ToDictionary(kv => kv.Key, kv => OrtValue.CreateTensorValueFromMemory(kv.Value.ToFloatArray(), kv.Value.Shape.Dims.ToArray()), StringComparer.Ordinal);
+        foreach ((string name, Tensor t) in frozen)
+        {
+            // Frozen inputs (silero's sample rate) are i64 scalars: ORT gets the value the archive was frozen to.
+            values[name] = t.DType == DType.I64
+                ? OrtValue.CreateTensorValueFromMemory(t.AsSpan<long>().ToArray(), t.Shape.Dims.ToArray())
+                : OrtValue.CreateTensorValueFromMemory(t.ToFloatArray(), t.Shape.Dims.ToArray());
+        }
+
         string output = session.OutputNames[0];
         return () =>
         {

@@ -53,19 +53,14 @@ internal static class OnnxProfileRun
         string path = RealModels.Get(id);
         string archive = Path.Combine(Path.GetTempPath(), $"t2n-onnx-profile-{Environment.ProcessId}.nnef.tgz");
         Graph graph;
-        var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
+        Dictionary<string, IReadOnlyList<long>> shapes;
         try
         {
             using (OnnxModel model = OnnxModel.Load(path))
             {
-                foreach (OnnxValueInfo input in model.Graph.RuntimeInputs)
-                {
-                    shapes[input.Name] = input.Shape?.All(d => d.Value is long) == true
-                        ? [.. input.Shape.Select(d => d.Value!.Value)]
-                        : OnnxModelsRun.ImageShape(id) ?? throw new InvalidOperationException($"{id}: no benchmark shape for '{input.Name}'");
-                }
-
-                NnefArchive.Write(OnnxExporter.Translate(model, new OnnxExportOptions { InputShapes = shapes }).Graph, archive);
+                shapes = RealModelInputs.Shapes(id, model, OnnxModelsRun.BenchShape).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value, StringComparer.Ordinal);
+                var options = new OnnxExportOptions { InputShapes = shapes, InputValues = RealModelInputs.FrozenOf(id, model) };
+                NnefArchive.Write(OnnxExporter.Translate(model, options).Graph, archive);
             }
 
             graph = NnefArchive.Read(archive);

@@ -189,6 +189,17 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
             .Node("If", ["cond"], ["y"],
                 A.Graph("then_branch", new OnnxGraphBuilder("then").Node("Relu", ["x"], ["t"]).Output("t", F, null)),
                 A.Graph("else_branch", new OnnxGraphBuilder("else").Node("Neg", ["x"], ["e"]).Output("e", F, null)))),
+        // A condition computed at run time (a score against a threshold, shaped [1, 1] as torch exports it): both
+        // branches are computed, each output selected; one case takes each branch. The then-branch reads an outer value
+        // and has an initializer of its own.
+        ["if_runtime_condition_then_taken"] = new(13, [("x", [2, 3])], g => RuntimeIf(g, -10f)),
+        ["if_runtime_condition_else_taken"] = new(13, [("x", [2, 3])], g => RuntimeIf(g, 10f)),
+        ["if_runtime_condition_scalar_opset11"] = new(11, [("x", [2, 3])], g => g
+            .Node("ReduceMax", ["x"], ["m"], A.Int("keepdims", 0)).Initializer(OnnxTensorSpec.Floats("zero", [0f]))
+            .Node("Greater", ["m", "zero"], ["cond1"]).Initializer(OnnxTensorSpec.Int64s("scalar", [], 0)).Node("Reshape", ["cond1", "scalar"], ["cond"])
+            .Node("If", ["cond"], ["y", "unused"],
+                A.Graph("then_branch", new OnnxGraphBuilder("then").Node("Sigmoid", ["x"], ["t"]).Node("Abs", ["x"], ["t2"]).Output("t", F, null).Output("t2", F, null)),
+                A.Graph("else_branch", new OnnxGraphBuilder("else").Node("Tanh", ["x"], ["e"]).Node("Identity", ["x"], ["e2"]).Output("e", F, null).Output("e2", F, null)))),
         ["qdq_relu"] = new(13, [("x", [2, 3, 4])], g => g
             .Initializer(OnnxTensorSpec.Floats("s", [0.05f])).Initializer(OnnxTensorSpec.Of("z", OnnxDataType.UInt8, new byte[] { 128 }))
             .Node("QuantizeLinear", ["x", "s", "z"], ["q"]).Node("DequantizeLinear", ["q", "s", "z"], ["d"]).Node("Relu", ["d"], ["y"]), 0.05),
@@ -279,6 +290,24 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Edge_padding_is_written_with_the_border_name_tract_reads()
+    {
+        // tract's NNEF reader takes border 'constant', 'reflect' or 'replicated' and fails on NNEF's 'replicate'.
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(13);
+        model.Graph.Input("x", F, 1, 2, 4).Initializer(OnnxTensorSpec.Int64s("p", [0, 0, 1, 0, 0, 2], 6))
+            .Node("Pad", ["x", "p"], ["a"], A.String("mode", "edge")).Node("Pad", ["a", "p"], ["y"], A.String("mode", "reflect"))
+            .Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        Formats.Nnef.NnefArchive.Write(OnnxExporter.Translate(m).Graph, dir.File("out"));
+        string text = File.ReadAllText(Path.Combine(dir.File("out"), "graph.nnef"));
+        Assert.Contains("border = 'replicated'", text, StringComparison.Ordinal);
+        Assert.Contains("border = 'reflect'", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("'replicate'", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unsupported_operators_are_all_listed_before_anything_is_written()
     {
         using var dir = new TempDir();
@@ -296,6 +325,41 @@ public sealed class OperatorExportTests(ITestOutputHelper output)
         Assert.Contains("NonMaxSuppression (1 node: 'first')", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Relu", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Run_time_if_whose_branches_cannot_be_selected_is_refused_naming_the_node(bool symbolic)
+    {
+        // then squeezes the last axis, else keeps it (what silero VAD does on a size it tests at run time): no select
+        // can express that, so the export is refused naming the node and what would fold the condition. With a
+        // symbolic last axis the squeeze itself cannot be translated, and the refusal says which branch failed.
+        using var dir = new TempDir();
+        var model = new OnnxModelBuilder(13);
+        model.Graph.Input("x", F, 2, symbolic ? "n" : 1)
+            .Node("ReduceMax", ["x"], ["m"], A.Int("keepdims", 0)).Initializer(OnnxTensorSpec.Floats("zero", [0f]))
+            .Node("Greater", ["m", "zero"], ["cond"])
+            .Initializer(OnnxTensorSpec.Int64s("last", [-1], 1))
+            .NamedNode("pick", "If", ["cond"], ["y"], [
+                A.Graph("then_branch", new OnnxGraphBuilder("squeezed").Node("Squeeze", ["x", "last"], ["t"]).Output("t", F, null)),
+                A.Graph("else_branch", new OnnxGraphBuilder("kept").Node("Identity", ["x"], ["e"]).Output("e", F, null))])
+            .Output("y", F, null);
+        string path = model.Save(dir.File("model.onnx"));
+        using OnnxModel m = OnnxModel.Load(path);
+        var e = Assert.Throws<Errors.UnsupportedFeatureException>(() => OnnxExporter.Translate(m));
+        Assert.Contains("'pick' (If)", e.Message, StringComparison.Ordinal);
+        Assert.Contains(symbolic ? "branch 'squeezed' cannot be: node" : "f32[2] in 'squeezed' and f32[2, 1] in 'kept'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--input-value", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, e.Message.Split(path).Length - 1);
+    }
+
+    // If on [1, 1] = max(x) > threshold: then = relu(x) * w (w an initializer of the branch), else = -x + b (b outer).
+    private static void RuntimeIf(OnnxGraphBuilder g, float threshold) => g
+        .Node("ReduceMax", ["x"], ["m"], A.Int("keepdims", 1)).Initializer(OnnxTensorSpec.Floats("threshold", [threshold]))
+        .Node("Greater", ["m", "threshold"], ["cond"]).Initializer(W("b", 40, 3))
+        .Node("If", ["cond"], ["y"],
+            A.Graph("then_branch", new OnnxGraphBuilder("then").Initializer(W("w", 41, 2, 3)).Node("Relu", ["x"], ["r"]).Node("Mul", ["r", "w"], ["t"]).Output("t", F, null)),
+            A.Graph("else_branch", new OnnxGraphBuilder("else").Node("Neg", ["x"], ["n"]).Node("Add", ["n", "b"], ["e"]).Output("e", F, null)));
 
     // Integer Mod with fmod 0 and 1 on values cast from the inputs: by constant divisors of both signs (powers of two
     // among them, which tract divides by shifting) and by divisors computed at run time, one positive and one negative.

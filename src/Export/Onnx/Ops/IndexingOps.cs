@@ -268,7 +268,7 @@ internal static class IndexingOps
         {
             "constant" => "constant",
             "reflect" => "reflect",
-            "edge" => "replicate",
+            "edge" => "replicated", // tract's spelling; it refuses NNEF's 'replicate'
             _ => throw c.Unsupported($"Pad mode '{mode}'"),
         };
         if (pairs.All(p => p.Before == 0 && p.After == 0))
