@@ -98,7 +98,7 @@ public sealed class GraphEvaluator
             pool.BeginRun();
             using TensorPool.Activation active = pool.Activate();
             var context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared);
-            var scope = new Scope(context);
+            var scope = new Scope(context, _graph.Nodes.Count + Inputs.Count);
             context.RunBody(_graph.Nodes, scope, string.Empty, _release);
             outputs = new List<NamedTensor>(_graph.Outputs.Count);
             foreach (string name in _graph.Outputs)
