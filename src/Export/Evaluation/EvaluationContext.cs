@@ -49,13 +49,20 @@ internal sealed class EvaluationContext
     /// <summary>Runs <paramref name="body"/> in <paramref name="scope"/>; <paramref name="release"/> drops values after their last use.</summary>
     public void RunBody(IReadOnlyList<Node> body, Scope scope, string path, IReadOnlyDictionary<int, List<string>>? release = null)
     {
+        PreparedNode?[] prepared = _prepared.Body(body);
         for (int i = 0; i < body.Count; i++)
         {
             Options.Cancellation.ThrowIfCancellationRequested();
             Node node = body[i];
             try
             {
-                RunNode(node, scope, path);
+                PreparedNode? slot = prepared[i];
+                if (slot is null || !ReferenceEquals(slot.Node, node))
+                {
+                    prepared[i] = slot = _prepared[node];
+                }
+
+                RunNode(node, slot, scope, path);
             }
             catch (TorchToNnefException e) when (e.TensorName is null || !e.TensorName.StartsWith(Where(path, node), StringComparison.Ordinal))
             {
@@ -84,9 +91,8 @@ internal sealed class EvaluationContext
     // Where a statement is, for messages: built only when one is thrown.
     private static string Where(string path, Node node) => path.Length == 0 ? node.Name : $"{path} > {node.Name}";
 
-    private void RunNode(Node node, Scope scope, string path)
+    private void RunNode(Node node, PreparedNode prepared, Scope scope, string path)
     {
-        PreparedNode prepared = _prepared[node];
         if (prepared.Folded is TensorOperand[] folded)
         {
             // Computed by an earlier run from weights and literals only: the same values again.

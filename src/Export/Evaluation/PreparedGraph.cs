@@ -21,6 +21,7 @@ internal sealed class PreparedNode
 
     private PreparedNode(Node node, OperatorSchema? schema, OpImpl? implementation, DatumType?[] outputTypes, IReadOnlyList<Arg> argumentsInOrder, bool foldable)
     {
+        Node = node;
         Schema = schema;
         Implementation = implementation;
         OutputTypes = outputTypes;
@@ -35,6 +36,9 @@ internal sealed class PreparedNode
                 return (p.Name, arg, arg is null ? null : Scope.Literal(arg));
             }).ToArray();
     }
+
+    /// <summary>The statement prepared.</summary>
+    public Node Node { get; }
 
     /// <summary>The operator's schema; null for a plain assignment (<see cref="Graph.AliasOp"/>).</summary>
     public OperatorSchema? Schema { get; }
@@ -128,6 +132,7 @@ internal sealed class PreparedGraph
     private readonly OperatorResolver _resolver;
     private readonly object _gate = new();
     private ConcurrentDictionary<Node, PreparedNode> _nodes = new(ReferenceEqualityComparer.Instance);
+    private ConcurrentDictionary<IReadOnlyList<Node>, PreparedNode?[]> _bodies = new(ReferenceEqualityComparer.Instance);
     private HashSet<Node> _foldable;
     private (int Fragments, int Registries) _seen;
 
@@ -148,6 +153,7 @@ internal sealed class PreparedGraph
             lock (_gate)
             {
                 _nodes = new ConcurrentDictionary<Node, PreparedNode>(ReferenceEqualityComparer.Instance);
+                _bodies = new ConcurrentDictionary<IReadOnlyList<Node>, PreparedNode?[]>(ReferenceEqualityComparer.Instance);
                 _foldable = FoldableStatements();
                 _seen = now;
             }
@@ -171,6 +177,15 @@ internal sealed class PreparedGraph
             }
         }
     }
+
+    /// <summary>
+    /// Slots for the preparations of <paramref name="body"/>'s statements by position (the graph body, a fragment's),
+    /// filled as runs meet them: a run looks its statements up once per body rather than once per statement.
+    /// </summary>
+    public PreparedNode?[] Body(IReadOnlyList<Node> body) =>
+        _bodies.TryGetValue(body, out PreparedNode?[]? slots) && slots.Length == body.Count
+            ? slots
+            : _bodies[body] = new PreparedNode?[body.Count];
 
     // Statements of the graph body whose values cannot change between runs: every identifier they read is assigned
     // (once) by an earlier such statement, so none reads a graph input or a symbol; the operator is a built-in other
