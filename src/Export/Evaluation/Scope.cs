@@ -12,11 +12,17 @@ internal sealed class Scope
     private readonly Dictionary<string, Operand> _values;
     private readonly EvaluationContext _context;
 
-    /// <summary>An empty scope sized for <paramref name="capacity"/> bindings (the graph body's are known in advance).</summary>
-    public Scope(EvaluationContext context, int capacity = 0)
+    /// <summary>An empty scope.</summary>
+    public Scope(EvaluationContext context)
+        : this(context, new Dictionary<string, Operand>(StringComparer.Ordinal))
+    {
+    }
+
+    /// <summary>A scope over <paramref name="values"/>, an empty ordinal table (an evaluator's graph scope, kept between runs).</summary>
+    public Scope(EvaluationContext context, Dictionary<string, Operand> values)
     {
         _context = context;
-        _values = new Dictionary<string, Operand>(capacity, StringComparer.Ordinal);
+        _values = values;
     }
 
     public Operand this[string name]
