@@ -7,6 +7,7 @@ using BenchmarkDotNet.Running;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // 'onnx-profile [--runs N] [--top K] id...' breaks our evaluator's time on those models down by operator and statement;
+// 'onnx-loop id [--seconds S] [--batch N]' runs our evaluator alone on one of them in a loop (time and bytes per run);
 // 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh; 'gen-onnx-chain DIR MIB
 // [--external]' writes a chain of MatMuls by 64 MiB weights for scripts/export-peak-rss.sh.
@@ -49,6 +50,12 @@ if (args is ["llm-export-parts", ..])
 if (args is ["onnx-profile", ..])
 {
     TorchToNnef.Benchmarks.OnnxProfileRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["onnx-loop", ..])
+{
+    TorchToNnef.Benchmarks.OnnxLoopRun.Run(args[1..]);
     return;
 }
 

@@ -11,6 +11,9 @@ namespace TorchToNnef.Export.Evaluation;
 internal sealed class EvaluationContext
 {
     private readonly List<Scope> _finishedFragments = [];
+
+    // Fragment scopes already cleared, reused by the next invocations of this run (one dictionary per nesting level).
+    private readonly Stack<Scope> _spareScopes = new();
     private readonly PreparedGraph _prepared;
     private int _depth;
 
@@ -46,22 +49,28 @@ internal sealed class EvaluationContext
     /// <summary>Runs <paramref name="body"/> in <paramref name="scope"/>; <paramref name="release"/> drops values after their last use.</summary>
     public void RunBody(IReadOnlyList<Node> body, Scope scope, string path, IReadOnlyDictionary<int, List<string>>? release = null)
     {
+        PreparedNode?[] prepared = _prepared.Body(body);
         for (int i = 0; i < body.Count; i++)
         {
             Options.Cancellation.ThrowIfCancellationRequested();
             Node node = body[i];
-            string where = path.Length == 0 ? node.Name : $"{path} > {node.Name}";
             try
             {
-                RunNode(node, scope, path, where);
+                PreparedNode? slot = prepared[i];
+                if (slot is null || !ReferenceEquals(slot.Node, node))
+                {
+                    prepared[i] = slot = _prepared[node];
+                }
+
+                RunNode(node, slot, scope, path);
             }
-            catch (TorchToNnefException e) when (e.TensorName is null || !e.TensorName.StartsWith(where, StringComparison.Ordinal))
+            catch (TorchToNnefException e) when (e.TensorName is null || !e.TensorName.StartsWith(Where(path, node), StringComparison.Ordinal))
             {
-                throw Located(e, where, node);
+                throw Located(e, Where(path, node), node);
             }
             catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or InvalidCastException)
             {
-                throw new InvalidGraphException(where, $"{node.Op}: {e.Message}");
+                throw new InvalidGraphException(Where(path, node), $"{node.Op}: {e.Message}");
             }
 
             if (release is not null && release.TryGetValue(i, out List<string>? dead))
@@ -79,57 +88,96 @@ internal sealed class EvaluationContext
         }
     }
 
-    private void RunNode(Node node, Scope scope, string path, string where)
+    // Where a statement is, for messages: built only when one is thrown.
+    private static string Where(string path, Node node) => path.Length == 0 ? node.Name : $"{path} > {node.Name}";
+
+    private void RunNode(Node node, PreparedNode prepared, Scope scope, string path)
     {
-        PreparedNode prepared = _prepared[node];
+        if (prepared.Folded is TensorOperand[] folded)
+        {
+            // Computed by an earlier run from weights and literals only: the same values again.
+            for (int k = 0; k < folded.Length; k++)
+            {
+                Bind(scope, path, node.Outputs[k], folded[k]);
+            }
+
+            return;
+        }
+
         DatumType?[] quant = prepared.OutputTypes;
         Operand result = prepared.Schema is null ? Alias(node, scope, quant) : Invoke(node, prepared, scope, path);
-        List<TensorOperand> values;
-        if (node.Outputs.Count == 1)
+        if (node.Outputs.Count == 1 && !prepared.Foldable)
         {
-            values = [Coerce.ToTensor(result, node.Name)];
+            Bind(scope, path, node.Outputs[0], Quantized(Coerce.ToTensor(result, node.Name), quant[0]));
         }
         else
         {
-            values = Coerce.ToTensors(result, node.Name);
+            List<TensorOperand> values = node.Outputs.Count == 1 ? [Coerce.ToTensor(result, node.Name)] : Coerce.ToTensors(result, node.Name);
             if (values.Count != node.Outputs.Count)
             {
                 throw new InvalidGraphException(null, $"assignment of {node.Outputs.Count} identifiers received {values.Count} value(s)");
             }
-        }
 
-        for (int k = 0; k < values.Count; k++)
-        {
-            // wire_body: a graph.quant type on an assigned identifier adds a final cast (TDim through f32).
-            if (quant[k] is DatumType q && values[k].Value.Type != q)
+            for (int k = 0; k < values.Count; k++)
             {
-                TensorValue v = values[k].Value;
-                if (v.Type.Kind == DatumKind.TDim)
-                {
-                    v = Cast.To(v, DatumType.F32);
-                }
-
-                values[k] = new TensorOperand(Cast.To(v, q), values[k].IsConst && v.ElementCount < 16);
+                values[k] = Quantized(values[k], quant[k]);
             }
 
-            scope[node.Outputs[k]] = values[k];
-            if (Options.ValueComputed is { } observer)
+            if (prepared.Foldable)
             {
-                // The observer may keep the value: its storage leaves the pool rather than being reused under it.
-                Pool.Forget(values[k]);
-                observer(ValuePath.Of(path, node.Outputs[k]), values[k].Value);
+                // Kept for later runs: storage the pool handed out leaves it, so no later value is written over it.
+                foreach (TensorOperand v in values)
+                {
+                    Pool.Forget(v);
+                }
+
+                prepared.Folded = [.. values];
+            }
+
+            for (int k = 0; k < values.Count; k++)
+            {
+                Bind(scope, path, node.Outputs[k], values[k]);
             }
         }
 
         // Fragment scopes of this node are released only now that the caller holds their results.
         if (_finishedFragments.Count > 0)
         {
-            Scope[] finished = [.. _finishedFragments];
-            _finishedFragments.Clear();
-            foreach (Scope inner in finished)
+            foreach (Scope inner in _finishedFragments)
             {
                 inner.Clear();
+                _spareScopes.Push(inner);
             }
+
+            _finishedFragments.Clear();
+        }
+    }
+
+    // wire_body: a graph.quant type on an assigned identifier adds a final cast (TDim through f32).
+    private static TensorOperand Quantized(TensorOperand value, DatumType? quant)
+    {
+        if (quant is not DatumType q || value.Value.Type == q)
+        {
+            return value;
+        }
+
+        TensorValue v = value.Value;
+        if (v.Type.Kind == DatumKind.TDim)
+        {
+            v = Cast.To(v, DatumType.F32);
+        }
+
+        return new TensorOperand(Cast.To(v, q), value.IsConst && v.ElementCount < 16);
+    }
+
+    private void Bind(Scope scope, string path, string name, TensorOperand value)
+    {
+        scope[name] = value;
+        if (Options.ValueComputed is { } observer)
+        {
+            // The observer may keep the value: its storage leaves the pool rather than being reused under it.
+            Pool.Forget(value);
+            observer(ValuePath.Of(path, name), value.Value);
         }
     }
 
@@ -184,7 +232,7 @@ internal sealed class EvaluationContext
         }
 
         var call = new Invocation(this, node, prepared, callerScope);
-        var inner = new Scope(this);
+        Scope inner = _spareScopes.TryPop(out Scope? spare) ? spare : new Scope(this);
         foreach (OperatorParameter p in schema.Parameters)
         {
             inner[p.Name] = call.Find(p.Name) ?? throw new InvalidGraphException(null, $"fragment '{fragment.Name}' expects argument '{p.Name}'");
@@ -193,16 +241,25 @@ internal sealed class EvaluationContext
         _depth++;
         try
         {
-            RunBody(fragment.Body!, inner, ValuePath.FragmentScope(path, node, fragment.Name));
+            // The body's scope path (for messages and observers) is the same in every run of a graph-body statement.
+            string innerPath = path.Length == 0
+                ? prepared.FragmentPath ??= ValuePath.FragmentScope(path, node, fragment.Name)
+                : ValuePath.FragmentScope(path, node, fragment.Name);
+            RunBody(fragment.Body!, inner, innerPath);
         }
         finally
         {
             _depth--;
         }
 
-        var results = new TupleOperand(fragment.Results.Select(r => inner.Contains(r.Name)
-            ? inner[r.Name]
-            : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'")).ToList());
+        var items = new Operand[fragment.Results.Count];
+        for (int i = 0; i < items.Length; i++)
+        {
+            string name = fragment.Results[i].Name;
+            items[i] = inner.Contains(name) ? inner[name] : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{name}'");
+        }
+
+        var results = new TupleOperand(items);
         _finishedFragments.Add(inner);
         return results;
     }

@@ -45,7 +45,9 @@ public sealed record EvaluationOptions
     /// <summary>
     /// Called after every primitive operator call with the statement's <see cref="ValuePath"/>, the operator name and the
     /// time the call took, so a caller can see where a run spends its time. Fragment bodies report their own
-    /// primitives, so the times add up without double counting. Null (the default) costs one test per statement.
+    /// primitives, so the times add up without double counting. Statements of the graph body that read only weights and
+    /// literals are computed by an evaluator's first run and kept: later runs do not call them, so do not report them.
+    /// Null (the default) costs one test per statement.
     /// </summary>
     public Action<string, string, TimeSpan>? OperatorTimed { get; init; }
 

@@ -32,6 +32,9 @@ public sealed class GraphEvaluator
     private readonly PreparedGraph _prepared;
     private TensorPool? _pool = new();
 
+    // The graph scope's table, sized for every statement and reused by the next run (taken by one run at a time).
+    private Dictionary<string, Operand>? _graphValues;
+
     /// <summary>Prepares the evaluation of <paramref name="graph"/>.</summary>
     /// <exception cref="InvalidGraphException">An input declaration is malformed or a graph output is never assigned.</exception>
     public GraphEvaluator(Graph graph, EvaluationOptions? options = null)
@@ -98,7 +101,9 @@ public sealed class GraphEvaluator
             pool.BeginRun();
             using TensorPool.Activation active = pool.Activate();
             var context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared);
-            var scope = new Scope(context);
+            Dictionary<string, Operand> values = Interlocked.Exchange(ref _graphValues, null)
+                ?? new Dictionary<string, Operand>(_graph.Nodes.Count + Inputs.Count, StringComparer.Ordinal);
+            var scope = new Scope(context, values);
             context.RunBody(_graph.Nodes, scope, string.Empty, _release);
             outputs = new List<NamedTensor>(_graph.Outputs.Count);
             foreach (string name in _graph.Outputs)
@@ -111,6 +116,9 @@ public sealed class GraphEvaluator
                 outputs.Add(new NamedTensor(name, Coerce.ToTensor(scope[name], name).Value));
             }
 
+            // Bindings are dropped without releasing storage: the pool's end of run below forgets what is still bound.
+            values.Clear();
+            Volatile.Write(ref _graphValues, values);
             return outputs;
         }
         finally

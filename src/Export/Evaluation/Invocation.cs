@@ -12,17 +12,16 @@ namespace TorchToNnef.Export.Evaluation;
 internal sealed class Invocation
 {
     private readonly OperatorSchema _schema;
+    private readonly PreparedNode _prepared;
     private bool _allInputsFoldable = true;
     private int _inputCount;
-
-    private readonly IReadOnlyList<Arg> _argumentsInOrder;
 
     public Invocation(EvaluationContext context, Node node, PreparedNode prepared, Scope scope)
     {
         Context = context;
         Node = node;
         _schema = prepared.Schema!;
-        _argumentsInOrder = prepared.ArgumentsInOrder;
+        _prepared = prepared;
         Scope = scope;
         OutputTypes = prepared.OutputTypes;
     }
@@ -39,11 +38,27 @@ internal sealed class Invocation
     /// <summary>The <c>graph.quant</c> type of the first assigned identifier, if any.</summary>
     public DatumType? OutputQuant => OutputTypes.Length > 0 ? OutputTypes[0] : null;
 
+    /// <summary>The statement's <see cref="PreparedNode.OperatorState"/>: an operator's plan kept from an earlier run.</summary>
+    public object? State
+    {
+        get => _prepared.OperatorState;
+        set => _prepared.OperatorState = value;
+    }
+
     /// <summary>Every argument in writing order (positional ones first), as tract's <c>invocation.arguments</c>.</summary>
-    public IReadOnlyList<Arg> ArgumentsInOrder => _argumentsInOrder;
+    public IReadOnlyList<Arg> ArgumentsInOrder => _prepared.ArgumentsInOrder;
 
     /// <summary>Resolves an argument by declared name (bound as the catalog says), or null when absent with no default.</summary>
-    public Operand? Find(string name) => _schema.Argument(Node, name) is Arg a ? Scope.Resolve(a) : null;
+    public Operand? Find(string name)
+    {
+        // Declared parameters were bound when the statement was prepared, literals resolved; other names as tract does.
+        if (_prepared.TryParameter(name, out Arg? bound, out Operand? literal))
+        {
+            return literal ?? (bound is null ? null : Scope.Resolve(bound));
+        }
+
+        return _schema.Argument(Node, name) is Arg a ? Scope.Resolve(a) : null;
+    }
 
     /// <summary>Resolves a required argument.</summary>
     public Operand Get(string name) =>
@@ -52,8 +67,10 @@ internal sealed class Invocation
     /// <summary>The argument at <paramref name="index"/> in writing order (binary and unary operators read these).</summary>
     public Operand Positional(int index)
     {
-        IReadOnlyList<Arg> args = ArgumentsInOrder;
-        return index < args.Count ? Scope.Resolve(args[index]) : throw new InvalidGraphException(null, $"expected at least {index + 1} argument(s)");
+        IReadOnlyList<Arg> args = _prepared.ArgumentsInOrder;
+        return index < args.Count
+            ? _prepared.PositionalLiterals[index] ?? Scope.Resolve(args[index])
+            : throw new InvalidGraphException(null, $"expected at least {index + 1} argument(s)");
     }
 
     /// <summary>A tensor argument, noted as an input of the node.</summary>

@@ -31,6 +31,35 @@ internal static class Layout
         return v.WithShape(shape);
     }
 
+    /// <summary>
+    /// <see cref="BroadcastShape(int[][])"/> of two shapes; when the result equals one of them, that array itself (shapes
+    /// are never written to once a value holds them), so the common element-wise case allocates nothing.
+    /// </summary>
+    public static int[] BroadcastShape(int[] a, int[] b)
+    {
+        if (a.Length == b.Length)
+        {
+            bool isA = true, isB = true;
+            for (int i = 0; i < a.Length; i++)
+            {
+                isA &= a[i] == b[i] || b[i] == 1;
+                isB &= a[i] == b[i] || a[i] == 1;
+            }
+
+            if (isA)
+            {
+                return a;
+            }
+
+            if (isB)
+            {
+                return b;
+            }
+        }
+
+        return BroadcastShape([a, b]);
+    }
+
     /// <summary>numpy broadcasting of equal-rank shapes: every axis equal or 1.</summary>
     public static int[] BroadcastShape(params int[][] shapes)
     {

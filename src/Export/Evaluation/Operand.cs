@@ -74,15 +74,36 @@ internal static class Coerce
     /// <summary>As a list of integers: arrays and tuples item by item, a rank-1 tensor element by element, else one item.</summary>
     public static long[] ToLongs(Operand operand, string what) => operand switch
     {
-        ArrayOperand a => a.Items.Select(i => ToLong(i, what)).ToArray(),
+        ArrayOperand a => ItemsToLongs(a.Items, what),
         TupleOperand t when t.Items.Count != 1 => t.Items.Select(i => ToLong(i, what)).ToArray(),
         TensorOperand t when t.Value.Rank == 1 && t.Value.Type.IsNumber => Cast.ToLongs(Cast.To(t.Value, DatumType.I64)),
         _ => [ToLong(operand, what)],
     };
 
     /// <summary>As a list of <c>int</c> (axes, sizes); values outside the int range are errors.</summary>
-    public static int[] ToInts(Operand operand, string what) =>
-        ToLongs(operand, what).Select(v => v is >= int.MinValue and <= int.MaxValue ? (int)v : throw Bad(what, operand, "small integers")).ToArray();
+    public static int[] ToInts(Operand operand, string what)
+    {
+        long[] values = ToLongs(operand, what);
+        var ints = new int[values.Length];
+        for (int i = 0; i < ints.Length; i++)
+        {
+            ints[i] = values[i] is >= int.MinValue and <= int.MaxValue ? (int)values[i] : throw Bad(what, operand, "small integers");
+        }
+
+        return ints;
+    }
+
+    // Array items as integers, in order (axes, sizes: read by many statements of every run).
+    private static long[] ItemsToLongs(IReadOnlyList<Operand> items, string what)
+    {
+        var values = new long[items.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = items[i] is DimOperand d ? d.Value : ToLong(items[i], what);
+        }
+
+        return values;
+    }
 
     /// <summary>As an f32 (a float literal, an integer literal, or a one-element tensor).</summary>
     public static float ToFloat(Operand operand, string what) => operand switch

@@ -9,12 +9,20 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 internal sealed class Scope
 {
-    private readonly Dictionary<string, Operand> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Operand> _values;
     private readonly EvaluationContext _context;
 
+    /// <summary>An empty scope.</summary>
     public Scope(EvaluationContext context)
+        : this(context, new Dictionary<string, Operand>(StringComparer.Ordinal))
+    {
+    }
+
+    /// <summary>A scope over <paramref name="values"/>, an empty ordinal table (an evaluator's graph scope, kept between runs).</summary>
+    public Scope(EvaluationContext context, Dictionary<string, Operand> values)
     {
         _context = context;
+        _values = values;
     }
 
     public Operand this[string name]
@@ -71,6 +79,38 @@ internal sealed class Scope
         TupleArg t => new TupleOperand(t.Items.Select(Resolve).ToList()),
         _ => throw new InvalidGraphException(null, $"unsupported argument '{arg}'"),
     };
+
+    /// <summary>
+    /// The value of an argument that names no identifier (a literal, or an array or tuple of literals), resolved as
+    /// <see cref="Resolve"/> would in any scope; null for any other argument. Operands are immutable, so one resolution
+    /// serves every run.
+    /// </summary>
+    public static Operand? Literal(Arg arg) => arg switch
+    {
+        IntLiteral i => new DimOperand(i.Value),
+        FloatLiteral f => new ScalarOperand((float)f.Value),
+        BoolLiteral b => new BoolOperand(b.Value),
+        StringLiteral s => new StringOperand(s.Value),
+        ArrayArg a => Literals(a.Items) is List<Operand> items ? new ArrayOperand(items) : null,
+        TupleArg t => Literals(t.Items) is List<Operand> items ? new TupleOperand(items) : null,
+        _ => null,
+    };
+
+    private static List<Operand>? Literals(IReadOnlyList<Arg> items)
+    {
+        var result = new List<Operand>(items.Count);
+        foreach (Arg item in items)
+        {
+            if (Literal(item) is not Operand o)
+            {
+                return null;
+            }
+
+            result.Add(o);
+        }
+
+        return result;
+    }
 
     private long Evaluate(Dim d)
     {

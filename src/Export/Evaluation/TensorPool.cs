@@ -12,6 +12,9 @@ namespace TorchToNnef.Export.Evaluation;
 /// </summary>
 internal sealed class TensorPool
 {
+    // Shorter arrays are cheaper to allocate than to track: never handed out, so never looked up either.
+    private const int PooledLength = 1024;
+
     [ThreadStatic]
     private static TensorPool? _current;
 
@@ -31,7 +34,7 @@ internal sealed class TensorPool
         where T : struct
     {
         TensorPool? pool = _current;
-        if (pool is null || length < 1024)
+        if (pool is null || length < PooledLength)
         {
             return length == 0 ? [] : GC.AllocateUninitializedArray<T>(length);
         }
@@ -57,7 +60,7 @@ internal sealed class TensorPool
     /// <summary>A value was bound to a name: its storage (if the pool handed it out) gains a reference.</summary>
     public void Bind(Operand? operand)
     {
-        if (Storage(operand) is Array a && _bindings.TryGetValue(a, out int n))
+        if (Storage(operand) is Array a && a.Length >= PooledLength && _bindings.TryGetValue(a, out int n))
         {
             _bindings[a] = n + 1;
         }
@@ -66,7 +69,7 @@ internal sealed class TensorPool
     /// <summary>A binding went away: at zero references the storage returns to the free list.</summary>
     public void Unbind(Operand? operand)
     {
-        if (Storage(operand) is not Array a || !_bindings.TryGetValue(a, out int n))
+        if (Storage(operand) is not Array a || a.Length < PooledLength || !_bindings.TryGetValue(a, out int n))
         {
             return;
         }

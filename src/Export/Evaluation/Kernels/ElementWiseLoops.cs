@@ -26,6 +26,16 @@ internal static class ElementWiseLoops
             return;
         }
 
+        // Each input whole or a single value: the plan would be one row with strides 1 or 0, so run that row directly.
+        int n = dst.Length;
+        if ((x.Length == n || x.Length == 1) && (y.Length == n || y.Length == 1) && (threads <= 1 || n < ParallelThreshold))
+        {
+            ref T x0 = ref MemoryMarshal.GetArrayDataReference(x);
+            ref T y0 = ref MemoryMarshal.GetArrayDataReference(y);
+            Run<TOp, T>(width, ref x0, x.Length == 1 ? 0 : 1, ref y0, y.Length == 1 ? 0 : 1, ref MemoryMarshal.GetArrayDataReference(dst), n);
+            return;
+        }
+
         BroadcastPlan plan = BroadcastPlan.Create(outShape, xShape, yShape);
         if (threads <= 1 || (long)plan.Rows * plan.Inner < ParallelThreshold)
         {

@@ -11,7 +11,7 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 /// </summary>
 internal static class GemvTransposedKernels
 {
-    /// <summary>AVX path, 16 outputs (two chains) at a time; scalar chains for the last columns.</summary>
+    /// <summary>AVX path, 16 outputs (two chains) at a time, then 8 (one chain); scalar chains for the last columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx(int n, int k, ref float a, ref float b, nint ldb, ref float c)
     {
@@ -22,6 +22,32 @@ internal static class GemvTransposedKernels
         }
 
         int j = 0;
+        for (; j <= n - 16; j += 16)
+        {
+            // Two independent chains (outputs j..j+7 and j+8..j+15): one chain alone waits on the FMA latency.
+            ref float r0 = ref Unsafe.Add(ref b, j * ldb);
+            ref float r8 = ref Unsafe.Add(ref b, (j + 8) * ldb);
+            Vector256<float> s0 = Vector256<float>.Zero;
+            Vector256<float> s1 = Vector256<float>.Zero;
+            int p = 0;
+            for (; p <= k - 8; p += 8)
+            {
+                ref float x = ref Unsafe.Add(ref a, p);
+                s0 = Block8(ref Unsafe.Add(ref r0, p), ldb, ref x, s0);
+                s1 = Block8(ref Unsafe.Add(ref r8, p), ldb, ref x, s1);
+            }
+
+            for (; p < k; p++)
+            {
+                Vector256<float> xp = Vector256.Create(Unsafe.Add(ref a, p));
+                s0 = Vector256.FusedMultiplyAdd(xp, Column8(ref Unsafe.Add(ref r0, p), ldb), s0);
+                s1 = Vector256.FusedMultiplyAdd(xp, Column8(ref Unsafe.Add(ref r8, p), ldb), s1);
+            }
+
+            s0.StoreUnsafe(ref Unsafe.Add(ref c, j));
+            s1.StoreUnsafe(ref Unsafe.Add(ref c, j + 8));
+        }
+
         for (; j <= n - 8; j += 8)
         {
             ref float r0 = ref Unsafe.Add(ref b, j * ldb);
@@ -64,6 +90,36 @@ internal static class GemvTransposedKernels
 
         GemmKernelScalar.GemvTransposedColumns(j, n, k, ref a, ref b, ldb, ref c);
     }
+
+    // Positions p..p+7 of 8 rows of B (starting at col, rows ldb apart) transposed in registers, each position
+    // added to the chain in order: s += x[p + i] * column i.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Block8(ref float col, nint ldb, ref float x, Vector256<float> s)
+    {
+        Vector256<float> v0 = Vector256.LoadUnsafe(ref col);
+        Vector256<float> v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, ldb));
+        Vector256<float> v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 2 * ldb));
+        Vector256<float> v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 3 * ldb));
+        Vector256<float> v4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 4 * ldb));
+        Vector256<float> v5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 5 * ldb));
+        Vector256<float> v6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 6 * ldb));
+        Vector256<float> v7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 7 * ldb));
+        Transposes.Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(x), v0, s);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 1)), v1, s);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 2)), v2, s);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 3)), v3, s);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 4)), v4, s);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 5)), v5, s);
+        s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 6)), v6, s);
+        return Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 7)), v7, s);
+    }
+
+    // Position p (at col) of 8 rows of B, ldb apart.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Column8(ref float col, nint ldb) => Vector256.Create(
+        col, Unsafe.Add(ref col, ldb), Unsafe.Add(ref col, 2 * ldb), Unsafe.Add(ref col, 3 * ldb),
+        Unsafe.Add(ref col, 4 * ldb), Unsafe.Add(ref col, 5 * ldb), Unsafe.Add(ref col, 6 * ldb), Unsafe.Add(ref col, 7 * ldb));
 
     /// <summary>SSE path, 4 outputs at a time; scalar chains for the last columns (and without SSE).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -151,6 +151,22 @@ internal static class Binary
             return false;
         }
 
+        if (v.Type.Kind == DatumKind.F32)
+        {
+            // The common case (a weight or a literal operand), read in place rather than through a double[] copy.
+            ReadOnlySpan<float> f = v.Span<float>();
+            value = f[0];
+            for (int i = 1; i < f.Length; i++)
+            {
+                if (!f[i].Equals(f[0]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
         double[] d = Cast.ToDoubles(v.Type.Kind == DatumKind.TDim ? v.WithType(DatumType.I64) : v);
         value = d[0];
         for (int i = 1; i < d.Length; i++)

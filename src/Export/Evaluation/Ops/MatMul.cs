@@ -15,6 +15,9 @@ internal static class MatMul
 {
     private const string BatchLetters = "ABCDEFGHIJ";
 
+    // Plans kept per statement: enough for the distinct shapes the callers of a fragment usually give.
+    private const int KeptPlans = 8;
+
     public static void Register(OpRegistry nnef, OpRegistry core)
     {
         nnef.Primitive("matmul", MatMulOp);
@@ -109,17 +112,45 @@ internal static class MatMul
             throw new InvalidGraphException(null, $"matmul needs rank >= 2, got {a} and {b}");
         }
 
-        string batch = BatchLetters[..(a.Rank - 2)];
-        string aAxes = batch + (ta ? "km" : "mk");
-        string bAxes = batch + (tb ? "nk" : "kn");
-        string outAxes = batch + "mn";
+        DatumType operating = a.BlockQuant is not null ? b.Type : a.Type;
+        if (!a.Type.IsQuantized && !b.Type.IsQuantized && operating.IsFloat && operating.Kind != DatumKind.F64)
+        {
+            // The plan depends on the shapes and transpositions only: made once, reused while they come again (a
+            // statement of a fragment body keeps one per shape its callers give it, up to a few).
+            PlannedProduct[] kept = inv.State as PlannedProduct[] ?? [];
+            PlannedProduct? planned = Array.Find(kept, p => p.Fits(a.ShapeArray, b.ShapeArray, ta, tb));
+            if (planned is null)
+            {
+                (string pa, string pb, string po) = Axes(a.Rank, ta, tb);
+                planned = new PlannedProduct(a.ShapeArray, b.ShapeArray, ta, tb, Contraction.Plan(pa, a.ShapeArray, pb, b.ShapeArray, po));
+                inv.State = (PlannedProduct[])[planned, .. kept.Take(KeptPlans - 1)];
+            }
+
+            float[] r = planned.Plan.RunF32(Source(a, operating), Source(b, operating), KernelWidths.Active, Gemm.Threads(inv.Context.ParallelOptions));
+            return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, planned.Plan.OutShape, r), operating));
+        }
+
+        (string aAxes, string bAxes, string outAxes) = Axes(a.Rank, ta, tb);
         if (a.Type.IsQuantized || b.Type.IsQuantized)
         {
             return inv.Result(Quantized(aAxes, a, bAxes, b, outAxes, inv.OutputQuant));
         }
 
-        DatumType operating = a.BlockQuant is not null ? b.Type : a.Type;
         return inv.Result(Contract(aAxes, a, bAxes, b, outAxes, operating, inv.Context.ParallelOptions));
+    }
+
+    // matmul as a contraction: leading axes batch, the last two (m, k) x (k, n), either transposed.
+    private static (string A, string B, string Out) Axes(int rank, bool ta, bool tb)
+    {
+        string batch = BatchLetters[..(rank - 2)];
+        return (batch + (ta ? "km" : "mk"), batch + (tb ? "nk" : "kn"), batch + "mn");
+    }
+
+    // A float matmul's plan with the operand shapes it was made for.
+    private sealed record PlannedProduct(int[] AShape, int[] BShape, bool TransposeA, bool TransposeB, Contraction Plan)
+    {
+        public bool Fits(int[] a, int[] b, bool ta, bool tb) =>
+            ta == TransposeA && tb == TransposeB && a.AsSpan().SequenceEqual(AShape) && b.AsSpan().SequenceEqual(BShape);
     }
 
     // tract: accumulator QI32(sa * sb, 0); the output is the graph.quant type when given, else that accumulator.

@@ -113,7 +113,26 @@ internal static class Reduce
             Reducer.Min => Extreme(source, shape, outer, reduced, inner, max: false),
             _ => Arg(source, shape, outer, reduced, inner, reducer),
         };
-        if (normalize)
+        if (normalize && result.Type == DatumType.F32 && result.Data is float[] sums)
+        {
+            // The f32 case of the general division below, without building a divisor tensor: each sum times the
+            // reciprocal of the reduced volume converted to f32 (the division operator's x * (1 / y), the cast's rounding).
+            long volume = 1;
+            for (int i = 0; i < x.Rank; i++)
+            {
+                volume *= Array.IndexOf(axes, i) >= 0 ? x.Shape[i] : 1;
+            }
+
+            float reciprocal = 1f / (float)volume;
+            float[] divided = TensorPool.Allocate<float>(sums.Length);
+            for (int i = 0; i < sums.Length; i++)
+            {
+                divided[i] = sums[i] * reciprocal;
+            }
+
+            result = TensorValue.Wrap(DatumType.F32, result.ShapeArray, divided);
+        }
+        else if (normalize)
         {
             long cardinality = axes.Distinct().Aggregate(1L, (p, a) => p * x.Shape[a]);
             TensorValue card = Cast.To(TensorValue.ScalarTDim(cardinality), result.Type);
