@@ -7,7 +7,7 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 
 /// <summary>
 /// f32 softmax over one axis group, tract's order of operations: <c>m = max</c> (NaN-propagating, as
-/// <see cref="Math.Max(float, float)"/>), <c>e = exp(x − m)</c> (<see cref="ExpKernel"/>), <c>s = Σ e</c>, <c>y = e · (1 / s)</c>.
+/// <see cref="Math.Max(float, float)"/>), <c>e = exp(x − m)</c> (<see cref="SoftmaxExp"/>), <c>s = Σ e</c>, <c>y = e · (1 / s)</c>.
 /// Rows (the reduced axes innermost) sum in the <see cref="LaneSum"/> order, written once over <see cref="ILaneBlock{TSelf}"/>
 /// for every vector width and read from memory once; columns (an inner axis kept) are summed in order along the reduced
 /// axis, each lane an independent output. Results do not depend on the width.
@@ -61,7 +61,7 @@ internal static class SoftmaxKernels
         lanes.Clear();
         for (int i = 0; i < x.Length; i++)
         {
-            float e = ExpKernel.Exp(x[i] - max);
+            float e = SoftmaxExp.Exp(x[i] - max);
             y[i] = e;
             lanes[i % LaneSum.Lanes] += e;
         }
@@ -112,7 +112,7 @@ internal static class SoftmaxKernels
                 for (int i = 0; i < whole; i += LaneSum.Lanes)
                 {
                     nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
-                    TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                    TBlock e = TBlock.SoftmaxExp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
                     TBlock.Store(e, ref yr, (nuint)i);
                     sum = TBlock.Add(sum, e);
                 }
@@ -121,7 +121,7 @@ internal static class SoftmaxKernels
             {
                 for (int i = 0; i < whole; i += LaneSum.Lanes)
                 {
-                    TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                    TBlock e = TBlock.SoftmaxExp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
                     TBlock.Store(e, ref yr, (nuint)i);
                     sum = TBlock.Add(sum, e);
                 }
@@ -132,7 +132,7 @@ internal static class SoftmaxKernels
                 lanes.Clear();
                 for (int t = 0; whole + t < n; t++)
                 {
-                    float e = ExpKernel.Exp(Unsafe.Add(ref xr, whole + t) - max);
+                    float e = SoftmaxExp.Exp(Unsafe.Add(ref xr, whole + t) - max);
                     Unsafe.Add(ref yr, whole + t) = e;
                     Unsafe.Add(ref lane0, t) = e;
                 }
@@ -216,8 +216,8 @@ internal static class SoftmaxKernels
                         nextMax = TBlock.MaxNative(TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i)), TBlock.Load(ref xn, i1));
                         TBlock p0 = TBlock.Load(ref previous, (nuint)i);
                         TBlock p1 = TBlock.Load(ref previous, i1);
-                        TBlock e0 = TBlock.Exp(TBlock.Subtract(v0, m));
-                        TBlock e1 = TBlock.Exp(TBlock.Subtract(v1, m));
+                        TBlock e0 = TBlock.SoftmaxExp(TBlock.Subtract(v0, m));
+                        TBlock e1 = TBlock.SoftmaxExp(TBlock.Subtract(v1, m));
                         TBlock.Store(e0, ref current, (nuint)i);
                         TBlock.Store(e1, ref current, i1);
                         sum = TBlock.Add(TBlock.Add(sum, e0), e1);
@@ -230,7 +230,7 @@ internal static class SoftmaxKernels
                         TBlock v = TBlock.Load(ref xr, (nuint)i);
                         nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
                         TBlock p = TBlock.Load(ref previous, (nuint)i);
-                        TBlock e = TBlock.Exp(TBlock.Subtract(v, m));
+                        TBlock e = TBlock.SoftmaxExp(TBlock.Subtract(v, m));
                         TBlock.Store(e, ref current, (nuint)i);
                         sum = TBlock.Add(sum, e);
                         TBlock.Store(TBlock.Multiply(p, s), ref yp, (nuint)i);
@@ -240,7 +240,7 @@ internal static class SoftmaxKernels
                 {
                     for (int i = 0; i < whole; i += LaneSum.Lanes)
                     {
-                        TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                        TBlock e = TBlock.SoftmaxExp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
                         TBlock.Store(e, ref current, (nuint)i);
                         sum = TBlock.Add(sum, e);
                         if (hasNext)
@@ -260,7 +260,7 @@ internal static class SoftmaxKernels
                     lanes.Clear();
                     for (int t = 0; whole + t < n; t++)
                     {
-                        float e = ExpKernel.Exp(Unsafe.Add(ref xr, whole + t) - max);
+                        float e = SoftmaxExp.Exp(Unsafe.Add(ref xr, whole + t) - max);
                         Unsafe.Add(ref current, whole + t) = e;
                         Unsafe.Add(ref lane0, t) = e;
                     }
@@ -355,7 +355,7 @@ internal static class SoftmaxKernels
                 {
                     Span<float> e = y.AsSpan(block + (r * inner), inner);
                     ElementWiseLoops.Run<SubtractOperator<float>, float>(width, ref x[block + (r * inner)], 1, ref maxima[0], 1, ref e[0], inner);
-                    ElementWiseLoops.Run<ExpOperator, float>(width, e, e);
+                    ElementWiseLoops.Run<SoftmaxExpOperator, float>(width, e, e);
                     Combine<AddOperator<float>>(width, e, sums);
                 }
 
