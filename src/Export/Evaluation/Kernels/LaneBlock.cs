@@ -52,7 +52,8 @@ internal readonly struct LaneBlock512 : ILaneBlock<LaneBlock512>
 {
     private readonly Vector512<float> _a;
 
-    private LaneBlock512(Vector512<float> a) => _a = a;
+    /// <summary>The block held in <paramref name="a"/>.</summary>
+    internal LaneBlock512(Vector512<float> a) => _a = a;
 
     public static LaneBlock512 Splat(float value) => new(Vector512.Create(value));
 

@@ -16,19 +16,19 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 /// </summary>
 internal static class SoftmaxExp
 {
-    private const float Log2E = 1.44269504088896341f;
-    private const float RoundingShift = 12582912f; // 1.5 · 2^23: adding it leaves round(v) in the low bits, for |v| < 2^22
-    private const float Ln2High = 0.693359375f;
-    private const float Ln2Low = -2.12194440e-4f;
-    private const float Low = -104f;
+    internal const float Log2E = 1.44269504088896341f;
+    internal const float RoundingShift = 12582912f; // 1.5 · 2^23: adding it leaves round(v) in the low bits, for |v| < 2^22
+    internal const float Ln2High = 0.693359375f;
+    internal const float Ln2Low = -2.12194440e-4f;
+    internal const float Low = -104f;
 
     // e^r ≈ 1 + r·(1 + r·(C2 + r·(C3 + r·(C4 + r·(C5 + r·C6))))): interpolation of (e^r − 1) / r at the Chebyshev nodes of
     // [−ln 2 / 2, ln 2 / 2], rounded to f32 (relative error of the f32 evaluation 6.3e-8).
-    private const float C2 = 0.5f;
-    private const float C3 = 0.16666505f;
-    private const float C4 = 0.041666467f;
-    private const float C5 = 0.008369149f;
-    private const float C6 = 0.0013933642f;
+    internal const float C2 = 0.5f;
+    internal const float C3 = 0.16666505f;
+    internal const float C4 = 0.041666467f;
+    internal const float C5 = 0.008369149f;
+    internal const float C6 = 0.0013933642f;
 
     /// <summary>Scalar reference.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -53,24 +53,28 @@ internal static class SoftmaxExp
         return q * BitConverter.Int32BitsToSingle((n1 + 127) << 23) * BitConverter.Int32BitsToSingle((ni - n1 + 127) << 23);
     }
 
-    /// <summary>16 lanes. With AVX-512 the clamp is one <c>vmaxps</c> with the bound first (the instruction returns its
+    /// <summary>16 lanes (see <see cref="Exp(Vector512{float}, in SoftmaxExpConstants512)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> d) => Exp(d, SoftmaxExpConstants512.Create());
+
+    /// <summary>16 lanes, with the constants in <paramref name="k"/>. With AVX-512 the clamp is one <c>vmaxps</c> with the bound first (the instruction returns its
     /// second operand when either is NaN, so NaN lanes stay NaN) and the scaling one <c>vscalefps</c>, which rounds
     /// <c>q · 2^n</c> once as the two exact steps of the reference do.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> d)
+    public static Vector512<float> Exp(Vector512<float> d, in SoftmaxExpConstants512 k)
     {
         Vector512<float> c = Avx512F.IsSupported
-            ? Avx512F.Max(Vector512.Create(Low), d)
-            : Vector512.ConditionalSelect(Vector512.LessThan(d, Vector512.Create(Low)), Vector512.Create(Low), d);
-        Vector512<float> n = Vector512.FusedMultiplyAdd(c, Vector512.Create(Log2E), Vector512.Create(RoundingShift)) - Vector512.Create(RoundingShift);
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2High), c);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Low), r);
-        Vector512<float> q = Vector512.FusedMultiplyAdd(Vector512.Create(C6), r, Vector512.Create(C5));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(C4));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(C3));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(C2));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512<float>.One);
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512<float>.One);
+            ? Avx512F.Max(k.Low, d)
+            : Vector512.ConditionalSelect(Vector512.LessThan(d, k.Low), k.Low, d);
+        Vector512<float> n = Vector512.FusedMultiplyAdd(c, k.Log2E, k.RoundingShift) - k.RoundingShift;
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, k.MinusLn2High, c);
+        r = Vector512.FusedMultiplyAdd(n, k.MinusLn2Low, r);
+        Vector512<float> q = Vector512.FusedMultiplyAdd(k.C6, r, k.C5);
+        q = Vector512.FusedMultiplyAdd(q, r, k.C4);
+        q = Vector512.FusedMultiplyAdd(q, r, k.C3);
+        q = Vector512.FusedMultiplyAdd(q, r, k.C2);
+        q = Vector512.FusedMultiplyAdd(q, r, k.One);
+        q = Vector512.FusedMultiplyAdd(q, r, k.One);
         if (Avx512F.IsSupported)
         {
             return Avx512F.Scale(q, n);
@@ -124,6 +128,45 @@ internal static class SoftmaxExp
         Vector128<float> s2 = Vector128.ShiftLeft(ni - n1 + Vector128.Create(127), 23).AsSingle();
         return q * s1 * s2;
     }
+}
+
+/// <summary>
+/// <see cref="SoftmaxExp"/>'s constants as 512-bit vectors, made once before a loop and passed in: the JIT keeps them in
+/// registers then, where a <c>Vector512.Create</c> of a constant inside the loop is reloaded from memory at each use.
+/// </summary>
+internal readonly struct SoftmaxExpConstants512
+{
+    public readonly Vector512<float> Low;
+    public readonly Vector512<float> Log2E;
+    public readonly Vector512<float> RoundingShift;
+    public readonly Vector512<float> MinusLn2High;
+    public readonly Vector512<float> MinusLn2Low;
+    public readonly Vector512<float> C2;
+    public readonly Vector512<float> C3;
+    public readonly Vector512<float> C4;
+    public readonly Vector512<float> C5;
+    public readonly Vector512<float> C6;
+    public readonly Vector512<float> One;
+
+    /// <summary>The constants.</summary>
+    public SoftmaxExpConstants512()
+    {
+        Low = Vector512.Create(SoftmaxExp.Low);
+        Log2E = Vector512.Create(SoftmaxExp.Log2E);
+        RoundingShift = Vector512.Create(SoftmaxExp.RoundingShift);
+        MinusLn2High = Vector512.Create(-SoftmaxExp.Ln2High);
+        MinusLn2Low = Vector512.Create(-SoftmaxExp.Ln2Low);
+        C2 = Vector512.Create(SoftmaxExp.C2);
+        C3 = Vector512.Create(SoftmaxExp.C3);
+        C4 = Vector512.Create(SoftmaxExp.C4);
+        C5 = Vector512.Create(SoftmaxExp.C5);
+        C6 = Vector512.Create(SoftmaxExp.C6);
+        One = Vector512<float>.One;
+    }
+
+    /// <summary>The constants (<c>default</c> would be zeros).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SoftmaxExpConstants512 Create() => new();
 }
 
 /// <summary><see cref="SoftmaxExp"/> as an element-wise operator (softmax along columns).</summary>
