@@ -7,7 +7,8 @@ using BenchmarkDotNet.Running;
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // 'onnx-profile [--runs N] [--top K] id...' breaks our evaluator's time on those models down by operator and statement;
-// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
+// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS;
+// 'fresh-output [--held-mib N]' shows what a fresh 16 MiB output array costs per run beside a large heap (page faults).
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh; 'gen-onnx-chain DIR MIB
 // [--external]' writes a chain of MatMuls by 64 MiB weights for scripts/export-peak-rss.sh.
 if (args is ["q40-quality", ..])
@@ -49,6 +50,12 @@ if (args is ["llm-export-parts", ..])
 if (args is ["onnx-profile", ..])
 {
     TorchToNnef.Benchmarks.OnnxProfileRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["fresh-output", ..])
+{
+    TorchToNnef.Benchmarks.FreshOutputRun.Run(args[1..]);
     return;
 }
 
