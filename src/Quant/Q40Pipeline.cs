@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using TorchToNnef.Quant.Calibration;
 using TorchToNnef.Tensors;
 
@@ -58,21 +59,32 @@ internal sealed class Q40Pipeline
         for (long c0 = 0; c0 < Chunks; c0 += WindowChunks)
         {
             int count = (int)Math.Min(WindowChunks, Chunks - c0);
-            RunWindow(c0, count, null, destination);
+            RunWindow(c0, count, destination, 0);
             _options.Progress?.Report(GroupsThrough(c0 + count) * Q40Format.GroupSize);
         }
     }
 
-    /// <summary>Quantizes everything and writes the blocks to <paramref name="destination"/> in order, a window at a time.</summary>
+    /// <summary>
+    /// Quantizes everything and writes the blocks to <paramref name="destination"/> in order, a window at a time. A
+    /// destination that is also an <see cref="IBufferWriter{T}"/> of bytes (the archive writer's prefetch pipe) gets the
+    /// blocks quantized straight into its buffers, windows sized to the buffer it offers; any other stream gets them
+    /// copied from a pooled window.
+    /// </summary>
     public void RunTo(Stream destination)
     {
+        if (destination is IBufferWriter<byte> buffers)
+        {
+            RunTo(buffers);
+            return;
+        }
+
         byte[] output = ArrayPool<byte>.Shared.Rent(WindowChunks * ChunkBlockBytes);
         try
         {
             for (long c0 = 0; c0 < Chunks; c0 += WindowChunks)
             {
                 int count = (int)Math.Min(WindowChunks, Chunks - c0);
-                RunWindow(c0, count, output, Memory<byte>.Empty);
+                RunWindow(c0, count, output, c0 * ChunkGroups);
                 long groups = GroupsThrough(c0 + count) - (c0 * ChunkGroups);
                 destination.Write(output, 0, (int)(groups * Q40Format.BlockBytes));
                 _options.Progress?.Report(GroupsThrough(c0 + count) * Q40Format.GroupSize);
@@ -84,13 +96,28 @@ internal sealed class Q40Pipeline
         }
     }
 
+    // Each window is as many whole chunks as the buffer the writer offers holds (at least one, at most WindowChunks).
+    private void RunTo(IBufferWriter<byte> destination)
+    {
+        for (long c0 = 0; c0 < Chunks;)
+        {
+            Memory<byte> buffer = destination.GetMemory(ChunkBlockBytes);
+            int count = (int)Math.Min(Math.Clamp(buffer.Length / ChunkBlockBytes, 1, WindowChunks), Chunks - c0);
+            long groups = GroupsThrough(c0 + count) - (c0 * ChunkGroups);
+            RunWindow(c0, count, buffer, c0 * ChunkGroups);
+            destination.Advance((int)(groups * Q40Format.BlockBytes));
+            c0 += count;
+            _options.Progress?.Report(GroupsThrough(c0) * Q40Format.GroupSize);
+        }
+    }
+
     private long GroupsThrough(long chunkEnd) => Math.Min(Groups, chunkEnd * ChunkGroups);
 
-    // Chunks [first, first + count): chunk i goes to output[i * chunkBytes] when output is given, else to its own place
-    // in destination. Each chunk's scales are checked right after it is encoded (while its blocks are in cache); the
-    // error, if any, is thrown after the parallel loop for the first bad group, so it is ours and not an
-    // AggregateException, and the same whatever the thread count.
-    private void RunWindow(long first, int count, byte[]? output, Memory<byte> destination)
+    // Chunks [first, first + count) into output, whose first byte is the block of group firstGroup (0 when output is
+    // the whole tensor, first * ChunkGroups when it holds only this window). Each chunk's scales are checked right after
+    // it is encoded (while its blocks are in cache); the error, if any, is thrown after the parallel loop for the first
+    // bad group, so it is ours and not an AggregateException, and the same whatever the thread count.
+    private void RunWindow(long first, int count, Memory<byte> output, long firstGroup)
     {
         Q40ErrorStats[]? stats = _options.Errors is null ? null : new Q40ErrorStats[count];
         long[]? nonFinite = _options.AllowNonFinite ? null : new long[count];
@@ -98,9 +125,7 @@ internal sealed class Q40Pipeline
         {
             long g0 = (first + i) * ChunkGroups;
             int n = (int)Math.Min(ChunkGroups, Groups - g0);
-            Span<byte> blocks = output is not null
-                ? output.AsSpan(i * ChunkBlockBytes, n * Q40Format.BlockBytes)
-                : destination.Span.Slice((int)(g0 * Q40Format.BlockBytes), n * Q40Format.BlockBytes);
+            Span<byte> blocks = output.Span.Slice(checked((int)((g0 - firstGroup) * Q40Format.BlockBytes)), n * Q40Format.BlockBytes);
             QuantizeChunk(g0, n, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
             if (nonFinite is not null)
             {
@@ -127,7 +152,7 @@ internal sealed class Q40Pipeline
             {
                 if (group >= 0)
                 {
-                    ThrowNonFinite(group, output, destination, first);
+                    ThrowNonFinite(group, output.Span.Slice(checked((int)((group - firstGroup) * Q40Format.BlockBytes)), 2));
                 }
             }
         }
@@ -141,13 +166,25 @@ internal sealed class Q40Pipeline
         }
     }
 
-    // Index of the first block whose f16 scale is NaN or infinite (it would dequantize to NaN/inf), or -1.
+    // Index of the first block whose f16 scale is NaN or infinite (it would dequantize to NaN/inf), or -1. The common
+    // case (none) is one pass over the scales' high bytes, which hold the f16 exponent (bits 2-6), ORing a flag with no
+    // branch; the search runs only when the flag is set.
     private static int FirstNonFiniteScale(ReadOnlySpan<byte> blocks)
     {
-        for (int g = 0, n = blocks.Length / Q40Format.BlockBytes; g < n; g++)
+        int special = 0;
+        for (int i = 1; i < blocks.Length; i += Q40Format.BlockBytes)
         {
-            // f16 exponent bits all set: infinity or NaN.
-            if ((System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(blocks.Slice(g * Q40Format.BlockBytes, 2)) & 0x7C00) == 0x7C00)
+            special |= (blocks[i] & 0x7C) + 0x04;
+        }
+
+        if ((special & 0x80) == 0)
+        {
+            return -1;
+        }
+
+        for (int g = 0; g < blocks.Length / Q40Format.BlockBytes; g++)
+        {
+            if ((blocks[(g * Q40Format.BlockBytes) + 1] & 0x7C) == 0x7C)
             {
                 return g;
             }
@@ -156,11 +193,9 @@ internal sealed class Q40Pipeline
         return -1;
     }
 
-    private void ThrowNonFinite(long group, byte[]? output, Memory<byte> destination, long firstChunk)
+    private void ThrowNonFinite(long group, ReadOnlySpan<byte> scaleBytes)
     {
-        int offset = (int)((output is not null ? group - (firstChunk * ChunkGroups) : group) * Q40Format.BlockBytes);
-        ReadOnlySpan<byte> block = output is not null ? output.AsSpan(offset, 2) : destination.Span.Slice(offset, 2);
-        Half scale = BitConverter.UInt16BitsToHalf(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(block));
+        Half scale = BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(scaleBytes));
         string what = Half.IsNaN(scale) ? "holds NaN" : "has values too large for an f16 scale (|x| / 8 > 65504)";
         throw new TorchToNnef.Errors.ImpossibleQuantizationException(_tensorName, $"group {group} (elements {group * Q40Format.GroupSize} to {((group + 1) * Q40Format.GroupSize) - 1}) {what}: its Q4_0 scale would be {scale} (set Q40QuantizeOptions.AllowNonFinite, t2n --allow-non-finite, to keep it)");
     }

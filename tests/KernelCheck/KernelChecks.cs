@@ -220,6 +220,21 @@ public static class KernelChecks
             Compare(failures, $"{k} EncodeHalf all f16 inputs, r={rr}", LiteralEncode(everyHalfValues, sAll, rAll, half: true), actual);
         }
 
+        // Every reciprocal mantissa (r in [-2, -1), as min-max scales give negative reciprocals), against every f16 input
+        // whose product lands where codes change (|x*r| from 2^-4 to 2^5): with the sweep above over exponents this
+        // covers every product bit pattern the f16 rounding steps of the code see, ties included.
+        ushort[] near = FiniteGroups([.. Enumerable.Range(0, 65536).Select(i => (ushort)i).Where(h => (h & 0x7C00) is >= (11 << 10) and <= (19 << 10))], isHalf: true);
+        float[] nearValues = [.. near.Select(LiteralQ40.HalfToSingle)];
+        var sNear = new ushort[near.Length / 32];
+        var encoded = new byte[sNear.Length * 18];
+        for (int m = 0; m < 1024; m++)
+        {
+            float rr = LiteralQ40.HalfToSingle((ushort)(0xBC00 | m));
+            float[] rNear = [.. Enumerable.Repeat(rr, sNear.Length)];
+            TKernel.EncodeHalf(near, sNear, rNear, encoded);
+            Compare(failures, $"{k} EncodeHalf f16 inputs near the code steps, r={rr}", LiteralEncode(nearValues, sNear, rNear, half: true), encoded);
+        }
+
         // Scales and reciprocals over a stride of all f32 values and the edges, at several lengths.
         float[] maxima = TestData.AbsMaxima();
         foreach (int n in new[] { maxima.Length, 1, 15, 17, 33 })

@@ -279,8 +279,12 @@ internal sealed class SourcePrefetcher : IDisposable
             }
         }
 
-        /// <summary>The producer's stream: fills a chunk, queues it when full.</summary>
-        public sealed class PipeWriter(Pipe pipe) : WriteOnlyStream
+        /// <summary>
+        /// The producer's stream: fills a chunk, queues it when full. As an <see cref="IBufferWriter{T}"/> it also lends
+        /// the rest of its current chunk (or a fresh one) so that a producer can write straight into it (the Q4_0
+        /// quantizer does), without a copy.
+        /// </summary>
+        public sealed class PipeWriter(Pipe pipe) : WriteOnlyStream, IBufferWriter<byte>
         {
             private byte[]? _current;
             private int _filled;
@@ -299,6 +303,47 @@ internal sealed class SourcePrefetcher : IDisposable
                     {
                         FlushChunk();
                     }
+                }
+            }
+
+            /// <summary>
+            /// The free part of the current chunk when it holds <paramref name="sizeHint"/> bytes, else a new chunk (the
+            /// current one is queued first) of <see cref="ChunkBytes"/>, or larger when the hint asks for more.
+            /// </summary>
+            public Memory<byte> GetMemory(int sizeHint = 0)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
+                pipe._stop.ThrowIfCancellationRequested();
+                sizeHint = Math.Max(sizeHint, 1);
+                if (_current is not null && _current.Length - _filled < sizeHint)
+                {
+                    FlushChunk();
+                }
+
+                _current ??= ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, sizeHint));
+                return _current.AsMemory(_filled);
+            }
+
+            /// <inheritdoc />
+            public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+            /// <summary>Counts <paramref name="count"/> bytes written into the memory <see cref="GetMemory"/> lent; a full chunk is queued.</summary>
+            public void Advance(int count)
+            {
+                if (count == 0)
+                {
+                    return;
+                }
+
+                if (_current is null || count < 0 || count > _current.Length - _filled)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(count), count, "more bytes than the buffer lent by GetMemory holds");
+                }
+
+                _filled += count;
+                if (_filled >= ChunkBytes)
+                {
+                    FlushChunk();
                 }
             }
 

@@ -210,22 +210,42 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     private static Vector256<uint> Level1(Vector256<uint> a, Vector256<uint> b) =>
         Vector256.Max(Avx2.Permute2x128(a, b, 0x20), Avx2.Permute2x128(a, b, 0x31));
 
+    // floor(x*r + 8.5) with f32 arithmetic, capped at 15 but not floored at 0: Store's saturating packs turn every
+    // negative code into 0 (truncation of t in (-1, 0) gives 0 already; t <= -2^31 gives int.MinValue, also
+    // negative). Inputs are finite (the driver checks), so t has no NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> CodesF32(Vector256<float> x, Vector256<float> r)
     {
         Vector256<float> p = x * r;
         Vector256<float> t = p + Vector256.Create(8.5f);
-        t = Vector256.MinNative(Vector256.MaxNative(t, Vector256<float>.Zero), Vector256.Create(15f));
-        return Vector256.ConvertToInt32Native(t);
+        return Vector256.ConvertToInt32Native(Vector256.MinNative(t, Vector256.Create(15f)));
     }
 
+    // As CodesF32 with x*r and +8.5 each rounded to f16. The product is rounded with RoundToHalfPrecision; the sum s
+    // needs only floor(f16(s)), which is floor(s + h) with h half an f16 ulp of s's binade (see FloorOfHalfRounded).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> CodesF16(Vector256<float> x, Vector256<float> r)
     {
         Vector256<float> p = RoundToHalfPrecision(x * r);
-        Vector256<float> t = RoundToHalfPrecision(p + Vector256.Create(8.5f));
-        t = Vector256.MinNative(Vector256.MaxNative(t, Vector256<float>.Zero), Vector256.Create(15f));
-        return Vector256.ConvertToInt32Native(t);
+        Vector256<float> t = FloorOfHalfRoundedArgument(p + Vector256.Create(8.5f));
+        return Vector256.ConvertToInt32Native(Vector256.MinNative(t, Vector256.Create(15f)));
+    }
+
+    // Returns u with floor(u) = floor(f16(s)) for every finite s (f16 here: 11 significant bits, ties to even), so
+    // one add replaces the add/subtract pair of RoundToHalfPrecision. u = s + h, h = 2^(e-11) for s's exponent e
+    // (half the f16 ulp of s's binade; integers are multiples of that ulp for 1 <= |s| < 2^11, and even multiples, so
+    // a tie k - h rounds up to k):
+    // * s >= 1: f16(s) >= k (k integer) exactly when s + h >= k, so the floors agree; s + h is exact in f32 (h is at
+    //   least 2^12 f32 ulps of s) or reaches the next power of two, which is itself an integer.
+    // * 0.5 <= s < 1: f16(s) = 1 exactly when s >= 1 - 2^-12 = 1 - h; below 0.5 both floors are 0 (h <= s / 2^11;
+    //   for tiny s the subtraction wraps into a negative h, still < 1).
+    // * s < 0: h > 0 is at most |s| / 2^11, so u <= 0 and the code is 0 either way (negatives saturate to 0 in Store).
+    // Above 2^11 the code is 15 either way. The kernel tests check every finite f16 input against the reference.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FloorOfHalfRoundedArgument(Vector256<float> s)
+    {
+        Vector256<uint> h = (s.AsUInt32() & Vector256.Create(0x7F80_0000u)) - Vector256.Create(11u << 23);
+        return s + h.AsSingle();
     }
 
     // See Q40Vector512Kernel.RoundToHalfPrecision.
@@ -243,18 +263,20 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> BFloat16(Vector128<ushort> h) => (Avx2.ConvertToVector256Int32(h).AsUInt32() << 16).AsSingle();
 
-    // Writes the scale and 16 packed bytes from four vectors of codes (elements 0-7, 8-15, 16-23, 24-31).
+    // Writes the scale and 16 packed bytes from four vectors of codes (elements 0-7, 8-15, 16-23, 24-31), each code
+    // at most 15 and possibly negative (meaning 0).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(ref byte block, ushort scale, Vector256<int> c0, Vector256<int> c1, Vector256<int> c2, Vector256<int> c3)
     {
-        // GGML order: byte j = code[j] | code[j+16] << 4. Bytes fit in 0..255, so saturating packs narrow exactly;
-        // they work within 128-bit lanes (a = bytes 0-7, b = bytes 8-15: lane 0 holds a0-3 b0-3, lane 1 a4-7 b4-7, each
-        // twice), and one dword permute puts a0-3 a4-7 b0-3 b4-7 in the low half. Three instructions instead of the
-        // masks, packs and permutes of two generic Narrow calls.
-        Vector256<short> w = Avx2.PackSignedSaturate(c0 | (c2 << 4), c1 | (c3 << 4));
-        Vector256<byte> bytes = Avx2.PackUnsignedSaturate(w, w);
+        // GGML order: byte j = code[j] | code[j+16] << 4. The saturating packs narrow to bytes and turn negative codes
+        // into 0 (so the codes need no floor at 0). They work within 128-bit lanes: lane 0 ends as e0-3 e8-11 e16-19
+        // e24-27, lane 1 as e4-7 e12-15 e20-23 e28-31 (e = element). Each lane's high 8 bytes shifted into its low 8
+        // and up a nibble (a 16-bit shift: codes <= 15 carry nothing across bytes) pair e[j] with e[j+16]; one dword
+        // permute orders the low halves as bytes 0-3, 4-7, 8-11, 12-15.
+        Vector256<byte> bytes = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(c0, c1), Avx2.PackSignedSaturate(c2, c3));
+        Vector256<byte> pairs = bytes | (Avx2.ShiftRightLogical128BitLane(bytes, 8).AsUInt16() << 4).AsByte();
         Unsafe.WriteUnaligned(ref block, scale);
-        Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 0, 4, 1, 5)).AsByte().GetLower().StoreUnsafe(ref Unsafe.Add(ref block, 2));
+        Avx2.PermuteVar8x32(pairs.AsInt32(), Vector256.Create(0, 4, 1, 5, 0, 4, 1, 5)).AsByte().GetLower().StoreUnsafe(ref Unsafe.Add(ref block, 2));
     }
 
     // The 32 codes of a block as bytes in element order (low nibbles, then high nibbles).

@@ -1,3 +1,4 @@
+using System.Buffers;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
@@ -24,6 +25,27 @@ public class SourcePrefetcherTests
             sources[i].WriteTo(expected);
             Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.ToArray()), $"source {i}");
             Assert.Equal(sources[i].Shape, prefetcher[i].Shape);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ProducersWritingIntoLentBuffersGiveTheSameBytes(int workers)
+    {
+        // The pipe's writer lends its chunks (IBufferWriter): pieces smaller and larger than a chunk, mixed with plain
+        // writes, partly used buffers and empty advances, must reach the consumer exactly as the plain stream writes do.
+        int[] sizes = [0, 7, SourcePrefetcher.ChunkBytes - 3, (2 * SourcePrefetcher.ChunkBytes) + 11, 5 * SourcePrefetcher.ChunkBytes];
+        TensorSource[] sources = [.. sizes.Select((n, i) => (TensorSource)new LendingSource(n, seed: i))];
+        using var prefetcher = new SourcePrefetcher(sources, workers, depth: 2, chunksPerItem: 2);
+        for (int i = 0; i < sources.Length; i++)
+        {
+            using var got = new MemoryStream();
+            prefetcher[i].WriteTo(got);
+            using var expected = new MemoryStream();
+            sources[i].WriteTo(expected);
+            Assert.Equal(sizes[i], got.Length);
+            Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.ToArray()), $"source {i}");
         }
     }
 
@@ -76,6 +98,61 @@ public class SourcePrefetcherTests
                 rng.NextBytes(piece.AsSpan(0, k));
                 destination.Write(piece, 0, k);
                 left -= k;
+            }
+        }
+    }
+
+    /// <summary>
+    /// n bytes, each a function of its position, written into buffers lent by the destination when it is an
+    /// <see cref="IBufferWriter{T}"/> (hints from 1 byte to 1.5 chunks, not always filled), else with plain writes.
+    /// </summary>
+    private sealed class LendingSource(int n, int seed) : TensorSource
+    {
+        public override DType DType => DType.U8;
+
+        public override Shape Shape => Shape.Of(n);
+
+        public override Tensor Open() => throw new NotSupportedException();
+
+        public override void WriteTo(Stream destination)
+        {
+            var sizes = new Random(seed + 100);
+            for (int left = n; left > 0;)
+            {
+                int hint = sizes.Next(4) switch
+                {
+                    0 => 1,
+                    1 => 70_000,
+                    2 => SourcePrefetcher.ChunkBytes + (SourcePrefetcher.ChunkBytes / 2),
+                    _ => 0,
+                };
+                if (destination is IBufferWriter<byte> lender && hint > 0)
+                {
+                    Memory<byte> m = lender.GetMemory(hint);
+                    Assert.True(m.Length >= hint);
+                    int k = Math.Min(left, Math.Min(m.Length, hint + sizes.Next(3)));
+                    Fill(m.Span[..k], n - left);
+                    lender.Advance(k);
+                    lender.Advance(0);
+                    left -= k;
+                }
+                else
+                {
+                    int k = Math.Min(left, 12_345);
+                    byte[] piece = new byte[k];
+                    Fill(piece, n - left);
+                    destination.Write(piece);
+                    left -= k;
+                }
+            }
+        }
+
+        private void Fill(Span<byte> bytes, int position)
+        {
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                int p = position + i;
+                bytes[i] = (byte)((p * 31) + (p >> 9) + (seed * 77));
             }
         }
     }
