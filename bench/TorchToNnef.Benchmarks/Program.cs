@@ -8,7 +8,8 @@ using BenchmarkDotNet.Running;
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
 // 'onnx-profile [--runs N] [--top K] id...' breaks our evaluator's time on those models down by operator and statement;
 // 'onnx-loop id [--seconds S] [--batch N]' runs our evaluator alone on one of them in a loop (time and bytes per run);
-// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS.
+// 'llama decode|prompt [steps]' times the evaluator on a Llama-shaped graph and reports peak RSS;
+// 'fresh-output [--held-mib N]' shows what a fresh 16 MiB output array costs per run beside a large heap (page faults).
 // gen-safetensors, gen-nnef-tgz and copy-safetensors serve bench/streaming-memory.sh; 'gen-onnx-chain DIR MIB
 // [--external]' writes a chain of MatMuls by 64 MiB weights for scripts/export-peak-rss.sh.
 if (args is ["q40-quality", ..])
@@ -56,6 +57,12 @@ if (args is ["onnx-profile", ..])
 if (args is ["onnx-loop", ..])
 {
     TorchToNnef.Benchmarks.OnnxLoopRun.Run(args[1..]);
+    return;
+}
+
+if (args is ["fresh-output", ..])
+{
+    TorchToNnef.Benchmarks.FreshOutputRun.Run(args[1..]);
     return;
 }
 

@@ -235,9 +235,9 @@ public class OperatorTests
         for (int row = 0; row < 2; row++)
         {
             float m = x.Skip(row * 3).Take(3).Max();
-            // exp is the evaluator's (within 1 ulp of MathF.Exp), the sum in its 16-lane order: lanes 0, 1, 2 hold
-            // e0, e1, e2 and fold as (e0 + e2) + e1.
-            float[] e = x.Skip(row * 3).Take(3).Select(v => ExpKernel.Exp(v - m)).ToArray();
+            // exp is softmax's (within 1 ulp of MathF.Exp), the sum in its 16-lane order: lanes 0, 1, 2 hold e0, e1,
+            // e2 and fold as (e0 + e2) + e1.
+            float[] e = x.Skip(row * 3).Take(3).Select(v => SoftmaxExp.Exp(v - m)).ToArray();
             float s = (e[0] + e[2]) + e[1];
             for (int i = 0; i < 3; i++)
             {

@@ -43,8 +43,8 @@ internal interface ILaneBlock<TSelf>
     /// <summary>The lanes folded as <see cref="LaneSum.Fold"/>: <c>l += l + 8</c>, <c>l += l + 4</c>, <c>l += l + 2</c>, <c>0 += 1</c>.</summary>
     static abstract float SumAcross(TSelf value);
 
-    /// <summary>Lane-wise <see cref="ExpKernel"/> exp.</summary>
-    static abstract TSelf Exp(TSelf a);
+    /// <summary>Lane-wise <see cref="SoftmaxExp"/> exp (of values never above 0, or NaN).</summary>
+    static abstract TSelf SoftmaxExp(TSelf a);
 }
 
 /// <summary>16 lanes in one 512-bit vector.</summary>
@@ -52,7 +52,8 @@ internal readonly struct LaneBlock512 : ILaneBlock<LaneBlock512>
 {
     private readonly Vector512<float> _a;
 
-    private LaneBlock512(Vector512<float> a) => _a = a;
+    /// <summary>The block held in <paramref name="a"/>.</summary>
+    internal LaneBlock512(Vector512<float> a) => _a = a;
 
     public static LaneBlock512 Splat(float value) => new(Vector512.Create(value));
 
@@ -81,7 +82,7 @@ internal readonly struct LaneBlock512 : ILaneBlock<LaneBlock512>
     public static float SumAcross(LaneBlock512 value) => LaneFold.Sum(value._a.GetLower() + value._a.GetUpper());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LaneBlock512 Exp(LaneBlock512 a) => new(ExpKernel.Exp(a._a));
+    public static LaneBlock512 SoftmaxExp(LaneBlock512 a) => new(Kernels.SoftmaxExp.Exp(a._a));
 }
 
 /// <summary>16 lanes in two 256-bit vectors (lanes 0–7, 8–15).</summary>
@@ -128,7 +129,7 @@ internal readonly struct LaneBlock256 : ILaneBlock<LaneBlock256>
     public static float SumAcross(LaneBlock256 value) => LaneFold.Sum(value._a + value._b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LaneBlock256 Exp(LaneBlock256 a) => new(ExpKernel.Exp(a._a), ExpKernel.Exp(a._b));
+    public static LaneBlock256 SoftmaxExp(LaneBlock256 a) => new(Kernels.SoftmaxExp.Exp(a._a), Kernels.SoftmaxExp.Exp(a._b));
 }
 
 /// <summary>16 lanes in four 128-bit vectors (lanes 0–3, 4–7, 8–11, 12–15).</summary>
@@ -191,7 +192,8 @@ internal readonly struct LaneBlock128 : ILaneBlock<LaneBlock128>
     public static float SumAcross(LaneBlock128 value) => LaneFold.Sum((value._a + value._c) + (value._b + value._d));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LaneBlock128 Exp(LaneBlock128 a) => new(ExpKernel.Exp(a._a), ExpKernel.Exp(a._b), ExpKernel.Exp(a._c), ExpKernel.Exp(a._d));
+    public static LaneBlock128 SoftmaxExp(LaneBlock128 a) =>
+        new(Kernels.SoftmaxExp.Exp(a._a), Kernels.SoftmaxExp.Exp(a._b), Kernels.SoftmaxExp.Exp(a._c), Kernels.SoftmaxExp.Exp(a._d));
 }
 
 /// <summary>The last steps of the lane folds, shared by the blocks.</summary>

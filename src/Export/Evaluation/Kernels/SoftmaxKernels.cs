@@ -7,7 +7,7 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 
 /// <summary>
 /// f32 softmax over one axis group, tract's order of operations: <c>m = max</c> (NaN-propagating, as
-/// <see cref="Math.Max(float, float)"/>), <c>e = exp(x − m)</c> (<see cref="ExpKernel"/>), <c>s = Σ e</c>, <c>y = e · (1 / s)</c>.
+/// <see cref="Math.Max(float, float)"/>), <c>e = exp(x − m)</c> (<see cref="SoftmaxExp"/>), <c>s = Σ e</c>, <c>y = e · (1 / s)</c>.
 /// Rows (the reduced axes innermost) sum in the <see cref="LaneSum"/> order, written once over <see cref="ILaneBlock{TSelf}"/>
 /// for every vector width and read from memory once; columns (an inner axis kept) are summed in order along the reduced
 /// axis, each lane an independent output. Results do not depend on the width.
@@ -27,7 +27,7 @@ internal static class SoftmaxKernels
             switch (width)
             {
                 case KernelWidth.Vector512:
-                    RowsPipelined<LaneBlock512>(x, y, r0, r1, length);
+                    RowsPipelined512(x, y, r0, r1, length);
                     break;
                 case KernelWidth.Vector256:
                     RowsInLaneBlocks<LaneBlock256>(x, y, r0, r1, length);
@@ -61,7 +61,7 @@ internal static class SoftmaxKernels
         lanes.Clear();
         for (int i = 0; i < x.Length; i++)
         {
-            float e = ExpKernel.Exp(x[i] - max);
+            float e = SoftmaxExp.Exp(x[i] - max);
             y[i] = e;
             lanes[i % LaneSum.Lanes] += e;
         }
@@ -112,7 +112,7 @@ internal static class SoftmaxKernels
                 for (int i = 0; i < whole; i += LaneSum.Lanes)
                 {
                     nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
-                    TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                    TBlock e = TBlock.SoftmaxExp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
                     TBlock.Store(e, ref yr, (nuint)i);
                     sum = TBlock.Add(sum, e);
                 }
@@ -121,7 +121,7 @@ internal static class SoftmaxKernels
             {
                 for (int i = 0; i < whole; i += LaneSum.Lanes)
                 {
-                    TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
+                    TBlock e = TBlock.SoftmaxExp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
                     TBlock.Store(e, ref yr, (nuint)i);
                     sum = TBlock.Add(sum, e);
                 }
@@ -132,7 +132,7 @@ internal static class SoftmaxKernels
                 lanes.Clear();
                 for (int t = 0; whole + t < n; t++)
                 {
-                    float e = ExpKernel.Exp(Unsafe.Add(ref xr, whole + t) - max);
+                    float e = SoftmaxExp.Exp(Unsafe.Add(ref xr, whole + t) - max);
                     Unsafe.Add(ref yr, whole + t) = e;
                     Unsafe.Add(ref lane0, t) = e;
                 }
@@ -160,33 +160,38 @@ internal static class SoftmaxKernels
         }
     }
 
-    // RowsInLaneBlocks with the passes of consecutive rows overlapped, for the 512-bit block: one loop reads row r + 1
-    // for its maximum, exponentiates row r into a scratch row (which stays in the cache), and writes row r - 1 scaled
-    // from the other scratch row, so x is read and y written exactly once, each as an even stream under the exp
-    // arithmetic (writing e into y and scaling it in place later stalls on y's cache misses twice). Same operations on
-    // the same values as the reference. Measured on Zen 4: about 1.5x faster than RowsInLaneBlocks<LaneBlock512> on
-    // 4 Mi floats; the 256- and 128-bit blocks hold too many registers in this loop and run slower than without it.
-    // (A probe's figures, one thread, 4 Mi floats: exp alone 0.63 ms, this kernel 0.88 ms, RowsInLaneBlocks 1.24 ms.)
+    // RowsInLaneBlocks with the passes of consecutive rows overlapped, at 512 bits: one loop reads row r + 1 for its
+    // maximum, exponentiates row r into a scratch row (which stays in the cache), and writes row r - 1 scaled from the
+    // other scratch row, so x is read and y written exactly once, each as an even stream under the exp arithmetic
+    // (writing e into y and scaling it in place later stalls on y's cache misses twice). Same operations on the same
+    // values as the reference; the sum adds the blocks of a row in order, as LaneSum does. Four blocks a step give four
+    // independent exp chains in flight, and the exp constants are made once per call (SoftmaxExpConstants512) so they
+    // stay in registers: the JIT reloads a Vector512.Create constant from memory at each use inside the loop. (An
+    // in-process probe's figures, thread CPU time, one thread, 64 rows of 1024 in cache, 64 times: 0.60-0.66 ms against
+    // 0.90-1.01 ms for the two-blocks-a-step loop with the general exp it replaces; the repository's case for this is
+    // ElementWiseKernelBenchmarks.SoftmaxRowsInCacheOneThread.) The 256- and 128-bit blocks hold too many registers in
+    // this loop and run slower than without it.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsPipelined<TBlock>(float[] x, float[] y, int r0, int r1, int n)
-        where TBlock : struct, ILaneBlock<TBlock>
+    private static void RowsPipelined512(float[] x, float[] y, int r0, int r1, int n)
     {
         if (r0 >= r1 || n == 0)
         {
             return;
         }
 
+        const int Lanes = LaneSum.Lanes;
         float[] scratchRows = ArrayPool<float>.Shared.Rent(2 * n);
         try
         {
-            Span<float> lanes = stackalloc float[LaneSum.Lanes];
+            Span<float> lanes = stackalloc float[Lanes];
             ref float lane0 = ref MemoryMarshal.GetReference(lanes);
             ref float x0 = ref MemoryMarshal.GetArrayDataReference(x);
             ref float y0 = ref MemoryMarshal.GetArrayDataReference(y);
             ref float s0 = ref MemoryMarshal.GetArrayDataReference(scratchRows);
-            int whole = n & ~(LaneSum.Lanes - 1);
+            int whole = n & ~(Lanes - 1);
+            SoftmaxExpConstants512 k = SoftmaxExpConstants512.Create();
 
-            float max = RowMax<TBlock>(ref Unsafe.Add(ref x0, (nint)r0 * n), whole, n);
+            float max = RowMax<LaneBlock512>(ref Unsafe.Add(ref x0, (nint)r0 * n), whole, n);
             float previousScale = 0f;
             for (int r = r0; r < r1; r++)
             {
@@ -199,59 +204,48 @@ internal static class SoftmaxKernels
 
                 // Row r - 1's output (only formed as a reference when that row exists).
                 ref float yp = ref hasPrevious ? ref Unsafe.Add(ref y0, (nint)(r - 1) * n) : ref y0;
-                TBlock m = TBlock.Splat(max);
-                TBlock s = TBlock.Splat(previousScale);
-                TBlock sum = TBlock.Splat(0f);
-                TBlock nextMax = TBlock.Splat(float.NegativeInfinity);
+                Vector512<float> m = Vector512.Create(max);
+                Vector512<float> s = Vector512.Create(previousScale);
+                Vector512<float> sum = Vector512<float>.Zero;
+                Vector512<float> nextMax = Vector512.Create(float.NegativeInfinity);
+                int i = 0;
                 if (hasNext && hasPrevious)
                 {
-                    // Two blocks a step: two independent exp chains in flight (about 15% faster on Zen 4); the sum still
-                    // adds the blocks in order.
-                    int i = 0;
-                    for (; i <= whole - (2 * LaneSum.Lanes); i += 2 * LaneSum.Lanes)
+                    for (; i <= whole - (4 * Lanes); i += 4 * Lanes)
                     {
-                        nuint i1 = (nuint)(i + LaneSum.Lanes);
-                        TBlock v0 = TBlock.Load(ref xr, (nuint)i);
-                        TBlock v1 = TBlock.Load(ref xr, i1);
-                        nextMax = TBlock.MaxNative(TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i)), TBlock.Load(ref xn, i1));
-                        TBlock p0 = TBlock.Load(ref previous, (nuint)i);
-                        TBlock p1 = TBlock.Load(ref previous, i1);
-                        TBlock e0 = TBlock.Exp(TBlock.Subtract(v0, m));
-                        TBlock e1 = TBlock.Exp(TBlock.Subtract(v1, m));
-                        TBlock.Store(e0, ref current, (nuint)i);
-                        TBlock.Store(e1, ref current, i1);
-                        sum = TBlock.Add(TBlock.Add(sum, e0), e1);
-                        TBlock.Store(TBlock.Multiply(p0, s), ref yp, (nuint)i);
-                        TBlock.Store(TBlock.Multiply(p1, s), ref yp, i1);
-                    }
-
-                    for (; i < whole; i += LaneSum.Lanes)
-                    {
-                        TBlock v = TBlock.Load(ref xr, (nuint)i);
-                        nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
-                        TBlock p = TBlock.Load(ref previous, (nuint)i);
-                        TBlock e = TBlock.Exp(TBlock.Subtract(v, m));
-                        TBlock.Store(e, ref current, (nuint)i);
-                        sum = TBlock.Add(sum, e);
-                        TBlock.Store(TBlock.Multiply(p, s), ref yp, (nuint)i);
+                        nuint a = (nuint)i, b = a + Lanes, c = a + (2 * Lanes), d = a + (3 * Lanes);
+                        nextMax = Vector512.MaxNative(Vector512.MaxNative(nextMax, Vector512.LoadUnsafe(ref xn, a)), Vector512.LoadUnsafe(ref xn, b));
+                        nextMax = Vector512.MaxNative(Vector512.MaxNative(nextMax, Vector512.LoadUnsafe(ref xn, c)), Vector512.LoadUnsafe(ref xn, d));
+                        Vector512<float> e0 = SoftmaxExp.Exp(Vector512.LoadUnsafe(ref xr, a) - m, k);
+                        Vector512<float> e1 = SoftmaxExp.Exp(Vector512.LoadUnsafe(ref xr, b) - m, k);
+                        Vector512<float> e2 = SoftmaxExp.Exp(Vector512.LoadUnsafe(ref xr, c) - m, k);
+                        Vector512<float> e3 = SoftmaxExp.Exp(Vector512.LoadUnsafe(ref xr, d) - m, k);
+                        e0.StoreUnsafe(ref current, a);
+                        e1.StoreUnsafe(ref current, b);
+                        e2.StoreUnsafe(ref current, c);
+                        e3.StoreUnsafe(ref current, d);
+                        sum = (((sum + e0) + e1) + e2) + e3;
+                        (Vector512.LoadUnsafe(ref previous, a) * s).StoreUnsafe(ref yp, a);
+                        (Vector512.LoadUnsafe(ref previous, b) * s).StoreUnsafe(ref yp, b);
+                        (Vector512.LoadUnsafe(ref previous, c) * s).StoreUnsafe(ref yp, c);
+                        (Vector512.LoadUnsafe(ref previous, d) * s).StoreUnsafe(ref yp, d);
                     }
                 }
-                else
-                {
-                    for (int i = 0; i < whole; i += LaneSum.Lanes)
-                    {
-                        TBlock e = TBlock.Exp(TBlock.Subtract(TBlock.Load(ref xr, (nuint)i), m));
-                        TBlock.Store(e, ref current, (nuint)i);
-                        sum = TBlock.Add(sum, e);
-                        if (hasNext)
-                        {
-                            nextMax = TBlock.MaxNative(nextMax, TBlock.Load(ref xn, (nuint)i));
-                        }
 
-                        if (hasPrevious)
-                        {
-                            TBlock.Store(TBlock.Multiply(TBlock.Load(ref previous, (nuint)i), s), ref yp, (nuint)i);
-                        }
+                // The rest of the blocks (all of them in the first and last rows of the range), one at a time.
+                for (; i < whole; i += Lanes)
+                {
+                    Vector512<float> e = SoftmaxExp.Exp(Vector512.LoadUnsafe(ref xr, (nuint)i) - m, k);
+                    e.StoreUnsafe(ref current, (nuint)i);
+                    sum += e;
+                    if (hasNext)
+                    {
+                        nextMax = Vector512.MaxNative(nextMax, Vector512.LoadUnsafe(ref xn, (nuint)i));
+                    }
+
+                    if (hasPrevious)
+                    {
+                        (Vector512.LoadUnsafe(ref previous, (nuint)i) * s).StoreUnsafe(ref yp, (nuint)i);
                     }
                 }
 
@@ -260,41 +254,41 @@ internal static class SoftmaxKernels
                     lanes.Clear();
                     for (int t = 0; whole + t < n; t++)
                     {
-                        float e = ExpKernel.Exp(Unsafe.Add(ref xr, whole + t) - max);
+                        float e = SoftmaxExp.Exp(Unsafe.Add(ref xr, whole + t) - max);
                         Unsafe.Add(ref current, whole + t) = e;
                         Unsafe.Add(ref lane0, t) = e;
                     }
 
-                    sum = TBlock.Add(sum, TBlock.Load(ref lane0, 0));
+                    sum += Vector512.LoadUnsafe(ref lane0);
                     if (hasPrevious)
                     {
-                        for (int i = whole; i < n; i++)
+                        for (int t = whole; t < n; t++)
                         {
-                            Unsafe.Add(ref yp, i) = Unsafe.Add(ref previous, i) * previousScale;
+                            Unsafe.Add(ref yp, t) = Unsafe.Add(ref previous, t) * previousScale;
                         }
                     }
                 }
 
-                previousScale = 1f / TBlock.SumAcross(sum);
+                previousScale = 1f / LaneBlock512.SumAcross(new LaneBlock512(sum));
                 if (hasNext)
                 {
-                    max = MaxOf(nextMax, ref xn, whole, n);
+                    max = MaxOf(new LaneBlock512(nextMax), ref xn, whole, n);
                 }
             }
 
             // The last row's scaling has no next row to ride on.
             ref float yLast = ref Unsafe.Add(ref y0, (nint)(r1 - 1) * n);
             ref float last = ref Unsafe.Add(ref s0, ((r1 - 1) & 1) * n);
-            TBlock lastScale = TBlock.Splat(previousScale);
-            int k = 0;
-            for (; k < whole; k += LaneSum.Lanes)
+            Vector512<float> lastScale = Vector512.Create(previousScale);
+            int q = 0;
+            for (; q < whole; q += Lanes)
             {
-                TBlock.Store(TBlock.Multiply(TBlock.Load(ref last, (nuint)k), lastScale), ref yLast, (nuint)k);
+                (Vector512.LoadUnsafe(ref last, (nuint)q) * lastScale).StoreUnsafe(ref yLast, (nuint)q);
             }
 
-            for (; k < n; k++)
+            for (; q < n; q++)
             {
-                Unsafe.Add(ref yLast, k) = Unsafe.Add(ref last, k) * previousScale;
+                Unsafe.Add(ref yLast, q) = Unsafe.Add(ref last, q) * previousScale;
             }
         }
         finally
@@ -355,7 +349,7 @@ internal static class SoftmaxKernels
                 {
                     Span<float> e = y.AsSpan(block + (r * inner), inner);
                     ElementWiseLoops.Run<SubtractOperator<float>, float>(width, ref x[block + (r * inner)], 1, ref maxima[0], 1, ref e[0], inner);
-                    ElementWiseLoops.Run<ExpOperator, float>(width, e, e);
+                    ElementWiseLoops.Run<SoftmaxExpOperator, float>(width, e, e);
                     Combine<AddOperator<float>>(width, e, sums);
                 }
 

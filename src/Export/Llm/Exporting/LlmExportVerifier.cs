@@ -47,7 +47,10 @@ internal static class LlmExportVerifier
 
             int threads = options.Threads > 0 ? options.Threads : -1;
             var reference = new DecoderReference(arch, Weight, precision.Reference, threads);
-            var evaluation = new EvaluationOptions { MaxDegreeOfParallelism = Math.Max(0, options.Threads), Cancellation = cancellation };
+            // Each mode's outputs are compared and written to its bundle before the next mode runs, so the next run may
+            // write into their storage (the caches of one mode have the shape of the next one's) instead of faulting in
+            // fresh arrays.
+            var evaluation = new EvaluationOptions { MaxDegreeOfParallelism = Math.Max(0, options.Threads), Cancellation = cancellation, ReuseOutputStorage = true };
             int n = options.SampleGenerationTotalSize;
             var random = new Random(TokenSeed);
             long[] tokens = [.. Enumerable.Range(0, n).Select(_ => (long)random.Next(c.VocabSize))];
