@@ -62,7 +62,7 @@ internal static class OnnxLoopRun
                 {
                     shapes[input.Name] = input.Shape?.All(d => d.Value is long) == true
                         ? [.. input.Shape.Select(d => d.Value!.Value)]
-                        : OnnxModelsRun.ImageShape(id) ?? throw new InvalidOperationException($"{id}: no benchmark shape for '{input.Name}'");
+                        : OnnxModelsRun.BenchShape(id, input.Name) ?? throw new InvalidOperationException($"{id}: no benchmark shape for '{input.Name}'");
                 }
 
                 Graph translated = OnnxExporter.Translate(model, new OnnxExportOptions { InputShapes = shapes }).Graph;
