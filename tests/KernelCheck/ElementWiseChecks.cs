@@ -7,7 +7,7 @@ namespace TorchToNnef.KernelCheck;
 /// Element-wise loops at every width against the operators' scalar forms evaluated with plain index arithmetic:
 /// broadcasting shape pairs (scalar, row, column, outer and inner broadcasts, lengths 0..70 around every vector tail),
 /// row and column splits over threads, special values (NaN, ±0, ±inf) for the float operators, wrapping integers; and
-/// every vectorized unary operator against its scalar form.
+/// every vectorized unary operator against its scalar form, and leaky_relu against its literal form.
 /// </summary>
 public static class ElementWiseChecks
 {
@@ -34,6 +34,7 @@ public static class ElementWiseChecks
                 }
 
                 Unary(failures, width, rng);
+                LeakyRelu(failures, width, rng);
             }
         }
 
@@ -152,6 +153,44 @@ public static class ElementWiseChecks
             {
                 failures.Add($"{width} {what} length {x.Length} element {i} of {x[i]:R}: {expected:R} vs {actual[i]:R}");
                 return;
+            }
+        }
+    }
+
+    // leaky_relu against its literal form: every length 0..70 (each vector tail), long runs split over threads,
+    // specials (NaN, ±0, ±inf) at every position of a vector, and alphas of either sign, zero and NaN.
+    private static void LeakyRelu(List<string> failures, KernelWidth width, Random rng)
+    {
+        float[] specials = [float.NaN, 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, -1f, 1f, -float.Epsilon, float.Epsilon, float.MinValue, float.MaxValue, BitConverter.Int32BitsToSingle(unchecked((int)0xFFC12345))];
+        foreach (float alpha in new[] { 0.01f, 0.2f, 1f, -0.5f, 0f, -0f, 3e38f, float.NaN })
+        {
+            foreach (int n in Enumerable.Range(0, 71).Concat([127, 1000, 300001]))
+            {
+                float[] x = Floats(rng, n);
+                for (int i = 0; i < n && i < 70 * specials.Length; i += 1 + (i % 5))
+                {
+                    x[i] = specials[(i / 3) % specials.Length];
+                }
+
+                foreach (int threads in n > 1000 ? new[] { 1, 3 } : new[] { 1 })
+                {
+                    var actual = new float[n];
+                    LeakyReluKernel.Run(width, x, actual, alpha, threads);
+                    for (int i = 0; i < n; i++)
+                    {
+                        float expected = x[i] < 0f ? alpha * x[i] : x[i];
+
+                        // A NaN input passes through with its payload; a NaN alpha's products match as NaN.
+                        bool ok = float.IsNaN(x[i])
+                            ? BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual[i])
+                            : Same(expected, actual[i]);
+                        if (!ok)
+                        {
+                            failures.Add($"{width} leaky_relu alpha={alpha:R} length {n} threads={threads} element {i} of {x[i]:R}: {expected:R} vs {actual[i]:R}");
+                            return;
+                        }
+                    }
+                }
             }
         }
     }

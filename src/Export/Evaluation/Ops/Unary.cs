@@ -239,12 +239,20 @@ internal static class Unary
         float alpha = inv.Float("alpha");
         Array data = x.Type.Kind switch
         {
-            DatumKind.F32 => LeakyRelu(x.Items<float>(), alpha),
+            DatumKind.F32 => LeakyReluSingle(x.Items<float>(), alpha, Gemm.Threads(inv.Context.ParallelOptions)),
             DatumKind.F16 => LeakyRelu(x.Items<Half>(), (Half)alpha),
             DatumKind.F64 => LeakyRelu(x.Items<double>(), (double)alpha),
             _ => throw new UnsupportedFeatureException(null, null, $"leaky_relu is not defined on {x.Type}"),
         };
         return inv.Result(TensorValue.Wrap(x.Type, x.ShapeArray, data));
+    }
+
+    // f32: vectorized into a pooled array, like the other f32 element-wise operators.
+    private static float[] LeakyReluSingle(float[] x, float alpha, int threads)
+    {
+        float[] y = TensorPool.Allocate<float>(x.Length);
+        LeakyReluKernel.Run(KernelWidths.Active, x, y, alpha, threads);
+        return y;
     }
 
     // v < 0 ? alpha · v : v, in the value's own type (f16 products rounded to f16).
