@@ -144,6 +144,25 @@ public class ConvPoolPathTests
         AssertSameBits(deep.Mean.Span<float>().ToArray(), flat.Mean.Span<float>().ToArray());
     }
 
+    // Values drawn only from NaN, ±0, ±inf and ±1: ties between +0 and -0 (the first one's bits stay), windows of NaN only
+    // (the first NaN stays), NaN followed by numbers (the number wins), at borders with padding, strides and dilations.
+    [Theory]
+    [InlineData(3, 9, 13, 3, 2, 1, 1, "constant", 31)]
+    [InlineData(2, 7, 7, 2, 1, 1, 0, "ignore", 32)]
+    [InlineData(2, 8, 11, 3, 1, 2, 2, "constant", 33)]
+    [InlineData(5, 74, 32, 3, 2, 1, 0, "ignore", 34)]
+    public void TwoDimensionalPoolingOfSpecialValuesGivesTheBitsOfTheGenericPath(int channels, int h, int w, int k, int stride, int dilation, int pad, string border, int seed)
+    {
+        var rng = new Random(seed);
+        float[] specials = [float.NaN, 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 1f, -1f];
+        float[] x = [.. Enumerable.Range(0, channels * h * w).Select(_ => specials[rng.Next(specials.Length)])];
+        x.AsSpan(0, w * 3).Fill(float.NaN); // whole windows of NaN in the first plane
+        (TensorValue Max, TensorValue Index, TensorValue Sum, TensorValue Mean) flat = Pools(x, [channels, h, w], k, stride, dilation, pad, border, deep: false);
+        (TensorValue Max, TensorValue Index, TensorValue Sum, TensorValue Mean) deep = Pools(x, [channels, h, w], k, stride, dilation, pad, border, deep: true);
+        AssertSameBits(deep.Max.Span<float>().ToArray(), flat.Max.Span<float>().ToArray());
+        Assert.Equal(deep.Index.Span<long>().ToArray(), flat.Index.Span<long>().ToArray());
+    }
+
     private static (TensorValue, TensorValue, TensorValue, TensorValue) Pools(float[] x, int[] chw, int k, int stride, int dilation, int pad, string border, bool deep)
     {
         long[] shape = deep ? [1, chw[0], 1, chw[1], chw[2]] : [1, chw[0], chw[1], chw[2]];

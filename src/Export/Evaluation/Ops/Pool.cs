@@ -127,32 +127,84 @@ internal static class Pool
         return new TupleOperand([inv.Result(output), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
     }
 
-    // f32 with one or two spatial axes: the same window walk and comparisons (a float widens to double exactly), reading
-    // the floats in place and writing the maxima directly.
+    // f32 with one or two spatial axes: the same window walk and comparisons as WindowArgMax (a float widens to double
+    // exactly), with each output row's and column's range of cells inside the input worked out once rather than tested
+    // per cell, and both outputs from the tensor pool (the index output is rarely read: max_pool discards it).
     private static TupleOperand MaxPool2(Invocation inv, TensorValue x, Window g, int planes)
     {
         float[] values = Cast.To(x, DatumType.F32).Items<float>();
         float[] maxima = TensorPool.Allocate<float>(planes * g.OutVolume);
-        var index = new long[maxima.Length];
+        long[] index = TensorPool.Allocate<long>(maxima.Length);
         Plane2 p = Plane2.Of(g);
-        for (int plane = 0; plane < planes; plane++)
+        var columns = new (int First, int End)[p.OW];
+        for (int ox = 0; ox < p.OW; ox++)
         {
-            int inBase = plane * g.InVolume;
-            int outBase = plane * g.OutVolume;
-            for (int oy = 0; oy < p.OH; oy++)
+            columns[ox] = Inside((ox * p.SX) - p.PadLeft, p.DX, p.KW, p.W);
+        }
+
+        for (int oy = 0; oy < p.OH; oy++)
+        {
+            int iy0 = (oy * p.SY) - p.PadTop;
+            (int kyFirst, int kyEnd) = Inside(iy0, p.DY, p.KH, p.H);
+            for (int ox = 0; ox < p.OW; ox++)
             {
+                if (planes > 0 && (kyFirst >= kyEnd || columns[ox].First >= columns[ox].End))
+                {
+                    throw new InvalidGraphException(null, "a pooling window lies entirely in the padding");
+                }
+            }
+
+            for (int plane = 0; plane < planes; plane++)
+            {
+                int inBase = plane * g.InVolume;
+                int outRow = (plane * g.OutVolume) + (oy * p.OW);
                 for (int ox = 0; ox < p.OW; ox++)
                 {
-                    int found = WindowArgMax<float>(values, p, inBase, oy, ox);
-                    int o = outBase + (oy * p.OW) + ox;
-                    maxima[o] = values[found];
-                    index[o] = found;
+                    (int kxFirst, int kxEnd) = columns[ox];
+                    int ix0 = (ox * p.SX) - p.PadLeft;
+                    int found = inBase + ((iy0 + (kyFirst * p.DY)) * p.W) + ix0 + (kxFirst * p.DX);
+                    float best = values[found];
+                    for (int ky = kyFirst; ky < kyEnd; ky++)
+                    {
+                        int rowBase = inBase + ((iy0 + (ky * p.DY)) * p.W) + ix0;
+                        for (int kx = ky == kyFirst ? kxFirst + 1 : kxFirst; kx < kxEnd; kx++)
+                        {
+                            int cell = rowBase + (kx * p.DX);
+                            float v = values[cell];
+                            if (Beats(v, best))
+                            {
+                                best = v;
+                                found = cell;
+                            }
+                        }
+                    }
+
+                    maxima[outRow + ox] = best;
+                    index[outRow + ox] = found;
                 }
             }
         }
 
         int[] shape = g.OutputShape(g.Channels);
         return new TupleOperand([inv.Result(TensorValue.Wrap(DatumType.F32, shape, maxima)), inv.Result(TensorValue.Wrap(DatumType.I64, shape, index))]);
+    }
+
+    // The kernel taps [First, End) whose cell start + tap · dilation lies in [0, extent): contiguous, as the cell grows with the tap.
+    private static (int First, int End) Inside(int start, int dilation, int taps, int extent)
+    {
+        int first = 0;
+        while (first < taps && start + (first * dilation) < 0)
+        {
+            first++;
+        }
+
+        int end = first;
+        while (end < taps && start + (end * dilation) < extent)
+        {
+            end++;
+        }
+
+        return (first, end);
     }
 
     // The first maximal cell of output (oy, ox)'s window in the plane at inBase (padded cells skipped); a window lying
