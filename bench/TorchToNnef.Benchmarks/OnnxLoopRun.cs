@@ -50,44 +50,7 @@ internal static class OnnxLoopRun
             throw new ArgumentException("onnx-loop needs a model id");
         }
 
-        string path = RealModels.Get(id);
-        string archive = Path.Combine(Path.GetTempPath(), $"t2n-onnx-loop-{Environment.ProcessId}.nnef.tgz");
-        Graph graph;
-        var shapes = new Dictionary<string, IReadOnlyList<long>>(StringComparer.Ordinal);
-        try
-        {
-            using (OnnxModel model = OnnxModel.Load(path))
-            {
-                foreach (OnnxValueInfo input in model.Graph.RuntimeInputs)
-                {
-                    shapes[input.Name] = input.Shape?.All(d => d.Value is long) == true
-                        ? [.. input.Shape.Select(d => d.Value!.Value)]
-                        : OnnxModelsRun.BenchShape(id, input.Name) ?? throw new InvalidOperationException($"{id}: no benchmark shape for '{input.Name}'");
-                }
-
-                Graph translated = OnnxExporter.Translate(model, new OnnxExportOptions { InputShapes = shapes }).Graph;
-                NnefArchive.Write(translated, archive);
-                if (dump is not null)
-                {
-                    NnefArchive.Write(translated, dump);
-                }
-            }
-
-            graph = NnefArchive.Read(archive);
-        }
-        finally
-        {
-            File.Delete(archive);
-        }
-
-        OnnxIoRecord io = OnnxIoRecord.ReadFrom(graph)!;
-        var rng = new Random(1);
-        List<NamedTensor> fed = [.. io.Inputs.Select(n =>
-        {
-            int[] dims = [.. shapes[n.Onnx].Select(d => (int)d)];
-            float[] values = [.. Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(_ => (rng.NextSingle() * 2) - 1)];
-            return new NamedTensor(n.Nnef, TensorValue.F32(dims, values));
-        })];
+        (Graph graph, List<NamedTensor> fed) = RealModelArchive.Load(id, dump);
 
         if (args.Contains("--alloc"))
         {
@@ -129,7 +92,7 @@ internal static class OnnxLoopRun
         while (total.Elapsed.TotalSeconds < seconds)
         {
             long allocated = GC.GetAllocatedBytesForCurrentThread();
-            long cpu = ThreadCpuNanoseconds();
+            long cpu = RealModelArchive.ThreadCpuNanoseconds();
             long start = Stopwatch.GetTimestamp();
             for (int r = 0; r < batch; r++)
             {
@@ -137,7 +100,7 @@ internal static class OnnxLoopRun
             }
 
             double us = Stopwatch.GetElapsedTime(start).TotalMicroseconds / batch;
-            double cpuUs = (ThreadCpuNanoseconds() - cpu) / 1e3 / batch;
+            double cpuUs = (RealModelArchive.ThreadCpuNanoseconds() - cpu) / 1e3 / batch;
             long bytes = (GC.GetAllocatedBytesForCurrentThread() - allocated) / batch;
             perRun.Add(us);
             cpuPerRun.Add(cpuUs);
@@ -148,23 +111,5 @@ internal static class OnnxLoopRun
         double[] cpuSorted = [.. cpuPerRun.Order()];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{id}: {graph.Nodes.Count} statements; fastest batch {sorted[0]:F1} µs/run, median {sorted[sorted.Length / 2]:F1} µs/run; thread CPU fastest {cpuSorted[0]:F1}, median {cpuSorted[cpuSorted.Length / 2]:F1} µs/run; {sorted.Length} batches of {batch}"));
-    }
-
-    // CPU time of the calling thread (Linux: first field of /proc/thread-self/schedstat, in ns); 0 elsewhere.
-    private static long ThreadCpuNanoseconds()
-    {
-        try
-        {
-            string text = File.ReadAllText("/proc/thread-self/schedstat");
-            return long.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return 0;
-        }
     }
 }

@@ -50,34 +50,7 @@ internal static class OnnxProfileRun
 
     private static void Profile(string id, int runs, int top)
     {
-        string path = RealModels.Get(id);
-        string archive = Path.Combine(Path.GetTempPath(), $"t2n-onnx-profile-{Environment.ProcessId}.nnef.tgz");
-        Graph graph;
-        Dictionary<string, IReadOnlyList<long>> shapes;
-        try
-        {
-            using (OnnxModel model = OnnxModel.Load(path))
-            {
-                shapes = RealModelInputs.Shapes(id, model, OnnxModelsRun.BenchShape).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<long>)kv.Value, StringComparer.Ordinal);
-                var options = new OnnxExportOptions { InputShapes = shapes, InputValues = RealModelInputs.FrozenOf(id, model) };
-                NnefArchive.Write(OnnxExporter.Translate(model, options).Graph, archive);
-            }
-
-            graph = NnefArchive.Read(archive);
-        }
-        finally
-        {
-            File.Delete(archive);
-        }
-
-        OnnxIoRecord io = OnnxIoRecord.ReadFrom(graph)!;
-        var rng = new Random(1);
-        List<NamedTensor> fed = [.. io.Inputs.Select(n =>
-        {
-            int[] dims = [.. shapes[n.Onnx].Select(d => (int)d)];
-            float[] values = [.. Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(_ => (rng.NextSingle() * 2) - 1)];
-            return new NamedTensor(n.Nnef, TensorValue.F32(dims, values));
-        })];
+        (Graph graph, List<NamedTensor> fed) = RealModelArchive.Load(id);
 
         // Output shapes of every statement, from one traced run (which also opens the weights).
         var outputShapes = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -94,7 +67,7 @@ internal static class OnnxProfileRun
             MaxDegreeOfParallelism = 1,
             OperatorTimed = (where, op, elapsed) =>
             {
-                long now = ThreadCpuNanoseconds();
+                long now = RealModelArchive.ThreadCpuNanoseconds();
                 if (!samples.TryGetValue(where, out var s))
                 {
                     samples[where] = s = (op, [], []);
@@ -102,7 +75,7 @@ internal static class OnnxProfileRun
 
                 s.Ms.Add(elapsed.TotalMilliseconds);
                 s.Cpu.Add((now - lastCpu) / 1e6);
-                lastCpu = ThreadCpuNanoseconds();
+                lastCpu = RealModelArchive.ThreadCpuNanoseconds();
             },
         });
         evaluator.Run(fed);
@@ -110,10 +83,10 @@ internal static class OnnxProfileRun
         for (int r = 0; r < runs; r++)
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            long cpuStart = lastCpu = ThreadCpuNanoseconds();
+            long cpuStart = lastCpu = RealModelArchive.ThreadCpuNanoseconds();
             evaluator.Run(fed);
             totals.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            cpuTotals.Add((ThreadCpuNanoseconds() - cpuStart) / 1e6);
+            cpuTotals.Add((RealModelArchive.ThreadCpuNanoseconds() - cpuStart) / 1e6);
         }
 
         var perNode = samples.Select(kv => (Where: kv.Key, kv.Value.Op, Ms: Median(kv.Value.Ms), Min: kv.Value.Ms.Min(), Cpu: Median(kv.Value.Cpu))).ToList();
@@ -145,24 +118,6 @@ internal static class OnnxProfileRun
         }
 
         Console.WriteLine();
-    }
-
-    // CPU time of the calling thread (Linux: first field of /proc/thread-self/schedstat, in ns); 0 elsewhere.
-    private static long ThreadCpuNanoseconds()
-    {
-        try
-        {
-            string text = File.ReadAllText("/proc/thread-self/schedstat");
-            return long.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return 0;
-        }
     }
 
     private static double Median(IEnumerable<double> values)
