@@ -80,16 +80,23 @@ internal static class ElementWiseLoops
     {
         if (threads > 1 && x.Length >= ParallelThreshold)
         {
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
-            {
-                (int start, int length) = Part(x.Length, threads, part);
-                Run<TOp, T>(width, x.AsSpan(start, length), dst.AsSpan(start, length));
-            });
+            ForEachPart(x.Length, threads, (start, length) => Run<TOp, T>(width, x.AsSpan(start, length), dst.AsSpan(start, length)));
             return;
         }
 
         Run<TOp, T>(width, x, dst);
     }
+
+    /// <summary>
+    /// Calls <paramref name="body"/>(start, length) on each of <paramref name="threads"/> parts of [0,
+    /// <paramref name="length"/>) (<see cref="Part"/>), in parallel: how a contiguous element-wise map is split.
+    /// </summary>
+    public static void ForEachPart(int length, int threads, Action<int, int> body) =>
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        {
+            (int start, int count) = Part(length, threads, part);
+            body(start, count);
+        });
 
     /// <summary>Part <paramref name="part"/> of <paramref name="threads"/> of a range, aligned to 64 elements.</summary>
     public static (int Start, int Length) Part(int length, int threads, int part)
@@ -126,9 +133,8 @@ internal static class ElementWiseLoops
             return;
         }
 
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+        ForEachPart(plan.Inner, threads, (c0, length) =>
         {
-            (int c0, int length) = Part(plan.Inner, threads, part);
             if (length > 0)
             {
                 body(0, plan.Rows, c0, c0 + length);

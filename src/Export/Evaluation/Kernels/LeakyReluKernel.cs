@@ -19,11 +19,7 @@ internal static class LeakyReluKernel
     {
         if (threads > 1 && source.Length >= ElementWiseLoops.ParallelThreshold)
         {
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
-            {
-                (int start, int length) = ElementWiseLoops.Part(source.Length, threads, part);
-                Run(width, source.AsSpan(start, length), destination.AsSpan(start, length), alpha);
-            });
+            ElementWiseLoops.ForEachPart(source.Length, threads, (start, length) => Run(width, source.AsSpan(start, length), destination.AsSpan(start, length), alpha));
             return;
         }
 
