@@ -55,34 +55,12 @@ internal static class GemvTransposedKernels
             int p = 0;
             for (; p <= k - 8; p += 8)
             {
-                ref float col = ref Unsafe.Add(ref r0, p);
-                Vector256<float> v0 = Vector256.LoadUnsafe(ref col);
-                Vector256<float> v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, ldb));
-                Vector256<float> v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 2 * ldb));
-                Vector256<float> v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 3 * ldb));
-                Vector256<float> v4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 4 * ldb));
-                Vector256<float> v5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 5 * ldb));
-                Vector256<float> v6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 6 * ldb));
-                Vector256<float> v7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 7 * ldb));
-                Transposes.Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
-                ref float x = ref Unsafe.Add(ref a, p);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(x), v0, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 1)), v1, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 2)), v2, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 3)), v3, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 4)), v4, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 5)), v5, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 6)), v6, s);
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 7)), v7, s);
+                s = Block8(ref Unsafe.Add(ref r0, p), ldb, ref Unsafe.Add(ref a, p), s);
             }
 
             for (; p < k; p++)
             {
-                ref float col = ref Unsafe.Add(ref r0, p);
-                Vector256<float> v = Vector256.Create(
-                    col, Unsafe.Add(ref col, ldb), Unsafe.Add(ref col, 2 * ldb), Unsafe.Add(ref col, 3 * ldb),
-                    Unsafe.Add(ref col, 4 * ldb), Unsafe.Add(ref col, 5 * ldb), Unsafe.Add(ref col, 6 * ldb), Unsafe.Add(ref col, 7 * ldb));
-                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a, p)), v, s);
+                s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a, p)), Column8(ref Unsafe.Add(ref r0, p), ldb), s);
             }
 
             s.StoreUnsafe(ref Unsafe.Add(ref c, j));
