@@ -4,13 +4,14 @@ using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
 
-// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512] | KernelCheck [seeds] --evaluator
+// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512] | KernelCheck [seeds] --evaluator | KernelCheck --all-reciprocals [--only K]
 // Output: a "widths" line and a "ran" line (the kernels checked) the parent test parses, then one line per failure;
 // exit code 1 on any failure, 2 when --only names a kernel this process cannot run. --evaluator checks the evaluator's
 // kernels at every width this process runs instead of the Q4_0 quantizer's, and reports them on an "evaluator ran" line.
 int seeds = 3;
 Q40KernelKind? only = null;
 bool evaluator = false;
+bool allReciprocals = false;
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--only" && i + 1 < args.Length)
@@ -20,6 +21,10 @@ for (int i = 0; i < args.Length; i++)
     else if (args[i] == "--evaluator")
     {
         evaluator = true;
+    }
+    else if (args[i] == "--all-reciprocals")
+    {
+        allReciprocals = true;
     }
     else
     {
@@ -51,6 +56,24 @@ if (only is { } wanted && !Q40Kernels.IsSupported(wanted))
 
 Q40KernelKind[] kinds = only is { } k ? [k] : [.. Q40Kernels.SupportedKinds];
 var failures = new List<string>();
+if (allReciprocals)
+{
+    // The long sweep (every f16 input with every f16 reciprocal), run by hand: see AllReciprocalsCheck.
+    foreach (Q40KernelKind kind in kinds)
+    {
+        failures.AddRange(AllReciprocalsCheck.Run(kind));
+    }
+
+    Console.WriteLine($"ran: {string.Join(",", kinds)} (all reciprocals)");
+    foreach (string f in failures.Take(50))
+    {
+        Console.WriteLine("FAIL " + f);
+    }
+
+    Console.WriteLine(failures.Count == 0 ? "ok" : $"{failures.Count} failures");
+    return failures.Count == 0 ? 0 : 1;
+}
+
 foreach (Q40KernelKind kind in kinds)
 {
     failures.AddRange(KernelChecks.Run(kind, seeds));

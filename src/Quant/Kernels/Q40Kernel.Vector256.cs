@@ -103,8 +103,63 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         Encode<F32Group>(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
 
     /// <inheritdoc />
-    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
-        Encode<HalfGroup>(ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values)), scales, reciprocals, blocks);
+    public static void EncodeHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks)
+    {
+        ref short group = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(values));
+        ref ushort scale = ref MemoryMarshal.GetReference(scales);
+        ref float r = ref MemoryMarshal.GetReference(reciprocals);
+        ref byte block = ref MemoryMarshal.GetReference(blocks);
+        ref ushort end = ref Unsafe.Add(ref scale, scales.Length);
+        Vector256<float> offsets = Vector256.Create(HalfCodeSteps.Offsets);
+        Vector256<int> magnitude = Vector256.Create(unchecked((int)0x8FFF_FFFF));
+        Vector256<float> indexOffset = Vector256.Create(HalfCodeSteps.IndexOffset);
+        Vector256<byte> fifteen = Vector256.Create((byte)15);
+        Vector256<int> order = Vector256.Create(0, 4, 1, 5, 0, 4, 1, 5);
+        for (; Unsafe.IsAddressLessThan(ref scale, ref end); scale = ref Unsafe.Add(ref scale, 1), r = ref Unsafe.Add(ref r, 1), group = ref Unsafe.Add(ref group, N), block = ref Unsafe.Add(ref block, B))
+        {
+            if ((BitConverter.SingleToInt32Bits(r) & 0x7FFF_FFFF) >= HalfCodeReciprocalLimitBits)
+            {
+                // Rare (|scale| <= 2^-14, or a non-finite reciprocal the driver re-encodes): the rounding path.
+                ref byte bytes = ref Unsafe.As<short, byte>(ref group);
+                Vector256<float> rh = HalfGroup.Reciprocal(r);
+                Store(ref block, scale, HalfGroup.Codes(ref bytes, 0, rh), HalfGroup.Codes(ref bytes, 1, rh), HalfGroup.Codes(ref bytes, 2, rh), HalfGroup.Codes(ref bytes, 3, rh));
+                continue;
+            }
+
+            Vector256<float> r1 = Vector256.Create(r) * Vector256.Create(HalfBits.TwoPow112);
+            Vector256<float> r4 = r1 * HalfCodeSteps.IndexScale;
+            Vector256<int> c0 = TableCodes(ref group, 0, r1, r4, indexOffset, offsets, magnitude);
+            Vector256<int> c1 = TableCodes(ref group, L, r1, r4, indexOffset, offsets, magnitude);
+            Vector256<int> c2 = TableCodes(ref group, 2 * L, r1, r4, indexOffset, offsets, magnitude);
+            Vector256<int> c3 = TableCodes(ref group, 3 * L, r1, r4, indexOffset, offsets, magnitude);
+
+            // Codes lie in (-2^30, 2^30) and are not capped yet: the packs saturate negatives to 0, one byte min caps at 15.
+            Vector256<byte> codes = Vector256.Min(Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(c0, c1), Avx2.PackSignedSaturate(c2, c3)), fifteen);
+            Vector256<byte> pairs = codes | (Avx2.ShiftRightLogical128BitLane(codes, 8).AsUInt16() << 4).AsByte();
+            Unsafe.WriteUnaligned(ref block, scale);
+            Avx2.PermuteVar8x32(pairs.AsInt32(), order).AsByte().GetLower().StoreUnsafe(ref Unsafe.Add(ref block, 2));
+        }
+    }
+
+    // Bits of 2^14: below this |r| the table path's products stay below 2^30 (|x| < 2^16), so the rounding conversion
+    // cannot overflow, and r * 2^114 (the index argument's scale) stays finite. NaN and infinite r are above it.
+    private const int HalfCodeReciprocalLimitBits = 0x4680_0000;
+
+    // Eight f16 codes by HalfCodeSteps: x arrives scaled by 2^-112 and r by 2^112 (their product is x*r exactly), the
+    // index argument is 4*x*r + 1.8125 (r4 = 4 * r1), the code round(x*r + c[index]) with one rounding (fused or not:
+    // x*r is exact either way) and the conversion's round-to-nearest-even.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TableCodes(ref short group, int offset, Vector256<float> r1, Vector256<float> r4, Vector256<float> indexOffset, Vector256<float> offsets, Vector256<int> magnitude)
+    {
+        Vector256<float> x = ((Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref group, (nuint)offset)) << 13) & magnitude).AsSingle();
+        Vector256<float> s = MultiplyAdd(x, r4, indexOffset);
+        Vector256<int> index = Avx2.Sign((s.AsUInt32() >> 23).AsInt32(), s.AsInt32());
+        return Avx.ConvertToVector256Int32(MultiplyAdd(x, r1, Avx2.PermuteVar8x32(offsets, index)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : (a * b) + c;
 
     /// <inheritdoc />
     public static void EncodeBFloat16(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
