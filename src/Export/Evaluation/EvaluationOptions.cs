@@ -46,7 +46,8 @@ public sealed record EvaluationOptions
     /// Called after every primitive operator call with the statement's <see cref="ValuePath"/>, the operator name and the
     /// time the call took, so a caller can see where a run spends its time. Fragment bodies report their own
     /// primitives, so the times add up without double counting. Statements of the graph body that read only weights and
-    /// literals are computed by an evaluator's first run and kept: later runs do not call them, so do not report them.
+    /// literals are computed by an evaluator's first run and kept: later runs do not call them, so do not report them
+    /// (unless <see cref="ReleaseWeightsAfterUse"/> is set: then every run computes and reports them).
     /// Null (the default) costs one test per statement.
     /// </summary>
     public Action<string, string, TimeSpan>? OperatorTimed { get; init; }
