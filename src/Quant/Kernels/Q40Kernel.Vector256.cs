@@ -7,7 +7,8 @@ namespace TorchToNnef.Quant.Kernels;
 
 /// <summary>
 /// AVX2 kernel: one group is four 8-lane vectors; absolute maxima of 8 groups are reduced together through a
-/// transposing tree, scales and reciprocals are computed 8 groups at a time. Bit-identical to
+/// transposing tree, scales and reciprocals are computed 8 groups at a time; f16 codes come from the table of
+/// <see cref="HalfCodeSteps"/> (one FMA and one table lookup instead of two f16 roundings). Bit-identical to
 /// <see cref="Q40Reference"/> (see <see cref="IQ40Kernel"/> for the groups it leaves to the reference).
 /// </summary>
 [SkipLocalsInit]
