@@ -61,6 +61,7 @@ if (only is null)
 {
     failures.AddRange(KernelChecks.BFloat16Conversions(seeds));
     failures.AddRange(KernelChecks.HalfConversions(seeds));
+    failures.AddRange(ScaleChecks.NonFiniteScaleSearch(seeds));
 }
 
 Console.WriteLine($"ran: {string.Join(",", kinds)}");
