@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.Intrinsics;
 using TorchToNnef.Quant.Calibration;
 using TorchToNnef.Tensors;
 
@@ -28,8 +27,6 @@ internal sealed class Q40Pipeline
     internal const int WindowChunks = 32;
 
     private const int ChunkBlockBytes = ChunkGroups * Q40Format.BlockBytes;
-
-    private static readonly Vector256<byte>[] ScaleHighByteMasks = BuildScaleHighByteMasks();
 
     private readonly Tensor _source;
     private readonly Q40Calibration _calibration;
@@ -160,36 +157,17 @@ internal sealed class Q40Pipeline
     }
 
     // Index of the first block whose f16 scale is NaN or infinite (it would dequantize to NaN/inf), or -1. The common
-    // case (none) is one pass over the scales' high bytes, which hold the f16 exponent (bits 2-6), with no branch: 16
-    // blocks (288 bytes, nine 32-byte vectors) at a time, each vector masked to the high bytes it holds, then the rest one
-    // byte per block; the search runs only when something was found.
-    internal static int FirstNonFiniteScale(ReadOnlySpan<byte> blocks)
+    // case (none) is one pass over the scales' high bytes, which hold the f16 exponent (bits 2-6), ORing a flag with no
+    // branch; the search runs only when the flag is set.
+    private static int FirstNonFiniteScale(ReadOnlySpan<byte> blocks)
     {
-        int i = 0;
-        bool special = false;
-        if (Vector256.IsHardwareAccelerated)
+        int special = 0;
+        for (int i = 1; i < blocks.Length; i += Q40Format.BlockBytes)
         {
-            ReadOnlySpan<Vector256<byte>> masks = ScaleHighByteMasks;
-            Vector256<byte> found = Vector256<byte>.Zero;
-            for (; i + (9 * 32) <= blocks.Length; i += 9 * 32)
-            {
-                for (int k = 0; k < masks.Length; k++)
-                {
-                    Vector256<byte> m = masks[k];
-                    found |= Vector256.Equals(Vector256.Create(blocks.Slice(i + (32 * k), 32)) & m, m) & m;
-                }
-            }
-
-            special = found != Vector256<byte>.Zero;
+            special |= (blocks[i] & 0x7C) + 0x04;
         }
 
-        int rest = 0;
-        for (int j = i + 1; j < blocks.Length; j += Q40Format.BlockBytes)
-        {
-            rest |= (blocks[j] & 0x7C) + 0x04;
-        }
-
-        if (!special && (rest & 0x80) == 0)
+        if ((special & 0x80) == 0)
         {
             return -1;
         }
@@ -203,24 +181,6 @@ internal sealed class Q40Pipeline
         }
 
         return -1;
-    }
-
-    // Nine masks covering 16 blocks: 0x7C (the f16 exponent bits) on each scale's high byte (offset 1 of a block), 0 elsewhere.
-    private static Vector256<byte>[] BuildScaleHighByteMasks()
-    {
-        var masks = new Vector256<byte>[9];
-        Span<byte> bytes = stackalloc byte[9 * 32];
-        for (int p = 1; p < bytes.Length; p += Q40Format.BlockBytes)
-        {
-            bytes[p] = 0x7C;
-        }
-
-        for (int k = 0; k < masks.Length; k++)
-        {
-            masks[k] = Vector256.Create((ReadOnlySpan<byte>)bytes.Slice(32 * k, 32));
-        }
-
-        return masks;
     }
 
     private void ThrowNonFinite(long group, ReadOnlySpan<byte> scaleBytes)
