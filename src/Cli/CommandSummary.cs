@@ -92,7 +92,10 @@ internal sealed record TensorSummary(string Name, string Action)
 internal sealed record OutputCheckSummary(string Name, bool Passed, double MaxAbsError, double MaxRelError, long Outliers, long Count, string? Detail);
 
 /// <summary>Source-generated JSON for the summaries (no reflection; safe for Native AOT).</summary>
+// A relative error is infinite where the reference is 0 and the output is not: written as the string "Infinity"
+// (JSON has no such number) instead of failing the whole summary.
 [JsonSourceGenerationOptions(
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -7,6 +7,19 @@ namespace TorchToNnef.Cli.Tests;
 public class SummaryTests
 {
     [Fact]
+    public void AnInfiniteRelativeErrorIsWrittenAsInfinityNotAFailure()
+    {
+        // export-llm --json on a 1.1B checkpoint crashed here: an output element of 0 where the reference is not gives an
+        // infinite relative error, which JSON has no number for.
+        var summary = new CommandSummary { Command = "export-llm", Checks = [new OutputCheckSummary("prompt/logits", true, 0.25, double.PositiveInfinity, 0, 8, null)] };
+        string json = JsonSerializer.Serialize(summary, SummaryJsonContext.Default.CommandSummary);
+        using JsonDocument doc = JsonDocument.Parse(json);
+        JsonElement check = doc.RootElement.GetProperty("checks")[0];
+        Assert.Equal("Infinity", check.GetProperty("max_rel_error").GetString());
+        Assert.Equal(0.25, check.GetProperty("max_abs_error").GetDouble());
+    }
+
+    [Fact]
     public void CompressThatChangesNothingSaysSoWithTheArchiveSizes()
     {
         using var tmp = new TempDir();

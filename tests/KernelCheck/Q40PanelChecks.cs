@@ -6,7 +6,8 @@ using TorchToNnef.Tensors;
 namespace TorchToNnef.KernelCheck;
 
 /// <summary>
-/// The Q4_0 panel layout: a round trip back to the row blocks (GGML nibble order, partial last panel), the scalar
+/// The Q4_0 panel layout: a round trip back to the row blocks (GGML nibble order, partial last panel), from a span and
+/// from a payload read a window at a time (several windows, partial last one), the scalar
 /// decode against the Quant library's dequantizer, each width's vector decode against the scalar decode, and the
 /// vector f16 widening against the <see cref="Half"/> cast on all 65536 patterns.
 /// </summary>
@@ -45,11 +46,42 @@ public static class Q40PanelChecks
                     {
                         Decode(failures, width, panels, decoded);
                     }
+
+                    ReadByWindows(failures, blocks, rows, columns, decoded);
                 }
+            }
+
+            // Matrices of several windows of panels read by offset (28 panels of 16 rows per 1 MiB window at 4096
+            // columns): a whole number of windows, one row past it, and a partial last panel in a partial window.
+            foreach ((int rows, int columns) in new[] { (448, 4096), (449, 4096), (1000, 4096) })
+            {
+                byte[] blocks = TestData.Blocks(rng, rows * columns / 32);
+                var expected = new float[rows * columns];
+                Q40Dequantizer.ToSingle(blocks, expected);
+                ReadByWindows(failures, blocks, rows, columns, expected);
             }
         }
 
         return failures;
+    }
+
+    // Panels built from a payload read a window at a time: the same row blocks back, and every width decodes them (the
+    // padding rows included) as the row-major values.
+    private static void ReadByWindows(List<string> failures, byte[] blocks, int rows, int columns, float[] rowMajor)
+    {
+        using var data = OwnedTensorData.Wrap(blocks);
+        Q40Panels panels = Q40Panels.FromRowBlocks(data, rows, columns);
+        var back = new byte[blocks.Length];
+        panels.ToRowBlocks(0, rows, back);
+        if (!back.AsSpan().SequenceEqual(blocks))
+        {
+            failures.Add($"panels [{rows}, {columns}] read by windows: round trip to row blocks differs");
+        }
+
+        foreach (KernelWidth width in KernelWidths.Supported)
+        {
+            Decode(failures, width, panels, rowMajor);
+        }
     }
 
     // Each (panel, block) decoded by the width's kernel, compared with the scalar decode of the same values.

@@ -25,6 +25,7 @@ internal sealed class EvaluationContext
         Inputs = inputs;
         Pool = pool;
         Weights = weights;
+        LiveWeights = options.ReleaseWeightsAfterUse ? new LiveWeights() : null;
         _prepared = prepared;
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }
@@ -43,8 +44,25 @@ internal sealed class EvaluationContext
     /// <summary>Storage reuse for this run's intermediate values.</summary>
     public TensorPool Pool { get; }
 
-    /// <summary>The evaluator's weights, opened once and kept.</summary>
+    /// <summary>The evaluator's weights, opened once and kept (not used under <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>).</summary>
     public WeightCache Weights { get; }
+
+    /// <summary>Under <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>, the weights this run opened and still binds; else null.</summary>
+    public LiveWeights? LiveWeights { get; }
+
+    /// <summary>A value was bound to a name in some scope of the run.</summary>
+    public void Bound(Operand value)
+    {
+        Pool.Bind(value);
+        LiveWeights?.Bind(value);
+    }
+
+    /// <summary>A binding of the run went away.</summary>
+    public void Unbound(Operand value)
+    {
+        Pool.Unbind(value);
+        LiveWeights?.Unbind(value);
+    }
 
     /// <summary>Runs <paramref name="body"/> in <paramref name="scope"/>; <paramref name="release"/> drops values after their last use.</summary>
     public void RunBody(IReadOnlyList<Node> body, Scope scope, string path, IReadOnlyDictionary<int, List<string>>? release = null)

@@ -46,10 +46,23 @@ public sealed record EvaluationOptions
     /// Called after every primitive operator call with the statement's <see cref="ValuePath"/>, the operator name and the
     /// time the call took, so a caller can see where a run spends its time. Fragment bodies report their own
     /// primitives, so the times add up without double counting. Statements of the graph body that read only weights and
-    /// literals are computed by an evaluator's first run and kept: later runs do not call them, so do not report them.
+    /// literals are computed by an evaluator's first run and kept: later runs do not call them, so do not report them
+    /// (unless <see cref="ReleaseWeightsAfterUse"/> is set: then every run computes and reports them).
     /// Null (the default) costs one test per statement.
     /// </summary>
     public Action<string, string, TimeSpan>? OperatorTimed { get; init; }
+
+    /// <summary>
+    /// Hold no weight longer than a run needs it: each <c>variable</c> is opened (read from its source, Q4_0 blocks
+    /// re-laid as panels) when its statement runs and dropped after its last consumer, and statements computed from
+    /// weights and literals alone are computed by every run instead of being kept. An evaluator then keeps no weight
+    /// between runs, and a run holds only the weights alive at once (those of the statements between a weight's
+    /// reading and its last use: about one layer's in a decoder graph), whatever the model's size — at the cost of
+    /// reading and re-laying every weight on every run. For a caller that runs a large graph a few times on a host with
+    /// less memory than the model (the LLM exporter's check-io). Default false: weights are opened once, by the first run
+    /// that reads them, and kept for later runs.
+    /// </summary>
+    public bool ReleaseWeightsAfterUse { get; init; }
 
     /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }

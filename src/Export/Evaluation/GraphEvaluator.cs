@@ -18,7 +18,8 @@ public sealed record GraphInput(string Name, DatumType Type, IReadOnlyList<Dim> 
 /// Runs an IR graph on the CPU as tract would: every statement in order with tract's operand typing, broadcasting,
 /// constant folding and f16 rounding; document fragments from their bodies and tract's stdlib fragments (linear,
 /// relu, batch_normalization, ...) with the same operation order; symbols bound from the fed inputs and the graph's
-/// <c>tract_assert</c>s checked. Weights are opened once, by the first run that reads them, and kept for later runs;
+/// <c>tract_assert</c>s checked. Weights are opened once, by the first run that reads them, and kept for later runs
+/// (or, under <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>, opened by each run and dropped after their last use);
 /// intermediate values are released after their last consumer and their storage reused (<see cref="TensorPool"/>), so
 /// a run holds the weights plus the values alive at once.
 /// </summary>
@@ -30,6 +31,8 @@ public sealed class GraphEvaluator
     private readonly Dictionary<int, List<string>> _release;
     private readonly WeightCache _weights = new();
     private readonly PreparedGraph _prepared;
+    private readonly object _countersGate = new();
+    private (int Opened, int Released, int Peak) _weightCounts;
     private TensorPool? _pool = new();
 
     // The graph scope's table, sized for every statement and reused by the next run (taken by one run at a time).
@@ -44,7 +47,7 @@ public sealed class GraphEvaluator
         _externals = graph.Nodes.Where(n => n.Op is Graph.ExternalOp or "external").ToList();
         Inputs = _externals.Select(DescribeInput).ToList();
         _release = LastUses(graph);
-        _prepared = new PreparedGraph(graph);
+        _prepared = new PreparedGraph(graph, keepConstants: !_options.ReleaseWeightsAfterUse);
     }
 
     /// <summary>Graph inputs in feeding order (the order of their external statements, as tract's).</summary>
@@ -95,12 +98,13 @@ public sealed class GraphEvaluator
         // One pool per evaluator, taken by one run at a time (a concurrent run gets a pool of its own).
         TensorPool pool = Interlocked.Exchange(ref _pool, null) ?? new TensorPool();
         List<NamedTensor>? outputs = null;
+        EvaluationContext? context = null;
         try
         {
             // The previous run's outputs, when the caller let them go, become free storage for this one.
             pool.BeginRun();
             using TensorPool.Activation active = pool.Activate();
-            var context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared);
+            context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared);
             Dictionary<string, Operand> values = Interlocked.Exchange(ref _graphValues, null)
                 ?? new Dictionary<string, Operand>(_graph.Nodes.Count + Inputs.Count, StringComparer.Ordinal);
             var scope = new Scope(context, values);
@@ -127,11 +131,33 @@ public sealed class GraphEvaluator
             // caller allows it, kept aside until the next run starts.
             pool.EndRun(_options.ReuseOutputStorage ? outputs : null);
             Volatile.Write(ref _pool, pool);
+            if (context?.LiveWeights is LiveWeights live)
+            {
+                lock (_countersGate)
+                {
+                    _weightCounts = (_weightCounts.Opened + live.Opened, _weightCounts.Released + live.Released, Math.Max(_weightCounts.Peak, live.Peak));
+                }
+            }
         }
     }
 
-    /// <summary>Number of weights opened and kept so far.</summary>
+    /// <summary>Number of weights opened and kept so far (none under <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>).</summary>
     internal int KeptWeights => _weights.Count;
+
+    /// <summary>
+    /// Under <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>, over the runs so far: weights opened, weights released
+    /// after their last use within their run, and the most weights one run held at once.
+    /// </summary>
+    internal (int Opened, int Released, int PeakLive) ReleasedWeightCounts
+    {
+        get
+        {
+            lock (_countersGate)
+            {
+                return _weightCounts;
+            }
+        }
+    }
 
     /// <summary>Bytes of reusable storage the evaluator keeps between runs.</summary>
     internal long PooledBytes => Volatile.Read(ref _pool)?.FreeBytes ?? 0;

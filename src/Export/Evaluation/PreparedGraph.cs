@@ -131,13 +131,16 @@ internal sealed class PreparedGraph
     private readonly Graph _graph;
     private readonly OperatorResolver _resolver;
     private readonly object _gate = new();
+    private readonly bool _keepConstants;
     private ConcurrentDictionary<Node, PreparedNode> _nodes = new(ReferenceEqualityComparer.Instance);
     private ConcurrentDictionary<IReadOnlyList<Node>, PreparedNode?[]> _bodies = new(ReferenceEqualityComparer.Instance);
     private HashSet<Node> _foldable;
     private (int Fragments, int Registries) _seen;
 
-    public PreparedGraph(Graph graph)
+    /// <summary>Prepares <paramref name="graph"/>; <paramref name="keepConstants"/> false computes no statement once for all runs.</summary>
+    public PreparedGraph(Graph graph, bool keepConstants = true)
     {
+        _keepConstants = keepConstants;
         _graph = graph;
         _resolver = new OperatorResolver(graph);
         _seen = (graph.Fragments.Count, graph.Registries.Count);
@@ -190,9 +193,14 @@ internal sealed class PreparedGraph
     // Statements of the graph body whose values cannot change between runs: every identifier they read is assigned
     // (once) by an earlier such statement, so none reads a graph input or a symbol; the operator is a built-in other
     // than the input statements and scan (which runs a fragment body), or a plain assignment. Fragment invocations are
-    // left out: a body may read symbols by name.
+    // left out: a body may read symbols by name. None when constants are not kept (their values would hold weights).
     private HashSet<Node> FoldableStatements()
     {
+        if (!_keepConstants)
+        {
+            return new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        }
+
         var assigned = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (Node node in _graph.Nodes)
         {

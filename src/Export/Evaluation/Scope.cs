@@ -30,11 +30,12 @@ internal sealed class Scope
         get => Resolve(Arg.Ref(name));
         set
         {
-            // Each binding holds a reference on pooled storage (see TensorPool); rebinding releases the old value.
-            _context.Pool.Bind(value);
+            // Each binding holds a reference on pooled storage (see TensorPool) and on a weight opened by this run (see
+            // LiveWeights); rebinding releases the old value.
+            _context.Bound(value);
             if (_values.TryGetValue(name, out Operand? old))
             {
-                _context.Pool.Unbind(old);
+                _context.Unbound(old);
             }
 
             _values[name] = value;
@@ -47,7 +48,7 @@ internal sealed class Scope
     {
         if (_values.Remove(name, out Operand? old))
         {
-            _context.Pool.Unbind(old);
+            _context.Unbound(old);
         }
     }
 
@@ -56,7 +57,7 @@ internal sealed class Scope
     {
         foreach (Operand value in _values.Values)
         {
-            _context.Pool.Unbind(value);
+            _context.Unbound(value);
         }
 
         _values.Clear();

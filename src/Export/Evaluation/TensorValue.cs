@@ -101,9 +101,9 @@ public sealed class TensorValue
 
         DatumType type = DatumType.FromDType(tensor.DType);
         Array data = NewArray(type.Kind, Volume(dims));
-        ReadOnlySpan<byte> bytes = tensor.Bytes;
         if (data is bool[] flags)
         {
+            ReadOnlySpan<byte> bytes = tensor.Bytes;
             for (int i = 0; i < flags.Length; i++)
             {
                 flags[i] = bytes[i] != 0;
@@ -111,7 +111,8 @@ public sealed class TensorValue
         }
         else
         {
-            bytes.CopyTo(AsBytes(data));
+            // A positional read into the array: a file-backed payload (an archive member) is neither mapped nor copied aside.
+            tensor.Data.Read(0, AsBytes(data));
         }
 
         return new TensorValue(type, dims, data, null);

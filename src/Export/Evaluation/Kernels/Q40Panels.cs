@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using TorchToNnef.Tensors;
 
 namespace TorchToNnef.Export.Evaluation.Kernels;
 
@@ -73,36 +75,91 @@ internal sealed class Q40Panels
     /// <exception cref="ArgumentException">Columns not a multiple of 32, or too few blocks.</exception>
     public static Q40Panels FromRowBlocks(ReadOnlySpan<byte> blocks, int rows, int columns)
     {
-        if (columns <= 0 || columns % BlockColumns != 0 || rows <= 0)
-        {
-            throw new ArgumentException($"Q4_0 panels need whole blocks per row, got [{rows}, {columns}].", nameof(columns));
-        }
-
-        int nb = columns / BlockColumns;
+        int nb = CheckShape(rows, columns);
         if (blocks.Length < (long)rows * nb * 18)
         {
             throw new ArgumentException($"{blocks.Length} bytes hold fewer than the {(long)rows * nb} blocks of [{rows}, {columns}].", nameof(blocks));
         }
 
         var panels = new Q40Panels(rows, columns);
+        panels.Fill(blocks, 0, panels.Panels);
+        return panels;
+    }
+
+    /// <summary>
+    /// Re-lays the row-major Q4_0 blocks held by <paramref name="data"/> (as <see cref="FromRowBlocks(ReadOnlySpan{byte}, int, int)"/>),
+    /// reading them by offset a window of panels at a time: the source is never asked for one span over all of it, so a
+    /// file-backed payload is neither mapped nor copied whole (its pages never enter the resident set) and the blocks
+    /// pass through a buffer of about <see cref="TensorData.DefaultWindowBytes"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Columns not a multiple of 32, or too few blocks.</exception>
+    public static Q40Panels FromRowBlocks(TensorData data, int rows, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int nb = CheckShape(rows, columns);
+        long rowBytes = (long)nb * 18;
+        if (data.ByteLength < rows * rowBytes)
+        {
+            throw new ArgumentException($"{data.ByteLength} bytes hold fewer than the {(long)rows * nb} blocks of [{rows}, {columns}].", nameof(data));
+        }
+
+        var panels = new Q40Panels(rows, columns);
+        int panelsPerWindow = (int)Math.Clamp(TensorData.DefaultWindowBytes / (rowBytes * PanelRows), 1, panels.Panels);
+        byte[] window = ArrayPool<byte>.Shared.Rent(checked((int)(panelsPerWindow * PanelRows * rowBytes)));
+        try
+        {
+            for (int p = 0; p < panels.Panels; p += panelsPerWindow)
+            {
+                int count = Math.Min(panelsPerWindow, panels.Panels - p);
+                int firstRow = p * PanelRows;
+                int windowRows = Math.Min(count * PanelRows, rows - firstRow);
+                Span<byte> bytes = window.AsSpan(0, (int)(windowRows * rowBytes));
+                data.Read(firstRow * rowBytes, bytes);
+                panels.Fill(bytes, p, count);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(window);
+        }
+
+        return panels;
+    }
+
+    private static int CheckShape(int rows, int columns)
+    {
+        if (columns <= 0 || columns % BlockColumns != 0 || rows <= 0)
+        {
+            throw new ArgumentException($"Q4_0 panels need whole blocks per row, got [{rows}, {columns}].", nameof(columns));
+        }
+
+        return columns / BlockColumns;
+    }
+
+    // Lays out panels [firstPanel, firstPanel + count) from the row blocks of their rows (blocks starts at row
+    // 16 * firstPanel and holds every row of those panels that exists).
+    private void Fill(ReadOnlySpan<byte> blocks, int firstPanel, int count)
+    {
+        int nb = BlocksPerRow;
         Span<uint> chunks = stackalloc uint[4];
-        for (int p = 0; p < panels.Panels; p++)
+        for (int p = firstPanel; p < firstPanel + count; p++)
         {
             for (int b = 0; b < nb; b++)
             {
-                Span<uint> lanes = MemoryMarshal.Cast<byte, uint>(panels.CodesSpan(p, b));
-                Span<ushort> scales = panels._scales.AsSpan(((p * nb) + b) * PanelRows, PanelRows);
+                Span<uint> lanes = MemoryMarshal.Cast<byte, uint>(CodesSpan(p, b));
+                Span<ushort> scales = _scales.AsSpan(((p * nb) + b) * PanelRows, PanelRows);
                 for (int l = 0; l < PanelRows; l++)
                 {
                     int row = (p * PanelRows) + l;
-                    if (row >= rows)
+                    if (row >= Rows)
                     {
                         scales[l] = 0;
                         chunks.Fill(0x8888_8888u);
                     }
                     else
                     {
-                        ReadOnlySpan<byte> block = blocks.Slice((((long)row * nb) + b) * 18 is var o ? (int)o : 0, 18);
+                        long offset = ((((long)row - (firstPanel * PanelRows)) * nb) + b) * 18;
+                        ReadOnlySpan<byte> block = blocks.Slice(checked((int)offset), 18);
                         scales[l] = BinaryPrimitives.ReadUInt16LittleEndian(block);
                         Chunks(block[2..], chunks);
                     }
@@ -114,8 +171,6 @@ internal sealed class Q40Panels
                 }
             }
         }
-
-        return panels;
     }
 
     /// <summary>The 256 code bytes of (panel, block); the blocks of a panel follow each other.</summary>
@@ -150,7 +205,7 @@ internal sealed class Q40Panels
 
     /// <summary>
     /// Writes back the row-major Q4_0 blocks (GGML nibble order) of rows <c>[row0, row0 + count)</c> (the inverse of
-    /// <see cref="FromRowBlocks"/>).
+    /// <see cref="FromRowBlocks(ReadOnlySpan{byte}, int, int)"/>).
     /// </summary>
     public void ToRowBlocks(int row0, int count, Span<byte> blocks)
     {

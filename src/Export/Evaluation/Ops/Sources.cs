@@ -37,8 +37,10 @@ internal static class Sources
             ? byName
             : graph.Variables.Values.FirstOrDefault(v => v.Label == label || v.Label == label.TrimStart('/'))
               ?? throw new InvalidGraphException(null, $"no data for tensor '{label}'");
-        // Opened once per loaded graph and kept (the cache is the evaluator's, across runs).
-        TensorValue value = inv.Context.Weights.GetOrOpen(variable, declared, () => Open(variable, label, declared));
+        // Opened once per loaded graph and kept (the cache is the evaluator's, across runs), or, when the run releases
+        // weights after use, opened by every run that reads it and counted until its last binding goes.
+        LiveWeights? live = inv.Context.LiveWeights;
+        TensorValue value = live is not null ? Open(variable, label, declared) : inv.Context.Weights.GetOrOpen(variable, declared, () => Open(variable, label, declared));
         if (inv.OutputQuant is DatumType q && q != value.Type)
         {
             if (q.SizeOf != value.Type.SizeOf)
@@ -49,6 +51,7 @@ internal static class Sources
             value = Cast.To(value, q);
         }
 
+        live?.Open(value);
         return Invocation.Constant(value);
     }
 
@@ -64,10 +67,11 @@ internal static class Sources
             }
 
             // A matrix of whole-block rows (every linear and embedding weight) is re-laid as panels straight from the
-            // file's bytes: one copy, the layout products read; other shapes keep the row layout.
+            // file's bytes, read by offset a window at a time (no mapping of the payload, no copy of it whole): one
+            // copy, the layout products read; other shapes keep the row layout.
             int columns = logical.Length >= 2 ? logical[^1] : 0;
             BlockQuantData data = columns > 0 && columns % Q40Panels.BlockColumns == 0
-                ? new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Bytes, (int)(tensor.ElementCount / columns), columns))
+                ? new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Data, (int)(tensor.ElementCount / columns), columns))
                 : new BlockQuantData(tensor.Bytes.ToArray());
             return TensorValue.FromBlockQuant(data, logical);
         }

@@ -28,64 +28,59 @@ internal static class LlmExportVerifier
         DecoderConfig c = arch.Config;
         Graph graph = NnefArchive.Read(archivePath);
         Dictionary<string, Variable> byLabel = graph.Variables.Values.ToDictionary(v => v.Label, StringComparer.Ordinal);
-        var opened = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
+
+        // Weights are opened for one use and dropped, by the reference pass (a tensor per product, read by offset) and
+        // by the evaluator (ReleaseWeightsAfterUse): the check holds activations and about one layer's weights, whatever
+        // the number of layers, instead of the whole model.
+        Tensor Weight(string name)
         {
-            Tensor Weight(string name)
-            {
-                string label = Weights.WeightPlan.LabelOf(name); // a tied output projection is named as the embedding
-                if (!opened.TryGetValue(label, out Tensor? t))
-                {
-                    Variable v = byLabel.TryGetValue(label, out Variable? found)
-                        ? found
-                        : throw new InvalidDataException($"{archivePath}: the archive has no variable '{label}'");
-                    opened[label] = t = v.Source.Open();
-                }
-
-                return t;
-            }
-
-            int threads = options.Threads > 0 ? options.Threads : -1;
-            var reference = new DecoderReference(arch, Weight, precision.Reference, threads);
-            // Each mode's outputs are compared and written to its bundle before the next mode runs, so the next run may
-            // write into their storage (the caches of one mode have the shape of the next one's) instead of faulting in
-            // fresh arrays.
-            var evaluation = new EvaluationOptions { MaxDegreeOfParallelism = Math.Max(0, options.Threads), Cancellation = cancellation, ReuseOutputStorage = true };
-            int n = options.SampleGenerationTotalSize;
-            var random = new Random(TokenSeed);
-            long[] tokens = [.. Enumerable.Range(0, n).Select(_ => (long)random.Next(c.VocabSize))];
-
-            // One evaluator for the four modes: it opens (and prepares) each weight once and keeps it for later runs.
-            var evaluator = new GraphEvaluator(graph, evaluation);
-            var checks = new List<LlmModeCheck>(4);
-            (string Mode, int Past, int New)[] modes = [("prompt", 0, n), ("prompt_with_past", n / 2, n - (n / 2)), ("text_generation", n - 1, 1), ("export", 2, 1)];
-            foreach ((string mode, int past, int count) in modes)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                long[] all = mode == "export" ? [.. tokens.Take(3)] : tokens;
-                IReadOnlyList<KvCache> cache = past == 0
-                    ? [.. Enumerable.Range(0, c.NumLayers).Select(_ => KvCache.Empty(c.NumKeyValueHeads, c.HeadDim))]
-                    : reference.Run(all.AsSpan(0, past), null, logitsToKeep: 1).Caches;
-                long[] step = all[past..(past + count)];
-                ForwardResult expected = reference.Run(step, cache, options.NumLogitsToKeep);
-                List<NamedTensor> inputs = Inputs(step, cache, precision);
-                IReadOnlyList<NamedTensor> got = evaluator.Run(inputs);
-                Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
-                List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights)))];
-                checks.Add(new LlmModeCheck(mode, past, count, comparisons));
-                using FileStream npz = target.CreateFileIn(LlmExportLayout.TestBundle(mode));
-                IoBundle.WriteNpz(npz, inputs.Concat(got).Select(t => t.Value.Type == DatumType.F16 ? new NamedTensor(t.Name, Cast.To(t.Value, DatumType.F32)) : t));
-            }
-
-            return checks;
+            string label = Weights.WeightPlan.LabelOf(name); // a tied output projection is named as the embedding
+            Variable v = byLabel.TryGetValue(label, out Variable? found)
+                ? found
+                : throw new InvalidDataException($"{archivePath}: the archive has no variable '{label}'");
+            return v.Source.Open();
         }
-        finally
+
+        int threads = options.Threads > 0 ? options.Threads : -1;
+        var reference = new DecoderReference(arch, Weight, ownsWeights: true, precision.Reference, threads);
+        // Each mode's outputs are compared and written to its bundle before the next mode runs, so the next run may
+        // write into their storage (the caches of one mode have the shape of the next one's) instead of faulting in
+        // fresh arrays.
+        var evaluation = new EvaluationOptions
         {
-            foreach (Tensor t in opened.Values)
-            {
-                t.Dispose();
-            }
+            MaxDegreeOfParallelism = Math.Max(0, options.Threads),
+            Cancellation = cancellation,
+            ReuseOutputStorage = true,
+            ReleaseWeightsAfterUse = true,
+        };
+        int n = options.SampleGenerationTotalSize;
+        var random = new Random(TokenSeed);
+        long[] tokens = [.. Enumerable.Range(0, n).Select(_ => (long)random.Next(c.VocabSize))];
+
+        // One evaluator for the four modes (its preparation of the statements serves all four); each run re-reads every
+        // weight and drops it after its last use.
+        var evaluator = new GraphEvaluator(graph, evaluation);
+        var checks = new List<LlmModeCheck>(4);
+        (string Mode, int Past, int New)[] modes = [("prompt", 0, n), ("prompt_with_past", n / 2, n - (n / 2)), ("text_generation", n - 1, 1), ("export", 2, 1)];
+        foreach ((string mode, int past, int count) in modes)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            long[] all = mode == "export" ? [.. tokens.Take(3)] : tokens;
+            IReadOnlyList<KvCache> cache = past == 0
+                ? [.. Enumerable.Range(0, c.NumLayers).Select(_ => KvCache.Empty(c.NumKeyValueHeads, c.HeadDim))]
+                : reference.Run(all.AsSpan(0, past), null, logitsToKeep: 1).Caches;
+            long[] step = all[past..(past + count)];
+            ForwardResult expected = reference.Run(step, cache, options.NumLogitsToKeep);
+            List<NamedTensor> inputs = Inputs(step, cache, precision);
+            IReadOnlyList<NamedTensor> got = evaluator.Run(inputs);
+            Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
+            List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights)))];
+            checks.Add(new LlmModeCheck(mode, past, count, comparisons));
+            using FileStream npz = target.CreateFileIn(LlmExportLayout.TestBundle(mode));
+            IoBundle.WriteNpz(npz, inputs.Concat(got).Select(t => t.Value.Type == DatumType.F16 ? new NamedTensor(t.Name, Cast.To(t.Value, DatumType.F32)) : t));
         }
+
+        return checks;
     }
 
     private static List<NamedTensor> Inputs(long[] ids, IReadOnlyList<KvCache> past, LlmPrecision precision)

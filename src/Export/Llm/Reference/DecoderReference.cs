@@ -15,6 +15,7 @@ namespace TorchToNnef.Export.Llm.Reference;
 public sealed class DecoderReference
 {
     private readonly Func<string, Tensor> _weights;
+    private readonly bool _ownsWeights;
     private readonly DecoderArchitecture _arch;
     private readonly bool _half;
     private readonly float[] _inverseFrequencies;
@@ -42,10 +43,21 @@ public sealed class DecoderReference
     /// stay valid while the pass is used; they are read, never disposed.
     /// </summary>
     public DecoderReference(DecoderArchitecture architecture, Func<string, Tensor> weights, ReferencePrecision precision = ReferencePrecision.F32, int maxDegreeOfParallelism = -1)
+        : this(architecture, weights, ownsWeights: false, precision, maxDegreeOfParallelism)
+    {
+    }
+
+    /// <summary>
+    /// A pass over weights given by checkpoint name; with <paramref name="ownsWeights"/>, every tensor
+    /// <paramref name="weights"/> returns is opened for one use (a matrix for one product, a vector to be copied) and
+    /// disposed after it, so the pass holds no weight between uses (the export's check-io opens them from its archive).
+    /// </summary>
+    internal DecoderReference(DecoderArchitecture architecture, Func<string, Tensor> weights, bool ownsWeights, ReferencePrecision precision = ReferencePrecision.F32, int maxDegreeOfParallelism = -1)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(weights);
         _weights = weights;
+        _ownsWeights = ownsWeights;
         _arch = architecture;
         Precision = precision;
         _half = precision != ReferencePrecision.F32;
@@ -86,7 +98,12 @@ public sealed class DecoderReference
         int kept = logitsToKeep == 0 ? tokens : Math.Min(logitsToKeep, tokens);
         float[] last = x.AsSpan((tokens - kept) * c.HiddenSize).ToArray();
         ReferenceOps.RmsNorm(last, c.HiddenSize, Vector(_arch.FinalNorm), _arch.RmsNormEps, _half);
-        float[] logits = ReferenceOps.Linear(Matrix(_arch.LmHead), null, last, kept, _half, _parallel);
+        float[] logits;
+        using (MatrixLease head = Matrix(_arch.LmHead))
+        {
+            logits = ReferenceOps.Linear(head.Rows, null, last, kept, _half, _parallel);
+        }
+
         return new ForwardResult(logits, kept, c.VocabSize, caches);
     }
 
@@ -163,7 +180,8 @@ public sealed class DecoderReference
 
     private float[] Embed(ReadOnlySpan<long> ids)
     {
-        WeightRows table = Matrix(_arch.Embedding);
+        using MatrixLease lease = Matrix(_arch.Embedding);
+        WeightRows table = lease.Rows;
         int hidden = table.Columns;
         var x = new float[ids.Length * hidden];
         var scratch = new byte[table.RowBytes];
@@ -203,8 +221,11 @@ public sealed class DecoderReference
         return length;
     }
 
-    private float[] Linear(LinearWeights linear, float[] x, int tokens) =>
-        ReferenceOps.Linear(Matrix(linear.Weight), linear.Bias is null ? null : Vector(linear.Bias), x, tokens, _half, _parallel);
+    private float[] Linear(LinearWeights linear, float[] x, int tokens)
+    {
+        using MatrixLease weight = Matrix(linear.Weight);
+        return ReferenceOps.Linear(weight.Rows, linear.Bias is null ? null : Vector(linear.Bias), x, tokens, _half, _parallel);
+    }
 
     private static float[] Slice(Dictionary<LinearWeights, float[]> outputs, Projection p, int tokens)
     {
@@ -224,16 +245,39 @@ public sealed class DecoderReference
         return part;
     }
 
-    private WeightRows Matrix(string name) => new(_weights(name), _half);
+    private MatrixLease Matrix(string name)
+    {
+        Tensor tensor = _weights(name);
+        try
+        {
+            return new MatrixLease(new WeightRows(tensor, _half), _ownsWeights ? tensor : null);
+        }
+        catch
+        {
+            if (_ownsWeights)
+            {
+                tensor.Dispose();
+            }
+
+            throw;
+        }
+    }
 
     private float[] Vector(string name)
     {
         if (!_vectors.TryGetValue(name, out float[]? values))
         {
-            values = new WeightRows(_weights(name), _half).ReadAll();
+            using MatrixLease lease = Matrix(name);
+            values = lease.Rows.ReadAll();
             _vectors[name] = values;
         }
 
         return values;
+    }
+
+    // A weight's rows for one use, and the tensor to dispose after it when the pass owns the tensors it is given.
+    private readonly record struct MatrixLease(WeightRows Rows, Tensor? Owned) : IDisposable
+    {
+        public void Dispose() => Owned?.Dispose();
     }
 }

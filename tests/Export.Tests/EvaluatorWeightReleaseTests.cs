@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+using TorchToNnef.Export.Evaluation;
+using TorchToNnef.Ir;
+using TorchToNnef.Quant;
+using TorchToNnef.Tensors;
+using static TorchToNnef.Export.Tests.GraphFixture;
+
+namespace TorchToNnef.Export.Tests;
+
+/// <summary>
+/// <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>: every run re-reads each weight and drops it after its last
+/// consumer, so a run holds only the weights alive at once and the evaluator none between runs — with the same bits as
+/// an evaluator that keeps them.
+/// </summary>
+public class EvaluatorWeightReleaseTests
+{
+    private const int Layers = 6;
+    private const int Width = 64;
+
+    [Fact]
+    public void ARunHoldsOnlyTheWeightsAliveAtOnceAndReadsThemAgainNextRun()
+    {
+        int[] opens = new int[Layers];
+        Graph graph = LayeredGraph(opens);
+        float[] x = Enumerable.Range(0, 2 * Width).Select(i => ((i % 9) - 4) * 0.25f).ToArray();
+
+        var keeping = new GraphEvaluator(graph);
+        float[] kept = Run(keeping, x);
+        Assert.Equal(kept, Run(keeping, x));
+        Assert.All(opens, n => Assert.Equal(1, n));
+        Assert.Equal(Layers, keeping.KeptWeights);
+
+        Array.Clear(opens);
+        var releasing = new GraphEvaluator(graph, new EvaluationOptions { ReleaseWeightsAfterUse = true });
+        const int runs = 3;
+        for (int r = 0; r < runs; r++)
+        {
+            // Bit for bit what the keeping evaluator computes (Q4_0 panels and f32 weights alike).
+            Assert.Equal(kept, Run(releasing, x));
+        }
+
+        // Each run opened every weight once (w0 too, read by two statements: one opening serves both) ...
+        Assert.All(opens, n => Assert.Equal(runs, n));
+        Assert.Equal(0, releasing.KeptWeights);
+        (int opened, int released, int peak) = releasing.ReleasedWeightCounts;
+        Assert.Equal(runs * Layers, opened);
+
+        // ... and released each after its last use: while layer i runs, only w0 (read again by the last statement)
+        // and w_i are held, never the layers before or after.
+        Assert.Equal(runs * Layers, released);
+        Assert.Equal(2, peak);
+    }
+
+    [Fact]
+    public void TheEvaluatorKeepsNoWeightBetweenRuns()
+    {
+        Graph graph = LayeredGraph(new int[Layers]);
+        float[] x = Enumerable.Range(0, 2 * Width).Select(i => (i % 5) - 2f).ToArray();
+        Assert.Equal(0, LiveWeightsAfterARun(graph, x, release: true));
+        Assert.Equal(Layers, LiveWeightsAfterARun(graph, x, release: false));
+    }
+
+    // Weights still reachable once a run is over and its outputs dropped (garbage collected): the evaluator's (it is
+    // kept alive till the count), found through weak references to the values the run bound to the weights' names.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int LiveWeightsAfterARun(Graph graph, float[] x, bool release)
+    {
+        var weights = new List<WeakReference<TensorValue>>();
+        var options = new EvaluationOptions
+        {
+            ReleaseWeightsAfterUse = release,
+            ValueComputed = (path, value) =>
+            {
+                if (path.StartsWith('w'))
+                {
+                    weights.Add(new WeakReference<TensorValue>(value));
+                }
+            },
+        };
+        var evaluator = new GraphEvaluator(graph, options);
+        RunAndDrop(evaluator, x);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        int live = weights.Count(w => w.TryGetTarget(out _));
+        GC.KeepAlive(evaluator);
+        Assert.Equal(Layers, weights.Count);
+        return live;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunAndDrop(GraphEvaluator evaluator, float[] x) => _ = Run(evaluator, x);
+
+    private static float[] Run(GraphEvaluator evaluator, float[] x) =>
+        evaluator.Run([F32("x", x, 2, Width)])[0].Value.Span<float>().ToArray();
+
+    // x -> Layers linear layers (weight w_i declared right before its layer, as the LLM exporter writes them; Q4_0 for
+    // even i, f32 for odd i), each scaled down; then a last linear reads w0 again (a tied weight, used at both ends).
+    private static Graph LayeredGraph(int[] opens)
+    {
+        var g = new GraphFixture().Input("x", DType.F32, 2, Width);
+        string previous = "x";
+        for (int i = 0; i < Layers; i++)
+        {
+            int layer = i;
+            float[] values = Enumerable.Range(0, Width * Width).Select(k => (((k * (layer + 3)) % 11) - 5) * 0.125f).ToArray();
+            var shape = new Shape(Width, Width);
+            TensorSource floats = TensorSource.FromTensor(Tensor.FromFloats(shape, values));
+            TensorSource stored = layer % 2 == 0 ? new Q40TensorSource(floats, $"w{layer}") : floats;
+            g.Graph.AddVariable($"w{layer}", $"w{layer}", TensorSource.Computed(stored.DType, shape, () =>
+            {
+                opens[layer]++;
+                return stored.Open();
+            }));
+            g.Op($"y{layer}", "linear", R(previous), R($"w{layer}"));
+            g.Op($"n{layer}", "mul", R($"y{layer}"), F(1.0 / 16));
+            previous = $"n{layer}";
+        }
+
+        g.Op("out", "linear", R(previous), R("w0"));
+        g.Output("out");
+        return g.Graph;
+    }
+}
