@@ -116,7 +116,7 @@ internal sealed class Q40Pipeline
     // Chunks [first, first + count) into output, whose first byte is the block of group firstGroup (0 when output is
     // the whole tensor, first * ChunkGroups when it holds only this window). Each chunk's scales are checked right after
     // it is encoded (while its blocks are in cache); the error, if any, is thrown after the parallel loop for the first
-    // bad group, so it is ours and not an AggregateException, and the same whatever the thread count.
+    // bad group, so it is the same whatever the thread count.
     private void RunWindow(long first, int count, Memory<byte> output, long firstGroup)
     {
         Q40ErrorStats[]? stats = _options.Errors is null ? null : new Q40ErrorStats[count];
@@ -134,17 +134,7 @@ internal sealed class Q40Pipeline
             }
         }
 
-        if (Parallelism == 1 || count == 1)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                One(i);
-            }
-        }
-        else
-        {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, One);
-        }
+        ChunkTeam.Run(count, Parallelism, One);
 
         if (nonFinite is not null)
         {

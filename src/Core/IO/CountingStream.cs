@@ -31,5 +31,17 @@ internal sealed class CountingStream(Stream inner, Action<long>? progress = null
     }
 
     /// <inheritdoc />
+    /// <summary>Forwards the array itself, so that a writer that frames large buffers in place (a stored gzip) gets it.</summary>
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        inner.Write(buffer, offset, count);
+        Count += count;
+        if (progress is not null && Count - _reported >= ReportEveryBytes)
+        {
+            _reported = Count;
+            progress(Count);
+        }
+    }
+
     public override void Flush() => inner.Flush();
 }

@@ -59,6 +59,25 @@ internal sealed class StagedFileStream : FileStream
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="pieces"/> one after the other at <paramref name="offset"/> of this file with one gather
+    /// write (<c>pwritev</c>) on <paramref name="handle"/> (this stream's handle, fetched once by the caller), bypassing
+    /// the stream's buffer and position: for writers that frame large buffers without copying them. The same checks as
+    /// <see cref="Write(ReadOnlySpan{byte})"/>: a stopped transaction throws, and an I/O error names the output.
+    /// </summary>
+    internal void WriteGatherAt(Microsoft.Win32.SafeHandles.SafeFileHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> pieces, long offset)
+    {
+        _owner.ThrowIfStopped();
+        try
+        {
+            RandomAccess.Write(handle, pieces, offset);
+        }
+        catch (IOException e)
+        {
+            throw new OutputWriteException(_userPath, e);
+        }
+    }
+
     public override void Flush(bool flushToDisk)
     {
         try

@@ -89,6 +89,7 @@ internal sealed class TarSink : ArchiveSink
 
     private readonly FileStream _file;
     private readonly GZipStream? _gzip;
+    private readonly StoredGzipWriter? _stored;
     private readonly DeterministicTarWriter _tar;
     private readonly TarMemberStream _member;
     private readonly bool _flushToDisk;
@@ -99,13 +100,23 @@ internal sealed class TarSink : ArchiveSink
         _file = file;
         _flushToDisk = flushToDisk;
         Stream target = _file;
-        if (gzip)
+        if (gzip && level == 0)
+        {
+            // Stored blocks framed around the data itself: no copy through zlib, large gather writes.
+            _stored = new StoredGzipWriter(_file);
+            target = _stored;
+        }
+        else if (gzip)
         {
             _gzip = new GZipStream(_file, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true);
-            target = _gzip;
+            target = new BufferedStream(_gzip, 1 << 16);
+        }
+        else
+        {
+            target = new BufferedStream(_file, 1 << 16);
         }
 
-        _tar = new DeterministicTarWriter(new BufferedStream(target, 1 << 16));
+        _tar = new DeterministicTarWriter(target);
         _member = new TarMemberStream(_tar);
     }
 
@@ -113,6 +124,7 @@ internal sealed class TarSink : ArchiveSink
     {
         _tar.Finish();
         _tar.Flush();
+        _stored?.Finish();
         if (_gzip is not null)
         {
             _gzip.Dispose();
@@ -141,6 +153,12 @@ internal sealed class TarSink : ArchiveSink
     private sealed class TarMemberStream(DeterministicTarWriter tar) : WriteOnlyStream
     {
         public override void Write(ReadOnlySpan<byte> buffer) => tar.Write(buffer);
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            ValidateBufferArguments(buffer, offset, count);
+            tar.Write(buffer, offset, count);
+        }
 
         protected override void Dispose(bool disposing)
         {

@@ -61,6 +61,13 @@ internal sealed class DeterministicTarWriter
         _written += data.Length;
     }
 
+    /// <summary>Writes member data from an array, passed on as an array (a stored gzip frames large ones in place).</summary>
+    public void Write(byte[] data, int offset, int count)
+    {
+        _out.Write(data, offset, count);
+        _written += count;
+    }
+
     /// <summary>Flushes the underlying stream.</summary>
     public void Flush() => _out.Flush();
 
