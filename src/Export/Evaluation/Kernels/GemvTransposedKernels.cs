@@ -74,15 +74,7 @@ internal static class GemvTransposedKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Block8(ref float col, nint ldb, ref float x, Vector256<float> s)
     {
-        Vector256<float> v0 = Vector256.LoadUnsafe(ref col);
-        Vector256<float> v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, ldb));
-        Vector256<float> v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 2 * ldb));
-        Vector256<float> v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 3 * ldb));
-        Vector256<float> v4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 4 * ldb));
-        Vector256<float> v5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 5 * ldb));
-        Vector256<float> v6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 6 * ldb));
-        Vector256<float> v7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref col, 7 * ldb));
-        Transposes.Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+        Transposes.LoadTransposed8x8(ref col, ldb, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4, out Vector256<float> v5, out Vector256<float> v6, out Vector256<float> v7);
         s = Vector256.FusedMultiplyAdd(Vector256.Create(x), v0, s);
         s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 1)), v1, s);
         s = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 2)), v2, s);
@@ -147,6 +139,28 @@ internal static class GemvTransposedKernels
 /// <summary>In-register transposes of square blocks of floats (exact data movement).</summary>
 internal static class Transposes
 {
+    /// <summary>
+    /// Loads 8 rows of 8 floats, <paramref name="stride"/> floats apart from <paramref name="first"/>, and transposes
+    /// them (<see cref="Transpose8x8"/>): v<c>i</c> holds element <c>i</c> of each row. The caller proves the 8 rows lie
+    /// within its buffer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadTransposed8x8(
+        ref float first, nint stride,
+        out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3,
+        out Vector256<float> v4, out Vector256<float> v5, out Vector256<float> v6, out Vector256<float> v7)
+    {
+        v0 = Vector256.LoadUnsafe(ref first);
+        v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, stride));
+        v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 2 * stride));
+        v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 3 * stride));
+        v4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 4 * stride));
+        v5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 5 * stride));
+        v6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 6 * stride));
+        v7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref first, 7 * stride));
+        Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+    }
+
     /// <summary>Rows v0..v7 of an 8 × 8 block become its columns (AVX).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Transpose8x8(

@@ -118,15 +118,7 @@ internal static class PanelPacking
                 for (; p <= kc - 8; p += 8)
                 {
                     ref float c = ref Unsafe.Add(ref r0, p);
-                    Vector256<float> v0 = Vector256.LoadUnsafe(ref c);
-                    Vector256<float> v1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, ld));
-                    Vector256<float> v2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 2 * ld));
-                    Vector256<float> v3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 3 * ld));
-                    Vector256<float> v4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 4 * ld));
-                    Vector256<float> v5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 5 * ld));
-                    Vector256<float> v6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 6 * ld));
-                    Vector256<float> v7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref c, 7 * ld));
-                    Transposes.Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+                    Transposes.LoadTransposed8x8(ref c, ld, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3, out Vector256<float> v4, out Vector256<float> v5, out Vector256<float> v6, out Vector256<float> v7);
                     ref float o = ref Unsafe.Add(ref dst, (p * width) + x);
                     v0.StoreUnsafe(ref o);
                     v1.StoreUnsafe(ref Unsafe.Add(ref o, width));
