@@ -38,14 +38,7 @@ Console.WriteLine(
 if (evaluator)
 {
     List<string> evaluatorFailures = EvaluatorChecks.Run(seeds);
-    Console.WriteLine($"evaluator ran: active={KernelWidths.Active} widths={string.Join(",", KernelWidths.Supported)}");
-    foreach (string f in evaluatorFailures.Take(50))
-    {
-        Console.WriteLine("FAIL " + f);
-    }
-
-    Console.WriteLine(evaluatorFailures.Count == 0 ? "ok" : $"{evaluatorFailures.Count} failures");
-    return evaluatorFailures.Count == 0 ? 0 : 1;
+    return Report($"evaluator ran: active={KernelWidths.Active} widths={string.Join(",", KernelWidths.Supported)}", evaluatorFailures);
 }
 
 if (only is { } wanted && !Q40Kernels.IsSupported(wanted))
@@ -64,14 +57,7 @@ if (allReciprocals)
         failures.AddRange(AllReciprocalsCheck.Run(kind));
     }
 
-    Console.WriteLine($"ran: {string.Join(",", kinds)} (all reciprocals)");
-    foreach (string f in failures.Take(50))
-    {
-        Console.WriteLine("FAIL " + f);
-    }
-
-    Console.WriteLine(failures.Count == 0 ? "ok" : $"{failures.Count} failures");
-    return failures.Count == 0 ? 0 : 1;
+    return Report($"ran: {string.Join(",", kinds)} (all reciprocals)", failures);
 }
 
 foreach (Q40KernelKind kind in kinds)
@@ -86,11 +72,17 @@ if (only is null)
     failures.AddRange(KernelChecks.HalfConversions(seeds));
 }
 
-Console.WriteLine($"ran: {string.Join(",", kinds)}");
-foreach (string f in failures.Take(50))
-{
-    Console.WriteLine("FAIL " + f);
-}
+return Report($"ran: {string.Join(",", kinds)}", failures);
 
-Console.WriteLine(failures.Count == 0 ? "ok" : $"{failures.Count} failures");
-return failures.Count == 0 ? 0 : 1;
+// The lines the tests read: what ran, the first 50 failures, then "ok" or the count; exit code 1 on any failure.
+static int Report(string ran, List<string> failures)
+{
+    Console.WriteLine(ran);
+    foreach (string f in failures.Take(50))
+    {
+        Console.WriteLine("FAIL " + f);
+    }
+
+    Console.WriteLine(failures.Count == 0 ? "ok" : $"{failures.Count} failures");
+    return failures.Count == 0 ? 0 : 1;
+}
