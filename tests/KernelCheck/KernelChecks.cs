@@ -235,6 +235,8 @@ public static class KernelChecks
             Compare(failures, $"{k} EncodeHalf f16 inputs near the code steps, r={rr}", LiteralEncode(nearValues, sNear, rNear, half: true), encoded);
         }
 
+        failures.AddRange(HalfMaxima<TKernel>());
+
         // Scales and reciprocals over a stride of all f32 values and the edges, at several lengths.
         float[] maxima = TestData.AbsMaxima();
         foreach (int n in new[] { maxima.Length, 1, 15, 17, 33 })
@@ -310,6 +312,79 @@ public static class KernelChecks
         return failures;
     }
 
+    /// <summary>
+    /// <see cref="IQ40Kernel.ScalesFromHalves"/> for every f16 maximum 0x0000..0x7FFF (zero, subnormals, tiny maxima
+    /// with subnormal scales or infinite reciprocals, normals, infinity, every NaN), the maximum's element positive
+    /// and then negative, against <see cref="LiteralQ40.Scale"/> / <see cref="LiteralQ40.Reciprocal"/>: in ascending
+    /// order in slices of 64 groups (blocks of 8 that are all on the fast path or all off it, and slices with and
+    /// without groups for the reference), then shuffled in slices of 1 to 70 groups (fast and exact lanes mixed in one
+    /// block of 8, and every tail). The returned flag must be exactly "some scale is NaN/infinite or some reciprocal
+    /// infinite" for the slice. The same groups then go through the driver's f16 min-max quantization, end to end.
+    /// </summary>
+    internal static List<string> HalfMaxima<TKernel>()
+        where TKernel : struct, IQ40Kernel
+    {
+        var failures = new List<string>();
+        string k = TKernel.Kind.ToString();
+        const int Groups = 0x8000;
+        var rng = new Random(2026);
+        int[] shuffled = [.. Enumerable.Range(0, Groups)];
+        rng.Shuffle(shuffled);
+        foreach (bool negative in new[] { false, true })
+        {
+            foreach (bool shuffle in new[] { false, true })
+            {
+                // Group g's largest magnitude is the pattern max[g], at a position that moves with g; the other
+                // elements are random patterns no larger in magnitude, of either sign.
+                ushort[] max = [.. Enumerable.Range(0, Groups).Select(g => (ushort)(shuffle ? shuffled[g] : g))];
+                var values = new ushort[Groups * LiteralQ40.N];
+                for (int g = 0; g < Groups; g++)
+                {
+                    for (int i = 0; i < LiteralQ40.N; i++)
+                    {
+                        values[(g * LiteralQ40.N) + i] = (ushort)(rng.Next(max[g] + 1) | (rng.Next(2) << 15));
+                    }
+
+                    values[(g * LiteralQ40.N) + ((g * 7) % LiteralQ40.N)] = (ushort)(max[g] | (negative ? 0x8000 : 0));
+                }
+
+                ushort[] s0 = [.. max.Select(m => LiteralQ40.Scale(LiteralQ40.HalfToSingle(m)))];
+                float[] r0 = [.. s0.Select(LiteralQ40.Reciprocal)];
+                bool[] special = [.. s0.Select((s, g) => (s & 0x7C00) == 0x7C00 || float.IsInfinity(r0[g]))];
+                if (!negative && !shuffle)
+                {
+                    // The production reference (what the fallback groups use) says the same for every maximum.
+                    ushort[] sRef = [.. max.Select(Q40Reference.ScaleF16)];
+                    CompareHalves(failures, $"{k} Q40Reference.ScaleF16 of every f16 maximum", s0, sRef);
+                    CompareFloats(failures, $"{k} Q40Reference.Reciprocal of every f16 maximum's scale", r0, [.. sRef.Select(Q40Reference.Reciprocal)]);
+                }
+
+                var s1 = new ushort[Groups];
+                var r1 = new float[Groups];
+                string order = $"{(shuffle ? "shuffled" : "ascending")} maxima, {(negative ? "negative" : "positive")}";
+                for (int g0 = 0, n = 64; g0 < Groups; g0 += n)
+                {
+                    n = Math.Min(shuffle ? rng.Next(1, 71) : 64, Groups - g0);
+                    bool got = TKernel.ScalesFromHalves(values.AsSpan(g0 * LiteralQ40.N, n * LiteralQ40.N), s1.AsSpan(g0, n), r1.AsSpan(g0, n));
+                    bool expected = special.AsSpan(g0, n).Contains(true);
+                    if (got != expected)
+                    {
+                        failures.Add($"{k} ScalesFromHalves {order}, groups {g0}..{g0 + n - 1}: returned {got}, expected {expected}");
+                    }
+                }
+
+                CompareHalves(failures, $"{k} ScalesFromHalves scales, {order}", s0, s1);
+                CompareFloats(failures, $"{k} ScalesFromHalves reciprocals, {order}", r0, r1);
+
+                float[] widened = [.. values.Select(LiteralQ40.HalfToSingle)];
+                byte[] bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+                Compare(failures, $"{k} f16 min-max over every maximum, {order}", LiteralQ40.QuantizeMinMax(widened, halfArithmetic: true), Quantize(TKernel.Kind, DType.F16, bytes, Groups, 1f));
+            }
+        }
+
+        return failures;
+    }
+
     private static void CompareWidening<TKernel>(List<string> failures, string what, ReadOnlySpan<ushort> src)
         where TKernel : struct, IQ40Kernel
     {
@@ -374,6 +449,15 @@ public static class KernelChecks
         if (i >= 0)
         {
             failures.Add($"{what}: first difference at byte {i} (group {i / 18}): got {(i < actual.Length ? actual[i] : -1):X2}, expected {(i < expected.Length ? expected[i] : -1):X2}");
+        }
+    }
+
+    private static void CompareHalves(List<string> failures, string what, ushort[] expected, ushort[] actual)
+    {
+        int i = expected.AsSpan().SequenceEqual(actual) ? -1 : expected.AsSpan().CommonPrefixLength(actual);
+        if (i >= 0)
+        {
+            failures.Add($"{what}: index {i}: got {actual[i]:X4}, expected {expected[i]:X4}");
         }
     }
 

@@ -24,7 +24,8 @@ public enum Q40KernelKind
 /// <list type="number">
 /// <item>input conversion (<see cref="WidenHalf"/>, <see cref="WidenBFloat16"/>): f16/bf16 to f32, exact;</item>
 /// <item>per-group absolute maximum (<see cref="AbsMax"/>, and <see cref="AbsMaxBits"/> on raw f16/bf16 bits);</item>
-/// <item>scale and reciprocal (<see cref="Scales"/>);</item>
+/// <item>scale and reciprocal (<see cref="Scales"/>; for f16 input also fused with the maximum:
+/// <see cref="ScalesFromHalves"/>);</item>
 /// <item>codes and nibble packing (<see cref="EncodeF32"/>, <see cref="EncodeHalf"/>, <see cref="EncodeBFloat16"/>),
 /// which write whole 18-byte blocks straight from the source values;</item>
 /// <item>dequantization (<see cref="DequantizeF32"/>, <see cref="DequantizeF16"/>).</item>
@@ -58,6 +59,14 @@ internal interface IQ40Kernel
     /// (<c>r = scale</c> when the scale is ±0). Exact for every input including NaN, infinities and subnormals.
     /// </summary>
     static abstract void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals);
+
+    /// <summary>
+    /// Per group of raw f16 values: the scale and reciprocal of min-max quantization, as <see cref="AbsMaxBits"/>,
+    /// <see cref="WidenHalf"/> and <see cref="Scales"/> give them in turn (bit for bit, for every input). Returns true
+    /// when some group's maximum is not finite (its scale is NaN or infinite) or its reciprocal is infinite: the groups
+    /// <see cref="EncodeHalf"/> leaves to the reference, and the only ones that can have a non-finite scale.
+    /// </summary>
+    static abstract bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals);
 
     /// <summary>
     /// Per group: codes <c>clamp(floor(x*r + 8.5), 0, 15)</c> with f32 arithmetic, packed with the scale into an

@@ -22,17 +22,24 @@ internal static class Q40Driver<TKernel>
     /// <summary>
     /// Min-max quantization of whole groups of <paramref name="sourceDType"/> values (raw little-endian bytes) into
     /// blocks. With <paramref name="percentile"/> &lt; 1 the absolute maximum is replaced by torch's quantile of |x|.
+    /// Returns false when every block written is known to have a finite scale, true when some may not (f16 min-max
+    /// knows from its scale pass; other paths do not look, and the caller checks the blocks).
     /// </summary>
     [SkipLocalsInit]
-    public static void QuantizeMinMax(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile)
+    public static bool QuantizeMinMax(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile)
     {
+        bool usePercentile = percentile < 1f;
+        if (sourceDType == DType.F16 && !usePercentile)
+        {
+            return QuantizeHalfMinMax(MemoryMarshal.Cast<byte, ushort>(source), blocks);
+        }
+
         int groups = blocks.Length / B;
         Span<float> absMax = stackalloc float[BatchGroups];
         Span<float> calibrated = stackalloc float[BatchGroups];
         Span<ushort> scales = stackalloc ushort[BatchGroups];
         Span<float> reciprocals = stackalloc float[BatchGroups];
         Span<float> group = stackalloc float[N];
-        bool usePercentile = percentile < 1f;
         for (int g0 = 0; g0 < groups; g0 += BatchGroups)
         {
             int n = Math.Min(BatchGroups, groups - g0);
@@ -55,6 +62,53 @@ internal static class Q40Driver<TKernel>
             Encode(sourceDType, source, g0, s, r, dst);
             FixUp(sourceDType, source, g0, a, s, r, dst);
         }
+
+        return true;
+    }
+
+    // f16 min-max: the maxima, scales and reciprocals in one kernel pass (ScalesFromHalves), which also tells whether
+    // the batch has groups for the reference; only then are the scales looked at again.
+    [SkipLocalsInit]
+    private static bool QuantizeHalfMinMax(ReadOnlySpan<ushort> source, Span<byte> blocks)
+    {
+        int groups = blocks.Length / B;
+        Span<ushort> scales = stackalloc ushort[BatchGroups];
+        Span<float> reciprocals = stackalloc float[BatchGroups];
+        bool nonFinite = false;
+        for (int g0 = 0; g0 < groups; g0 += BatchGroups)
+        {
+            int n = Math.Min(BatchGroups, groups - g0);
+            ReadOnlySpan<ushort> values = source.Slice(g0 * N, n * N);
+            Span<ushort> s = scales[..n];
+            Span<float> r = reciprocals[..n];
+            bool special = TKernel.ScalesFromHalves(values, s, r);
+            Span<byte> dst = blocks.Slice(g0 * B, n * B);
+            TKernel.EncodeHalf(values, s, r, dst);
+            if (special)
+            {
+                nonFinite |= FixUpHalf(values, s, r, dst);
+            }
+        }
+
+        return nonFinite;
+    }
+
+    // FixUp for f16 min-max, from the scales: an f16 group's maximum is non-finite exactly when its scale is (a finite
+    // maximum divided by 8 stays finite). Returns true when some scale is non-finite.
+    private static bool FixUpHalf(ReadOnlySpan<ushort> values, ReadOnlySpan<ushort> s, ReadOnlySpan<float> r, Span<byte> dst)
+    {
+        bool nonFinite = false;
+        for (int g = 0; g < s.Length; g++)
+        {
+            bool scaleNonFinite = (s[g] & 0x7C00) == 0x7C00;
+            nonFinite |= scaleNonFinite;
+            if ((scaleNonFinite || float.IsInfinity(r[g])) && TKernel.Kind != Q40KernelKind.Scalar)
+            {
+                Q40Reference.EncodeF16(values.Slice(g * N, N), s[g], r[g], dst.Slice(g * B, B));
+            }
+        }
+
+        return nonFinite;
     }
 
     /// <summary>Encodes pre-computed scales (used by calibrations that choose their own scales).</summary>

@@ -51,6 +51,10 @@ internal readonly struct Q40ScalarKernel : IQ40Kernel
     }
 
     /// <inheritdoc />
+    public static bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals) =>
+        StagedHalfScales.Compute<Q40ScalarKernel>(values, scales, reciprocals);
+
+    /// <inheritdoc />
     public static void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals)
     {
         for (int g = 0; g < absMax.Length; g++)

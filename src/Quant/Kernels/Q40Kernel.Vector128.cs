@@ -95,6 +95,10 @@ internal readonly struct Q40Vector128Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
+    public static bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals) =>
+        StagedHalfScales.Compute<Q40Vector128Kernel>(values, scales, reciprocals);
+
+    /// <inheritdoc />
     public static void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals)
     {
         ref float a = ref MemoryMarshal.GetReference(absMax);

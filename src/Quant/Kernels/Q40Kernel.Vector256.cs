@@ -93,11 +93,9 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         int g = 0;
         for (; g <= n - L; g += L)
         {
-            Vector256<uint> sh = SingleToHalf(Vector256.LoadUnsafe(ref a, (nuint)g) * Vector256.Create(-0.125f));
-            Vector256<float> sf = HalfToSingle(sh);
-            Vector256<float> rf = HalfToSingle(SingleToHalf(Vector256<float>.One / sf));
-            Vector256.ConditionalSelect(Vector256.Equals(sf, Vector256<float>.Zero), sf, rf).StoreUnsafe(ref r, (nuint)g);
-            Vector256.Narrow(sh, sh).GetLower().StoreUnsafe(ref s, (nuint)g);
+            (Vector256<uint> sh, Vector256<float> rf) = ExactScales(Vector256.LoadUnsafe(ref a, (nuint)g));
+            rf.StoreUnsafe(ref r, (nuint)g);
+            StoreHalves(sh, ref s, g);
         }
 
         for (; g < n; g++)
@@ -107,6 +105,82 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
             Unsafe.Add(ref r, g) = Q40Reference.Reciprocal(sg);
         }
     }
+
+    /// <inheritdoc />
+    public static bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals)
+    {
+        ref byte src = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values));
+        ref ushort s = ref MemoryMarshal.GetReference(scales);
+        ref float r = ref MemoryMarshal.GetReference(reciprocals);
+        int n = scales.Length;
+        Vector256<uint> special = Vector256<uint>.Zero;
+        int g = 0;
+        for (; g <= n - L; g += L)
+        {
+            // a: the 8 maxima as sign-cleared f16 patterns, one per 32-bit lane.
+            Vector256<uint> a = ReduceEight<U16Partial>(ref Unsafe.Add(ref src, g * U16Partial.GroupBytes));
+            Vector256<uint> sh;
+            Vector256<float> rf;
+            if (Vector256.LessThan(a.AsInt32() + Vector256.Create(NormalScaleBias), Vector256.Create(NormalScaleLimit)) == Vector256<int>.Zero)
+            {
+                // Every a in [2^-11, 65504]: a / 8 is an f16 normal, so the scale is a exactly, 3 binades down, negated;
+                // its f32 is a's bits moved into f32 position and rebiased (exact); 1/scale rounded to f32 then to f16
+                // (11 significant bits) is an f16 normal too (|r| in [8/65504, 2^14]), which RoundToHalfPrecision gives.
+                sh = a + Vector256.Create(NormalScaleOffset);
+                Vector256<float> sf = ((a << 13) + Vector256.Create(NormalScaleSingleOffset)).AsSingle();
+                rf = RoundToHalfPrecision(Vector256<float>.One / sf);
+            }
+            else
+            {
+                // Some maximum is tiny (its scale subnormal or zero), infinite or NaN: the exact conversions for all 8.
+                (sh, rf) = ExactScales(HalfToSingle(a));
+                special |= Vector256.Equals(sh & Vector256.Create(0x7C00u), Vector256.Create(0x7C00u))
+                    | Vector256.Equals(rf.AsUInt32() & Vector256.Create(0x7F80_0000u), Vector256.Create(0x7F80_0000u));
+            }
+
+            rf.StoreUnsafe(ref r, (nuint)g);
+            StoreHalves(sh, ref s, g);
+        }
+
+        bool any = special != Vector256<uint>.Zero;
+        for (; g < n; g++)
+        {
+            ushort sg = Q40Reference.ScaleF16((ushort)ReduceOne<U16Partial>(ref src, g));
+            float rg = Q40Reference.Reciprocal(sg);
+            any |= (sg & 0x7C00) == 0x7C00 || float.IsInfinity(rg);
+            Unsafe.Add(ref s, g) = sg;
+            Unsafe.Add(ref r, g) = rg;
+        }
+
+        return any;
+    }
+
+    // ScalesFromHalves' fast lanes: a + NormalScaleBias (int) is at least NormalScaleLimit exactly when
+    // 0x1000 <= a <= 0x7BFF (a / 8 an f16 normal, a finite); a >= 0x7C00 wraps to a negative value.
+    private const int NormalScaleBias = 0x7FFF_8400;
+    private const int NormalScaleLimit = 0x7FFF_9400;
+
+    // For those a: scale bits = (a - (3 << 10)) | 0x8000 = a + 0x7400 (no carry: a - 0xC00 is in [0x400, 0x6FFF]).
+    private const uint NormalScaleOffset = 0x7400;
+
+    // ... and its f32 bits: (a << 13) with the exponent rebiased by 127 - 15 - 3 = 109, plus the sign bit.
+    private const uint NormalScaleSingleOffset = 0xB680_0000;
+
+    // scale = f16(a * -1/8) and r = f16(1 / scale) (r = scale for a zero scale), exact for every f32 a: the
+    // conversions of IQ40Kernel.Scales.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<uint> Scale, Vector256<float> Reciprocal) ExactScales(Vector256<float> a)
+    {
+        Vector256<uint> sh = SingleToHalf(a * Vector256.Create(-0.125f));
+        Vector256<float> sf = HalfToSingle(sh);
+        Vector256<float> rf = HalfToSingle(SingleToHalf(Vector256<float>.One / sf));
+        return (sh, Vector256.ConditionalSelect(Vector256.Equals(sf, Vector256<float>.Zero), sf, rf));
+    }
+
+    // Stores the low halves of 8 lanes (each at most 0xFFFF) as 8 ushorts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalves(Vector256<uint> h, ref ushort destination, int g) =>
+        Sse41.PackUnsignedSaturate(h.GetLower().AsInt32(), h.GetUpper().AsInt32()).StoreUnsafe(ref destination, (nuint)g);
 
     /// <inheritdoc />
     public static void EncodeF32(ReadOnlySpan<float> values, ReadOnlySpan<ushort> scales, ReadOnlySpan<float> reciprocals, Span<byte> blocks) =>
@@ -242,38 +316,54 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         int g = 0;
         for (; g <= groups - L; g += L)
         {
-            ref byte p = ref Unsafe.Add(ref src, g * TPartial.GroupBytes);
-
-            // Level 1: [a: 4 | b: 4] per pair of groups.
-            Vector256<uint> ab = Level1(TPartial.Max(ref p, 0), TPartial.Max(ref p, 1));
-            Vector256<uint> cd = Level1(TPartial.Max(ref p, 2), TPartial.Max(ref p, 3));
-            Vector256<uint> ef = Level1(TPartial.Max(ref p, 4), TPartial.Max(ref p, 5));
-            Vector256<uint> gh = Level1(TPartial.Max(ref p, 6), TPartial.Max(ref p, 7));
-
-            // Level 2: per 128-bit lane, two halves of two groups (lane 0: a, c; lane 1: b, d).
-            Vector256<uint> abcd = Vector256.Max(Avx2.UnpackLow(ab.AsUInt64(), cd.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(ab.AsUInt64(), cd.AsUInt64()).AsUInt32());
-            Vector256<uint> efgh = Vector256.Max(Avx2.UnpackLow(ef.AsUInt64(), gh.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(ef.AsUInt64(), gh.AsUInt64()).AsUInt32());
-
-            // Level 3: lane 0 = a, c, e, g; lane 1 = b, d, f, h; one permute restores group order.
-            Vector256<uint> u = Vector256.Max(
-                Avx.Shuffle(abcd.AsSingle(), efgh.AsSingle(), 0b10_00_10_00).AsUInt32(),
-                Avx.Shuffle(abcd.AsSingle(), efgh.AsSingle(), 0b11_01_11_01).AsUInt32());
-            Avx2.PermuteVar8x32(u, Vector256.Create(0u, 4, 1, 5, 2, 6, 3, 7)).StoreUnsafe(ref dst, (nuint)g);
+            ReduceEight<TPartial>(ref Unsafe.Add(ref src, g * TPartial.GroupBytes)).StoreUnsafe(ref dst, (nuint)g);
         }
 
         for (; g < groups; g++)
         {
-            Vector256<uint> m = TPartial.Max(ref src, g);
-            Vector128<uint> m4 = Vector128.Max(m.GetLower(), m.GetUpper());
-            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2u, 3, 0, 1)));
-            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1u, 0, 3, 2)));
-            Unsafe.Add(ref dst, g) = m4.ToScalar();
+            Unsafe.Add(ref dst, g) = ReduceOne<TPartial>(ref src, g);
         }
     }
 
+    // The maxima of the 8 groups at p, in group order, one per 32-bit lane.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Level1(Vector256<uint> a, Vector256<uint> b) =>
-        Vector256.Max(Avx2.Permute2x128(a, b, 0x20), Avx2.Permute2x128(a, b, 0x31));
+    private static Vector256<uint> ReduceEight<TPartial>(ref byte p)
+        where TPartial : IGroupPartial
+    {
+        // Level 1: [a: 4 | b: 4] per pair of groups (lanes of TPartial's width: 4 dwords, or 8 words for f16/bf16).
+        Vector256<uint> ab = Level1<TPartial>(TPartial.Max(ref p, 0), TPartial.Max(ref p, 1));
+        Vector256<uint> cd = Level1<TPartial>(TPartial.Max(ref p, 2), TPartial.Max(ref p, 3));
+        Vector256<uint> ef = Level1<TPartial>(TPartial.Max(ref p, 4), TPartial.Max(ref p, 5));
+        Vector256<uint> gh = Level1<TPartial>(TPartial.Max(ref p, 6), TPartial.Max(ref p, 7));
+
+        // Level 2: per 128-bit lane, two halves of two groups (lane 0: a, c; lane 1: b, d).
+        Vector256<uint> abcd = TPartial.Combine(Avx2.UnpackLow(ab.AsUInt64(), cd.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(ab.AsUInt64(), cd.AsUInt64()).AsUInt32());
+        Vector256<uint> efgh = TPartial.Combine(Avx2.UnpackLow(ef.AsUInt64(), gh.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(ef.AsUInt64(), gh.AsUInt64()).AsUInt32());
+
+        // Level 3: lane 0 = a, c, e, g; lane 1 = b, d, f, h (for 16-bit partials, two words per group still, which
+        // TPartial.Finish folds); one permute restores group order.
+        Vector256<uint> u = TPartial.Combine(
+            Avx.Shuffle(abcd.AsSingle(), efgh.AsSingle(), 0b10_00_10_00).AsUInt32(),
+            Avx.Shuffle(abcd.AsSingle(), efgh.AsSingle(), 0b11_01_11_01).AsUInt32());
+        return Avx2.PermuteVar8x32(TPartial.Finish(u), Vector256.Create(0u, 4, 1, 5, 2, 6, 3, 7));
+    }
+
+    // The maximum of one group (the tail of a batch).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ReduceOne<TPartial>(ref byte src, int g)
+        where TPartial : IGroupPartial
+    {
+        Vector256<uint> m = TPartial.Max(ref src, g);
+        m = TPartial.Combine(m, Avx2.Permute2x128(m, m, 0x01));
+        m = TPartial.Combine(m, Avx2.Shuffle(m, 0b01_00_11_10));
+        m = TPartial.Combine(m, Avx2.Shuffle(m, 0b10_11_00_01));
+        return TPartial.Finish(m).ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Level1<TPartial>(Vector256<uint> a, Vector256<uint> b)
+        where TPartial : IGroupPartial =>
+        TPartial.Combine(Avx2.Permute2x128(a, b, 0x20), Avx2.Permute2x128(a, b, 0x31));
 
     // floor(x*r + 8.5) with f32 arithmetic, capped at 15 but not floored at 0: Store's saturating packs turn every
     // negative code into 0 (truncation of t in (-1, 0) gives 0 already; t <= -2^31 gives int.MinValue, also
@@ -379,12 +469,19 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         return Vector256.ConditionalSelect(Vector256.GreaterThan(f, Vector256.Create(0x7F80_0000u)), Vector256.Create((uint)HalfBits.CanonicalNaN), result);
     }
 
-    /// <summary>Supplies the lane-wise partial maximum of one group's sign-cleared bits.</summary>
+    /// <summary>
+    /// Supplies the lane-wise partial maximum of one group's sign-cleared bits, the lane-wise maximum of two partials
+    /// (in the partials' own width) and the fold of a 32-bit lane's partials into its maximum.
+    /// </summary>
     private interface IGroupPartial
     {
         static abstract int GroupBytes { get; }
 
         static abstract Vector256<uint> Max(ref byte groups, int g);
+
+        static abstract Vector256<uint> Combine(Vector256<uint> a, Vector256<uint> b);
+
+        static abstract Vector256<uint> Finish(Vector256<uint> v);
     }
 
     /// <summary>f32 groups: four vectors, sign bits cleared, lane-wise max.</summary>
@@ -401,9 +498,18 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
             Vector256<uint> b = Vector256.Max(Vector256.LoadUnsafe(ref p, 2 * L) & mask, Vector256.LoadUnsafe(ref p, 3 * L) & mask);
             return Vector256.Max(a, b);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Combine(Vector256<uint> a, Vector256<uint> b) => Vector256.Max(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Finish(Vector256<uint> v) => v;
     }
 
-    /// <summary>f16/bf16 groups: two vectors of 16 halves, folded to 8 lanes.</summary>
+    /// <summary>
+    /// f16/bf16 groups: two vectors of 16 halves, sign bits cleared, kept as 16 word-wide partials through the tree
+    /// (word max); only the 8 results are folded into 32-bit lanes, once per 8 groups instead of once per group.
+    /// </summary>
     private readonly struct U16Partial : IGroupPartial
     {
         public static int GroupBytes => N * sizeof(ushort);
@@ -413,10 +519,14 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         {
             ref ushort p = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref groups, g * GroupBytes));
             Vector256<ushort> mask = Vector256.Create((ushort)0x7FFF);
-            Vector256<ushort> v = Vector256.Max(Vector256.LoadUnsafe(ref p) & mask, Vector256.LoadUnsafe(ref p, 16) & mask);
-            Vector256<ushort> folded = Vector256.Max(v, (v.AsUInt32() >> 16).AsUInt16());
-            return folded.AsUInt32() & Vector256.Create(0xFFFFu);
+            return Vector256.Max(Vector256.LoadUnsafe(ref p) & mask, Vector256.LoadUnsafe(ref p, 16) & mask).AsUInt32();
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Combine(Vector256<uint> a, Vector256<uint> b) => Vector256.Max(a.AsUInt16(), b.AsUInt16()).AsUInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<uint> Finish(Vector256<uint> v) => Vector256.Max(v & Vector256.Create(0xFFFFu), v >> 16);
     }
 
     /// <summary>Computes the codes of one group of some source format, 8 elements at a time.</summary>

@@ -77,6 +77,10 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
+    public static bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals) =>
+        StagedHalfScales.Compute<Q40Vector512Kernel>(values, scales, reciprocals);
+
+    /// <inheritdoc />
     public static void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals)
     {
         ref float a = ref MemoryMarshal.GetReference(absMax);

@@ -32,24 +32,14 @@ public static class Q40Kernels
 
     internal static Q40KernelKind Select(string? forced) => KernelWidthRule.Select<Q40KernelKind>(forced, IsSupported);
 
-    internal static void QuantizeMinMax(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile)
+    // Returns false when every block written is known to have a finite scale (see Q40Driver.QuantizeMinMax).
+    internal static bool QuantizeMinMax(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks, float percentile) => kind switch
     {
-        switch (kind)
-        {
-            case Q40KernelKind.Vector512:
-                Q40Driver<Q40Vector512Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
-                break;
-            case Q40KernelKind.Vector256:
-                Q40Driver<Q40Vector256Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
-                break;
-            case Q40KernelKind.Vector128:
-                Q40Driver<Q40Vector128Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
-                break;
-            default:
-                Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, percentile);
-                break;
-        }
-    }
+        Q40KernelKind.Vector512 => Q40Driver<Q40Vector512Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile),
+        Q40KernelKind.Vector256 => Q40Driver<Q40Vector256Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile),
+        Q40KernelKind.Vector128 => Q40Driver<Q40Vector128Kernel>.QuantizeMinMax(sourceDType, source, blocks, percentile),
+        _ => Q40Driver<Q40ScalarKernel>.QuantizeMinMax(sourceDType, source, blocks, percentile),
+    };
 
     internal static void EncodeWithScales(Q40KernelKind kind, DType sourceDType, ReadOnlySpan<byte> source, ReadOnlySpan<ushort> scales, Span<byte> blocks)
     {
