@@ -116,7 +116,8 @@ internal sealed class Q40Pipeline
     // Chunks [first, first + count) into output, whose first byte is the block of group firstGroup (0 when output is
     // the whole tensor, first * ChunkGroups when it holds only this window). Each chunk's scales are checked right after
     // it is encoded (while its blocks are in cache); the error, if any, is thrown after the parallel loop for the first
-    // bad group, so it is the same whatever the thread count.
+    // bad group, so it is the same whatever the thread count. A calibration that knows every scale it wrote is finite
+    // (min-max on f16: its scale pass sees the maxima) says so, and the chunk's scales are not read again.
     private void RunWindow(long first, int count, Memory<byte> output, long firstGroup)
     {
         Q40ErrorStats[]? stats = _options.Errors is null ? null : new Q40ErrorStats[count];
@@ -126,10 +127,10 @@ internal sealed class Q40Pipeline
             long g0 = (first + i) * ChunkGroups;
             int n = (int)Math.Min(ChunkGroups, Groups - g0);
             Span<byte> blocks = output.Span.Slice(checked((int)((g0 - firstGroup) * Q40Format.BlockBytes)), n * Q40Format.BlockBytes);
-            QuantizeChunk(g0, n, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
+            bool mayHoldNonFinite = QuantizeChunk(g0, n, blocks, stats is null ? null : stats[i] = new Q40ErrorStats());
             if (nonFinite is not null)
             {
-                int bad = FirstNonFiniteScale(blocks);
+                int bad = mayHoldNonFinite ? FirstNonFiniteScale(blocks) : -1;
                 nonFinite[i] = bad < 0 ? -1 : g0 + bad;
             }
         }
@@ -190,8 +191,9 @@ internal sealed class Q40Pipeline
         throw new TorchToNnef.Errors.ImpossibleQuantizationException(_tensorName, $"group {group} (elements {group * Q40Format.GroupSize} to {((group + 1) * Q40Format.GroupSize) - 1}) {what}: its Q4_0 scale would be {scale} (set Q40QuantizeOptions.AllowNonFinite, t2n --allow-non-finite, to keep it)");
     }
 
-    // A chunk from memory when the source is in memory, else read into a pooled buffer of this thread.
-    private void QuantizeChunk(long firstGroup, int groups, Span<byte> blocks, Q40ErrorStats? stats)
+    // A chunk from memory when the source is in memory, else read into a pooled buffer of this thread. Returns false
+    // when every scale written is known to be finite.
+    private bool QuantizeChunk(long firstGroup, int groups, Span<byte> blocks, Q40ErrorStats? stats)
     {
         int bytes = groups * _bytesPerGroup;
         long at = firstGroup * _bytesPerGroup;
@@ -210,11 +212,13 @@ internal sealed class Q40Pipeline
                 source = rented.AsSpan(0, bytes);
             }
 
-            _calibration.QuantizeGroups(_source.DType, source, blocks);
+            bool mayHoldNonFinite = _calibration.QuantizeGroupsReportingScales(_source.DType, source, blocks);
             if (stats is not null)
             {
                 Q40ErrorMeter.Measure(_source.DType, source, blocks, stats);
             }
+
+            return mayHoldNonFinite;
         }
         finally
         {

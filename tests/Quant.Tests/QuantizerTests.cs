@@ -59,6 +59,51 @@ public class QuantizerTests
         Assert.Equal(t.ElementCount, stats.Count);
     }
 
+    [Theory]
+    [InlineData(0x7E00, 5000, "holds NaN", 1)]
+    [InlineData(0xFC00, 12364, "has values too large for an f16 scale", 2)] // -inf in the last group of the partial chunk (4096 * 3 + 76)
+    [InlineData(0x7C01, 8191, "holds NaN", 2)] // a signalling NaN pattern, last group of a chunk
+    public void NonFiniteHalfGroupsAreReportedFromTheScalePass(int bad, int badGroup, string what, int threads)
+    {
+        // f16 min-max knows from its maxima whether a chunk holds a non-finite scale (the pipeline then skips reading
+        // the scales again): the first bad group must still be found, in any chunk, with the same message. Zero and
+        // tiny groups (the kernels' exact path, with zero, subnormal scales and infinite reciprocals) are no error.
+        int groups = (4096 * 3) + 77;
+        using Tensor t = RandomTensor(DType.F16, new Shape(groups, 32), seed: 12);
+        Span<ushort> h = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(((OwnedTensorData)t.Data).Span);
+        h.Slice(100 * 32, 32).Clear();
+        h.Slice(9000 * 32, 32).Fill(0x0001); // smallest subnormal: scale -0, reciprocal -0
+        h.Slice(9001 * 32, 32).Fill(0x8400); // -2^-14: scale subnormal, reciprocal infinite
+        h.Slice(9002 * 32, 32).Fill(0x0FFF); // just below the fast path's range
+        using (Tensor fine = Q40Quantizer.Quantize(t, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = threads }))
+        {
+            AssertReferenceF16(h, fine.Bytes);
+        }
+
+        h[(badGroup * 32) + 17] = (ushort)bad;
+        if (badGroup + 1 < groups)
+        {
+            h[((badGroup + 1) * 32) + 3] = 0x7E00; // a later one must not be the one reported
+        }
+
+        var e = Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.Quantize(t, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = threads }));
+        Assert.True(e.Message.Contains($"group {badGroup} (elements {badGroup * 32} to {(badGroup * 32) + 31}) {what}", StringComparison.Ordinal), e.Message);
+        Assert.Throws<ImpossibleQuantizationException>(() => Q40Quantizer.WriteBlocks(t, Stream.Null, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = threads }));
+        using Tensor allowed = Q40Quantizer.Quantize(t, "w", null, new Q40QuantizeOptions { MaxDegreeOfParallelism = threads, AllowNonFinite = true });
+        AssertReferenceF16(h, allowed.Bytes);
+    }
+
+    private static void AssertReferenceF16(ReadOnlySpan<ushort> h, ReadOnlySpan<byte> blocks)
+    {
+        byte[] expected = new byte[blocks.Length];
+        for (int g = 0; g < h.Length / 32; g++)
+        {
+            Q40Reference.QuantizeF16(h.Slice(g * 32, 32), expected.AsSpan(g * 18, 18));
+        }
+
+        Assert.True(blocks.SequenceEqual(expected), $"first difference at byte {blocks.CommonPrefixLength(expected)}");
+    }
+
     [Fact]
     public void TensorQuantizationEqualsTheReferenceGroupByGroup()
     {

@@ -34,5 +34,9 @@ public sealed class MinMaxCalibration : Q40Calibration
 
     /// <inheritdoc />
     protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks) =>
+        QuantizeCoreReportingScales(sourceDType, source, blocks);
+
+    /// <inheritdoc />
+    private protected override bool QuantizeCoreReportingScales(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks) =>
         Q40Kernels.QuantizeMinMax(Q40Kernels.Active, sourceDType, source, blocks, (float)Percentile);
 }

@@ -24,7 +24,14 @@ public abstract class Q40Calibration
     /// Results never depend on how a tensor is cut into calls, so callers may split work freely across threads.
     /// </summary>
     /// <exception cref="ArgumentException">Lengths that are not whole groups or do not match, or unsupported dtypes.</exception>
-    public void QuantizeGroups(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
+    public void QuantizeGroups(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks) =>
+        QuantizeGroupsReportingScales(sourceDType, source, blocks);
+
+    /// <summary>
+    /// <see cref="QuantizeGroups(DType, ReadOnlySpan{byte}, Span{byte})"/>, returning false when every block written is
+    /// known to have a finite scale, true when some may not (then the caller looks at the blocks).
+    /// </summary>
+    internal bool QuantizeGroupsReportingScales(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
     {
         if (sourceDType is not (DType.F32 or DType.F16 or DType.BF16))
         {
@@ -43,7 +50,7 @@ public abstract class Q40Calibration
             throw new ArgumentException($"{groups} groups need {groups * Q40Format.BlockBytes} bytes of blocks, got {blocks.Length}.", nameof(blocks));
         }
 
-        QuantizeCore(sourceDType, source, blocks);
+        return QuantizeCoreReportingScales(sourceDType, source, blocks);
     }
 
     /// <summary>Convenience for f32 values.</summary>
@@ -55,6 +62,16 @@ public abstract class Q40Calibration
     /// arguments: whole groups, matching lengths, f32/f16/bf16 source.
     /// </summary>
     protected abstract void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks);
+
+    /// <summary>
+    /// <see cref="QuantizeCore"/> for calibrations that can tell whether every scale they wrote is finite (they return
+    /// false then); by default nothing is known (true).
+    /// </summary>
+    private protected virtual bool QuantizeCoreReportingScales(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
+    {
+        QuantizeCore(sourceDType, source, blocks);
+        return true;
+    }
 
     /// <inheritdoc />
     public override string ToString() => Name;
