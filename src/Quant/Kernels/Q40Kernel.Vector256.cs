@@ -121,13 +121,11 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
             Vector256<uint> a = ReduceEight<U16Partial>(ref Unsafe.Add(ref src, g * U16Partial.GroupBytes));
             Vector256<uint> sh;
             Vector256<float> rf;
-            if (Vector256.LessThan(a.AsInt32() + Vector256.Create(NormalScaleBias), Vector256.Create(NormalScaleLimit)) == Vector256<int>.Zero)
+            if (Vector256.LessThan(a.AsInt32() + Vector256.Create(NormalHalfScale.Bias), Vector256.Create(NormalHalfScale.Limit)) == Vector256<int>.Zero)
             {
-                // Every a in [2^-11, 65504]: a / 8 is an f16 normal, so the scale is a exactly, 3 binades down, negated;
-                // its f32 is a's bits moved into f32 position and rebiased (exact); 1/scale rounded to f32 then to f16
-                // (11 significant bits) is an f16 normal too (|r| in [8/65504, 2^14]), which RoundToHalfPrecision gives.
-                sh = a + Vector256.Create(NormalScaleOffset);
-                Vector256<float> sf = ((a << 13) + Vector256.Create(NormalScaleSingleOffset)).AsSingle();
+                // Every a in [2^-11, 65504]: integer operations and one division (see NormalHalfScale).
+                sh = a + Vector256.Create(NormalHalfScale.ScaleOffset);
+                Vector256<float> sf = ((a << 13) + Vector256.Create(NormalHalfScale.SingleOffset)).AsSingle();
                 rf = RoundToHalfPrecision(Vector256<float>.One / sf);
             }
             else
@@ -154,17 +152,6 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
 
         return any;
     }
-
-    // ScalesFromHalves' fast lanes: a + NormalScaleBias (int) is at least NormalScaleLimit exactly when
-    // 0x1000 <= a <= 0x7BFF (a / 8 an f16 normal, a finite); a >= 0x7C00 wraps to a negative value.
-    private const int NormalScaleBias = 0x7FFF_8400;
-    private const int NormalScaleLimit = 0x7FFF_9400;
-
-    // For those a: scale bits = (a - (3 << 10)) | 0x8000 = a + 0x7400 (no carry: a - 0xC00 is in [0x400, 0x6FFF]).
-    private const uint NormalScaleOffset = 0x7400;
-
-    // ... and its f32 bits: (a << 13) with the exponent rebiased by 127 - 15 - 3 = 109, plus the sign bit.
-    private const uint NormalScaleSingleOffset = 0xB680_0000;
 
     // scale = f16(a * -1/8) and r = f16(1 / scale) (r = scale for a zero scale), exact for every f32 a: the
     // conversions of IQ40Kernel.Scales.

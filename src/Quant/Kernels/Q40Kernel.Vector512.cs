@@ -77,8 +77,62 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
     }
 
     /// <inheritdoc />
-    public static bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals) =>
-        StagedHalfScales.Compute<Q40Vector512Kernel>(values, scales, reciprocals);
+    public static bool ScalesFromHalves(ReadOnlySpan<ushort> values, Span<ushort> scales, Span<float> reciprocals)
+    {
+        ref byte src = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetReference(values));
+        ref ushort s = ref MemoryMarshal.GetReference(scales);
+        ref float r = ref MemoryMarshal.GetReference(reciprocals);
+        int n = scales.Length;
+        Vector512<uint> special = Vector512<uint>.Zero;
+        int g = 0;
+        for (; g <= n - L; g += L)
+        {
+            // a: the 16 maxima as sign-cleared f16 patterns, one per 32-bit lane.
+            Vector512<uint> a = ReduceSixteen<U16Partial>(ref Unsafe.Add(ref src, g * U16Partial.GroupBytes));
+            Vector512<uint> sh;
+            Vector512<float> rf;
+            if (Vector512.LessThan(a.AsInt32() + Vector512.Create(NormalHalfScale.Bias), Vector512.Create(NormalHalfScale.Limit)) == Vector512<int>.Zero)
+            {
+                // Every a in [2^-11, 65504]: integer operations and one division (see NormalHalfScale).
+                sh = a + Vector512.Create(NormalHalfScale.ScaleOffset);
+                Vector512<float> sf = ((a << 13) + Vector512.Create(NormalHalfScale.SingleOffset)).AsSingle();
+                rf = RoundToHalfPrecision(Vector512<float>.One / sf);
+            }
+            else
+            {
+                // Some maximum is tiny (its scale subnormal or zero), infinite or NaN: the exact conversions for all 16.
+                (sh, rf) = ExactScales(HalfToSingle(a));
+                special |= Vector512.Equals(sh & Vector512.Create(0x7C00u), Vector512.Create(0x7C00u))
+                    | Vector512.Equals(rf.AsUInt32() & Vector512.Create(0x7F80_0000u), Vector512.Create(0x7F80_0000u));
+            }
+
+            rf.StoreUnsafe(ref r, (nuint)g);
+            Avx512F.ConvertToVector256UInt16(sh).StoreUnsafe(ref s, (nuint)g);
+        }
+
+        bool any = special != Vector512<uint>.Zero;
+        for (; g < n; g++)
+        {
+            ushort sg = Q40Reference.ScaleF16((ushort)ReduceOne<U16Partial>(ref src, g));
+            float rg = Q40Reference.Reciprocal(sg);
+            any |= (sg & 0x7C00) == 0x7C00 || float.IsInfinity(rg);
+            Unsafe.Add(ref s, g) = sg;
+            Unsafe.Add(ref r, g) = rg;
+        }
+
+        return any;
+    }
+
+    // scale = f16(a * -1/8) and r = f16(1 / scale) (r = scale for a zero scale), exact for every f32 a: the
+    // conversions of IQ40Kernel.Scales.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<uint> Scale, Vector512<float> Reciprocal) ExactScales(Vector512<float> a)
+    {
+        Vector512<uint> sh = SingleToHalf(a * Vector512.Create(-0.125f));
+        Vector512<float> sf = HalfToSingle(sh);
+        Vector512<float> rf = HalfToSingle(SingleToHalf(Vector512<float>.One / sf));
+        return (sh, Vector512.ConditionalSelect(Vector512.Equals(sf, Vector512<float>.Zero), sf, rf));
+    }
 
     /// <inheritdoc />
     public static void Scales(ReadOnlySpan<float> absMax, Span<ushort> scales, Span<float> reciprocals)
@@ -90,10 +144,8 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         int g = 0;
         for (; g <= n - L; g += L)
         {
-            Vector512<uint> sh = SingleToHalf(Vector512.LoadUnsafe(ref a, (nuint)g) * Vector512.Create(-0.125f));
-            Vector512<float> sf = HalfToSingle(sh);
-            Vector512<float> rf = HalfToSingle(SingleToHalf(Vector512<float>.One / sf));
-            Vector512.ConditionalSelect(Vector512.Equals(sf, Vector512<float>.Zero), sf, rf).StoreUnsafe(ref r, (nuint)g);
+            (Vector512<uint> sh, Vector512<float> rf) = ExactScales(Vector512.LoadUnsafe(ref a, (nuint)g));
+            rf.StoreUnsafe(ref r, (nuint)g);
             Avx512F.ConvertToVector256UInt16(sh).StoreUnsafe(ref s, (nuint)g);
         }
 
@@ -174,50 +226,68 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         int g = 0;
         for (; g <= groups - L; g += L)
         {
-            ref byte p = ref Unsafe.Add(ref src, g * TPartial.GroupBytes);
-            Vector512<uint> m01 = Level1(TPartial.Max(ref p, 0), TPartial.Max(ref p, 1));
-            Vector512<uint> m23 = Level1(TPartial.Max(ref p, 2), TPartial.Max(ref p, 3));
-            Vector512<uint> m45 = Level1(TPartial.Max(ref p, 4), TPartial.Max(ref p, 5));
-            Vector512<uint> m67 = Level1(TPartial.Max(ref p, 6), TPartial.Max(ref p, 7));
-            Vector512<uint> m89 = Level1(TPartial.Max(ref p, 8), TPartial.Max(ref p, 9));
-            Vector512<uint> mAB = Level1(TPartial.Max(ref p, 10), TPartial.Max(ref p, 11));
-            Vector512<uint> mCD = Level1(TPartial.Max(ref p, 12), TPartial.Max(ref p, 13));
-            Vector512<uint> mEF = Level1(TPartial.Max(ref p, 14), TPartial.Max(ref p, 15));
-            Vector512<uint> q0 = Level2(m01, m23);
-            Vector512<uint> q1 = Level2(m45, m67);
-            Vector512<uint> q2 = Level2(m89, mAB);
-            Vector512<uint> q3 = Level2(mCD, mEF);
-
-            // Level 3 pairs groups {0-3} with {4-7} (each 128-bit lane then holds two halves of two groups), level 4
-            // takes the max of those halves; lane k ends with groups k, 4+k, 8+k, 12+k and one permute restores the order.
-            Vector512<uint> t0 = Vector512.Max(Avx512F.UnpackLow(q0.AsUInt64(), q1.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q0.AsUInt64(), q1.AsUInt64()).AsUInt32());
-            Vector512<uint> t1 = Vector512.Max(Avx512F.UnpackLow(q2.AsUInt64(), q3.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q2.AsUInt64(), q3.AsUInt64()).AsUInt32());
-            Vector512<uint> u = Vector512.Max(
-                Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b10_00_10_00).AsUInt32(),
-                Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b11_01_11_01).AsUInt32());
-            Avx512F.PermuteVar16x32(u, Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).StoreUnsafe(ref dst, (nuint)g);
+            ReduceSixteen<TPartial>(ref Unsafe.Add(ref src, g * TPartial.GroupBytes)).StoreUnsafe(ref dst, (nuint)g);
         }
 
         for (; g < groups; g++)
         {
-            Vector512<uint> m = TPartial.Max(ref src, g);
-            Vector256<uint> m8 = Vector256.Max(m.GetLower(), m.GetUpper());
-            Vector128<uint> m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
-            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(2u, 3, 0, 1)));
-            m4 = Vector128.Max(m4, Vector128.Shuffle(m4, Vector128.Create(1u, 0, 3, 2)));
-            Unsafe.Add(ref dst, g) = m4.ToScalar();
+            Unsafe.Add(ref dst, g) = ReduceOne<TPartial>(ref src, g);
         }
+    }
+
+    // The maxima of the 16 groups at p, in group order, one per 32-bit lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> ReduceSixteen<TPartial>(ref byte p)
+        where TPartial : IGroupPartial
+    {
+        Vector512<uint> m01 = Level1<TPartial>(TPartial.Max(ref p, 0), TPartial.Max(ref p, 1));
+        Vector512<uint> m23 = Level1<TPartial>(TPartial.Max(ref p, 2), TPartial.Max(ref p, 3));
+        Vector512<uint> m45 = Level1<TPartial>(TPartial.Max(ref p, 4), TPartial.Max(ref p, 5));
+        Vector512<uint> m67 = Level1<TPartial>(TPartial.Max(ref p, 6), TPartial.Max(ref p, 7));
+        Vector512<uint> m89 = Level1<TPartial>(TPartial.Max(ref p, 8), TPartial.Max(ref p, 9));
+        Vector512<uint> mAB = Level1<TPartial>(TPartial.Max(ref p, 10), TPartial.Max(ref p, 11));
+        Vector512<uint> mCD = Level1<TPartial>(TPartial.Max(ref p, 12), TPartial.Max(ref p, 13));
+        Vector512<uint> mEF = Level1<TPartial>(TPartial.Max(ref p, 14), TPartial.Max(ref p, 15));
+        Vector512<uint> q0 = Level2<TPartial>(m01, m23);
+        Vector512<uint> q1 = Level2<TPartial>(m45, m67);
+        Vector512<uint> q2 = Level2<TPartial>(m89, mAB);
+        Vector512<uint> q3 = Level2<TPartial>(mCD, mEF);
+
+        // Level 3 pairs groups {0-3} with {4-7} (each 128-bit lane then holds two halves of two groups), level 4
+        // takes the max of those halves; lane k ends with groups k, 4+k, 8+k, 12+k (for 16-bit partials, two words
+        // per group still, which TPartial.Finish folds) and one permute restores the order.
+        Vector512<uint> t0 = TPartial.Combine(Avx512F.UnpackLow(q0.AsUInt64(), q1.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q0.AsUInt64(), q1.AsUInt64()).AsUInt32());
+        Vector512<uint> t1 = TPartial.Combine(Avx512F.UnpackLow(q2.AsUInt64(), q3.AsUInt64()).AsUInt32(), Avx512F.UnpackHigh(q2.AsUInt64(), q3.AsUInt64()).AsUInt32());
+        Vector512<uint> u = TPartial.Combine(
+            Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b10_00_10_00).AsUInt32(),
+            Avx512F.Shuffle(t0.AsSingle(), t1.AsSingle(), 0b11_01_11_01).AsUInt32());
+        return Avx512F.PermuteVar16x32(TPartial.Finish(u), Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    }
+
+    // The maximum of one group (the tail of a batch).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ReduceOne<TPartial>(ref byte src, int g)
+        where TPartial : IGroupPartial
+    {
+        Vector512<uint> m = TPartial.Max(ref src, g);
+        m = TPartial.Combine(m, Avx512F.Shuffle4x128(m, m, 0b01_00_11_10));
+        m = TPartial.Combine(m, Avx512F.Shuffle4x128(m, m, 0b10_11_00_01));
+        m = TPartial.Combine(m, Avx512F.Shuffle(m, 0b01_00_11_10));
+        m = TPartial.Combine(m, Avx512F.Shuffle(m, 0b10_11_00_01));
+        return TPartial.Finish(m).ToScalar();
     }
 
     // [a: 8 partial maxima | b: 8 partial maxima]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Level1(Vector512<uint> a, Vector512<uint> b) =>
-        Vector512.Max(Avx512F.Shuffle4x128(a, b, 0b01_00_01_00), Avx512F.Shuffle4x128(a, b, 0b11_10_11_10));
+    private static Vector512<uint> Level1<TPartial>(Vector512<uint> a, Vector512<uint> b)
+        where TPartial : IGroupPartial =>
+        TPartial.Combine(Avx512F.Shuffle4x128(a, b, 0b01_00_01_00), Avx512F.Shuffle4x128(a, b, 0b11_10_11_10));
 
     // [a: 4 | b: 4 | c: 4 | d: 4] from x = [a 8 | b 8] and y = [c 8 | d 8]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Level2(Vector512<uint> x, Vector512<uint> y) =>
-        Vector512.Max(Avx512F.Shuffle4x128(x, y, 0b10_00_10_00), Avx512F.Shuffle4x128(x, y, 0b11_01_11_01));
+    private static Vector512<uint> Level2<TPartial>(Vector512<uint> x, Vector512<uint> y)
+        where TPartial : IGroupPartial =>
+        TPartial.Combine(Avx512F.Shuffle4x128(x, y, 0b10_00_10_00), Avx512F.Shuffle4x128(x, y, 0b11_01_11_01));
 
     // clamp(floor(x*r + 8.5), 0, 15) with f32 arithmetic. Inputs are finite (the driver checks), so t has no NaN and
     // the native min/max are exact; after clamping, truncation equals floor.
@@ -306,12 +376,19 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
         return Vector512.ConditionalSelect(Vector512.GreaterThan(f, Vector512.Create(0x7F80_0000u)), Vector512.Create((uint)HalfBits.CanonicalNaN), result);
     }
 
-    /// <summary>Supplies the lane-wise partial maximum of one group's sign-cleared bits.</summary>
+    /// <summary>
+    /// Supplies the lane-wise partial maximum of one group's sign-cleared bits, the lane-wise maximum of two partials
+    /// (in the partials' own width) and the fold of a 32-bit lane's partials into its maximum.
+    /// </summary>
     private interface IGroupPartial
     {
         static abstract int GroupBytes { get; }
 
         static abstract Vector512<uint> Max(ref byte groups, int g);
+
+        static abstract Vector512<uint> Combine(Vector512<uint> a, Vector512<uint> b);
+
+        static abstract Vector512<uint> Finish(Vector512<uint> v);
     }
 
     /// <summary>f32 groups: two vectors, sign bits cleared, lane-wise max.</summary>
@@ -326,20 +403,31 @@ internal readonly struct Q40Vector512Kernel : IQ40Kernel
             Vector512<uint> mask = Vector512.Create(0x7FFF_FFFFu);
             return Vector512.Max(Vector512.LoadUnsafe(ref p) & mask, Vector512.LoadUnsafe(ref p, L) & mask);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> Combine(Vector512<uint> a, Vector512<uint> b) => Vector512.Max(a, b);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> Finish(Vector512<uint> v) => v;
     }
 
-    /// <summary>f16/bf16 groups: one vector of 32 halves, folded to 16 lanes (each pair's maximum in the low half).</summary>
+    /// <summary>
+    /// f16/bf16 groups: one vector of 32 halves, sign bits cleared, kept as 32 word-wide partials through the tree
+    /// (word max); only the 16 results are folded into 32-bit lanes, once per 16 groups instead of once per group.
+    /// </summary>
     private readonly struct U16Partial : IGroupPartial
     {
         public static int GroupBytes => N * sizeof(ushort);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<uint> Max(ref byte groups, int g)
-        {
-            Vector512<ushort> v = Vector512.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref groups, g * GroupBytes))) & Vector512.Create((ushort)0x7FFF);
-            Vector512<ushort> folded = Vector512.Max(v, (v.AsUInt32() >> 16).AsUInt16());
-            return folded.AsUInt32() & Vector512.Create(0xFFFFu);
-        }
+        public static Vector512<uint> Max(ref byte groups, int g) =>
+            (Vector512.LoadUnsafe(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref groups, g * GroupBytes))) & Vector512.Create((ushort)0x7FFF)).AsUInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> Combine(Vector512<uint> a, Vector512<uint> b) => Vector512.Max(a.AsUInt16(), b.AsUInt16()).AsUInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<uint> Finish(Vector512<uint> v) => Vector512.Max(v & Vector512.Create(0xFFFFu), v >> 16);
     }
 
     /// <summary>Computes the 32 codes of one group of some source format (elements 0-15 and 16-31).</summary>
