@@ -114,6 +114,7 @@ internal sealed class ExportLlmCommand : ICommand
         summary.Method = key;
         summary.TractVersion = (version ?? TractVersion.Latest).ToString();
         var clock = Stopwatch.StartNew();
+        using SerialPhaseGc serialPhase = SerialPhaseGc.Start();
         using LlmCheckpoint checkpoint = local is not null ? LlmCheckpoint.OpenDirectory(local) : LlmCheckpoint.OpenCached(slug!);
         summary.Inputs.Add(checkpoint.Files.ModelDir);
         summary.BytesBefore = PathSizes.Of(checkpoint.Files.ModelDir);

@@ -44,8 +44,14 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
 
     internal IReadOnlyList<DimTerm> Terms => _terms;
 
+    // Dims are immutable, so the small constants every shape is made of (axis sizes 1, 2, ..., the -1 of a reshape)
+    // are shared instead of allocated each time (shape inference makes thousands of them for one decoder).
+    private const int FirstShared = -1;
+    private static readonly Dim[] Shared = [.. Enumerable.Range(FirstShared, 130).Select(v => v == 0 ? Zero : new Dim([new DimTerm([], v)]))];
+
     /// <summary>A known dimension.</summary>
-    public static Dim Of(long value) => value == 0 ? Zero : new([new DimTerm([], value)]);
+    public static Dim Of(long value) =>
+        (ulong)(value - FirstShared) < (ulong)Shared.Length ? Shared[value - FirstShared] : new([new DimTerm([], value)]);
 
     /// <summary>A symbol such as <c>S</c>.</summary>
     /// <exception cref="ArgumentException">The name is empty.</exception>
@@ -145,6 +151,11 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
             return a;
         }
 
+        if (a.TryGetConstant(out long ca) && b.TryGetConstant(out long cb))
+        {
+            return Of(checked(ca + cb));
+        }
+
         var merged = new List<DimTerm>(a._terms.Length + b._terms.Length);
         int i = 0;
         int j = 0;
@@ -196,6 +207,12 @@ public sealed class Dim : IEquatable<Dim>, IComparable<Dim>
             // Shapes never need this; a hostile graph squaring sums of many symbols must not exhaust memory.
             throw new OverflowException($"Dimension product of {a._terms.Length} by {b._terms.Length} terms is too large.");
         }
+
+        if (a.TryGetConstant(out long ca) && b.TryGetConstant(out long cb))
+        {
+            return Of(checked(ca * cb));
+        }
+
         Dim sum = Zero;
         foreach (DimTerm x in a._terms)
         {

@@ -47,8 +47,55 @@ public sealed class Node
     public string Name => Outputs.Count > 0 ? Outputs[0] : Op;
 
     /// <summary>Every value or symbol name referenced by the arguments.</summary>
-    public IEnumerable<string> References =>
-        Inputs.SelectMany(a => a.References).Concat(Attributes.Values.SelectMany(a => a.References));
+    public IEnumerable<string> References
+    {
+        get
+        {
+            // Collected into one list rather than chained iterators: validation, inference and the writers ask every
+            // node of a graph (thousands for a decoder), and nested SelectMany allocated several objects per argument.
+            List<string>? found = null;
+            foreach (Arg a in Inputs)
+            {
+                Collect(a, ref found);
+            }
+
+            for (int i = 0; i < Attributes.Count; i++)
+            {
+                Collect(Attributes.GetAt(i).Value, ref found);
+            }
+
+            return found ?? (IEnumerable<string>)[];
+        }
+    }
+
+    private static void Collect(Arg a, ref List<string>? found)
+    {
+        switch (a)
+        {
+            case ValueRef r:
+                (found ??= []).Add(r.Name);
+                break;
+            case ArrayArg arr:
+                for (int i = 0; i < arr.Items.Count; i++)
+                {
+                    Collect(arr.Items[i], ref found);
+                }
+
+                break;
+            case TupleArg t:
+                for (int i = 0; i < t.Items.Count; i++)
+                {
+                    Collect(t.Items[i], ref found);
+                }
+
+                break;
+            case IntLiteral or FloatLiteral or BoolLiteral or StringLiteral:
+                break;
+            default:
+                (found ??= []).AddRange(a.References);
+                break;
+        }
+    }
 
     /// <summary>Adds a positional argument; returns this node for chaining.</summary>
     public Node With(Arg input)

@@ -120,18 +120,19 @@ public static partial class NnefArchive
             ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion v) ? v : TractVersion.Latest);
     }
 
-    // The texts, then the .dat members in order; with several threads their payloads are produced ahead of the writer.
+    // The texts, then the .dat members in order; with several threads their payloads are produced ahead of the writer,
+    // from before the texts are formatted (the prefetcher starts first), so no core idles while they are.
     private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation)
     {
+        using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
+            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, 2 * options.MaxDegreeOfParallelism, cancellation: cancellation)
+            : null;
         sink.WriteText("graph.nnef", plan.GraphText);
         if (plan.QuantText is not null)
         {
             sink.WriteText("graph.quant", plan.QuantText);
         }
 
-        using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
-            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, 2 * options.MaxDegreeOfParallelism, cancellation: cancellation)
-            : null;
         var progress = new WriteProgress(options.Progress, plan.Dats);
         for (int i = 0; i < plan.Dats.Count; i++)
         {

@@ -239,6 +239,20 @@ public class OutputTransactionTests
     }
 
     [Fact]
+    public void TempNamesAreDistinctAndEveryHexDigitVaries()
+    {
+        // 64 random bits per name: no repeats among a thousand, and no digit position stuck (a GUID's version or
+        // variant bits taken by mistake would pin one).
+        string[] suffixes = [.. Enumerable.Range(0, 1000).Select(_ => TempNames.NewTemporary()).Select(n => n[(n.LastIndexOf('-') + 1)..])];
+        Assert.Equal(suffixes.Length, suffixes.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(suffixes, s => Assert.Equal(16, s.Length));
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(suffixes.Select(s => s[i]).Distinct().Count() >= 8, $"hex digit {i} takes fewer than 8 values in 1000 names");
+        }
+    }
+
+    [Fact]
     public void RealPathFollowsLinksBeforeDotDotAsTheKernelDoes()
     {
         using var tmp = new TempDir();

@@ -74,8 +74,12 @@ public abstract class BodyBuilder
             ? [.. f.Results.Select(r => Names.Fresh($"{hint}_{r.Name}"))]
             : count == 1 ? [Names.Fresh(hint)] : [.. Enumerable.Range(0, count).Select(i => Names.Fresh($"{hint}_{i}"))];
         var node = new Node(op, resultNames);
-        inputs.ForEach(a => node.With(a));
-        attributes.ForEach(kv => node.With(kv.Key, kv.Value));
+        node.Inputs.AddRange(inputs);
+        foreach ((string key, Arg value) in attributes)
+        {
+            node.With(key, value);
+        }
+
         return Emit(node);
     }
 
@@ -302,16 +306,25 @@ public abstract class BodyBuilder
             throw;
         }
 
-        return [.. node.Outputs.Select((o, i) => new GraphValue(this, o, types[i]))];
+        var values = new GraphValue[node.Outputs.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = new GraphValue(this, node.Outputs[i], types[i]);
+        }
+
+        return values;
     }
 
     /// <summary>The schema of <paramref name="op"/>, activating the registry it needs in the graph.</summary>
     private protected OperatorSchema Resolve(string op)
     {
-        Fragment? document = Root.Fragments.LastOrDefault(f => f.Name == op && f.Body is not null);
-        if (document is not null)
+        for (int i = Root.Fragments.Count - 1; i >= 0; i--)
         {
-            return OperatorSchema.FromFragment(document);
+            Fragment f = Root.Fragments[i];
+            if (f.Name == op && f.Body is not null)
+            {
+                return OperatorSchema.FromFragment(f);
+            }
         }
 
         OperatorSchema schema = OperatorCatalog.Resolve(op, Root.Registries) ?? OperatorCatalog.FindAny(op)
@@ -328,23 +341,30 @@ public abstract class BodyBuilder
         }
     }
 
+    // Loops rather than sets: this runs for every statement built, over a handful of parameters.
     private static void CheckArguments(OperatorSchema schema, List<Arg> positional, List<KeyValuePair<string, Arg>> named)
     {
-        int declared = schema.Parameters.Count(p => !p.NamedOnly);
+        IReadOnlyList<OperatorParameter> parameters = schema.Parameters;
+        int declared = 0;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            declared += parameters[i].NamedOnly ? 0 : 1;
+        }
+
         if (positional.Count > declared)
         {
             throw new InvalidGraphException(null, $"'{schema.Name}' takes {declared} positional argument(s), got {positional.Count}");
         }
 
-        var given = new HashSet<string>(schema.Parameters.Where(p => !p.NamedOnly).Take(positional.Count).Select(p => p.Name), StringComparer.Ordinal);
-        foreach ((string key, _) in named)
+        for (int i = 0; i < named.Count; i++)
         {
+            string key = named[i].Key;
             if (schema.Parameter(key) is null)
             {
                 throw new InvalidGraphException(null, $"'{schema.Name}' has no parameter '{key}' ({schema})");
             }
 
-            if (!given.Add(key))
+            if (IsGiven(schema, positional.Count, named, i, key))
             {
                 throw new InvalidGraphException(null, $"'{schema.Name}': argument '{key}' is given twice");
             }
@@ -355,10 +375,49 @@ public abstract class BodyBuilder
             throw new InvalidGraphException(null, $"'{schema.Name}' reads its operands by position: pass them positionally");
         }
 
-        if (schema.Parameters.FirstOrDefault(p => p.IsRequired && !given.Contains(p.Name)) is OperatorParameter missing)
+        for (int i = 0; i < parameters.Count; i++)
         {
-            throw new InvalidGraphException(null, $"'{schema.Name}' needs argument '{missing.Name}' ({schema})");
+            OperatorParameter p = parameters[i];
+            if (p.IsRequired && !IsGiven(schema, positional.Count, named, named.Count, p.Name))
+            {
+                throw new InvalidGraphException(null, $"'{schema.Name}' needs argument '{p.Name}' ({schema})");
+            }
         }
+    }
+
+    // True when `name` is bound by one of the first `positionalCount` positional arguments or by one of the first
+    // `namedCount` named ones.
+    private static bool IsGiven(OperatorSchema schema, int positionalCount, List<KeyValuePair<string, Arg>> named, int namedCount, string name)
+    {
+        int position = 0;
+        for (int k = 0; k < schema.Parameters.Count; k++)
+        {
+            OperatorParameter p = schema.Parameters[k];
+            if (p.NamedOnly)
+            {
+                continue;
+            }
+
+            if (position++ >= positionalCount)
+            {
+                break;
+            }
+
+            if (string.Equals(p.Name, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        for (int i = 0; i < namedCount; i++)
+        {
+            if (string.Equals(named[i].Key, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static Arg Axes(IReadOnlyList<int> axes, int rank)

@@ -14,6 +14,9 @@ internal sealed class NameScope
         "tensor", "integer", "scalar", "logical", "string",
     };
 
+    private static readonly System.Buffers.SearchValues<char> IdentifierChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
     public bool IsUsed(string name) => _used.Contains(name);
@@ -50,6 +53,12 @@ internal sealed class NameScope
 
     private static string Sanitize(string hint)
     {
+        // Builders pass valid identifiers nearly always: keep the string itself then.
+        if (hint.Length > 0 && !char.IsAsciiDigit(hint[0]) && !hint.AsSpan().ContainsAnyExcept(IdentifierChars))
+        {
+            return Reserved.Contains(hint) ? hint + "_" : hint;
+        }
+
         var sb = new StringBuilder(hint.Length + 1);
         foreach (char c in hint)
         {

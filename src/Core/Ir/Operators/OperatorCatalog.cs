@@ -41,16 +41,37 @@ public static class OperatorCatalog
     public static OperatorSchema? Resolve(string name, IEnumerable<string> activeRegistries)
     {
         ArgumentNullException.ThrowIfNull(activeRegistries);
-        var active = activeRegistries.ToHashSet(StringComparer.Ordinal);
-        foreach (string registry in ExtensionRegistries.Reverse())
+
+        // Called for every statement a builder appends: a graph activates at most a few registries, so a scan of the
+        // caller's collection beats building a set (and allocates nothing when it is a list or an array).
+        for (int i = ExtensionRegistries.Count - 1; i >= 0; i--)
         {
-            if (active.Contains(registry) && Find(registry, name) is OperatorSchema s)
+            string registry = ExtensionRegistries[i];
+            if (IsActive(activeRegistries, registry) && Find(registry, name) is OperatorSchema s)
             {
                 return s;
             }
         }
 
         return Find(NnefRegistry, name);
+    }
+
+    private static bool IsActive(IEnumerable<string> active, string registry)
+    {
+        if (active is IReadOnlyList<string> list)
+        {
+            for (int i = 0; i < list.Count; i++)
+            {
+                if (string.Equals(list[i], registry, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        return active.Contains(registry, StringComparer.Ordinal);
     }
 
     /// <summary>The operator <paramref name="name"/> in whichever registry defines it (the standard one first), or null.</summary>

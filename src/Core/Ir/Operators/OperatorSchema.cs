@@ -90,6 +90,12 @@ public sealed class OperatorSchema
         return [.. node.Inputs, .. node.Attributes.Values];
     }
 
+    /// <summary>The argument at <paramref name="index"/> in <see cref="ArgumentsInOrder"/>, or null beyond them (without building the list).</summary>
+    internal static Arg? ArgumentAt(Node node, int index) =>
+        index < node.Inputs.Count ? node.Inputs[index]
+        : index - node.Inputs.Count < node.Attributes.Count ? node.Attributes.GetAt(index - node.Inputs.Count).Value
+        : null;
+
     /// <summary>
     /// The argument <paramref name="node"/> gives for <paramref name="name"/>, as tract binds it: for element-wise and
     /// binary operators the argument at the parameter's position in writing order (names ignored); otherwise a named
@@ -104,8 +110,7 @@ public sealed class OperatorSchema
         ArgumentNullException.ThrowIfNull(node);
         if (Form is OperatorForm.UnitElementWise or OperatorForm.Binary && _positions.TryGetValue(name, out int p))
         {
-            IReadOnlyList<Arg> all = ArgumentsInOrder(node);
-            return p < all.Count ? all[p] : null;
+            return ArgumentAt(node, p);
         }
 
         if (node.Attributes.TryGetValue(name, out Arg? named))

@@ -55,8 +55,7 @@ internal sealed class InferenceCall
 
     public StaticOperand Positional(int index)
     {
-        IReadOnlyList<Arg> args = OperatorSchema.ArgumentsInOrder(Node);
-        return index < args.Count ? _scope.Resolve(args[index]) : throw new InvalidGraphException(null, $"expected at least {index + 1} argument(s)");
+        return OperatorSchema.ArgumentAt(Node, index) is Arg a ? _scope.Resolve(a) : throw new InvalidGraphException(null, $"expected at least {index + 1} argument(s)");
     }
 
     public StaticTensor Tensor(string name) => Input(StaticCoerce.ToTensor(Get(name), name));

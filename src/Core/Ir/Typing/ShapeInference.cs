@@ -13,6 +13,8 @@ namespace TorchToNnef.Ir;
 /// </summary>
 public sealed class ShapeInference
 {
+    private static readonly DatumType?[] NoQuantization = [null];
+
     private readonly OperatorResolver _resolver;
     private readonly StaticScope _scope;
     private readonly HashSet<string> _symbols;
@@ -110,7 +112,11 @@ public sealed class ShapeInference
     public IReadOnlyList<TensorType> Add(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        _symbols.UnionWith(Graph.Symbols);
+        foreach (string symbol in Graph.Symbols)
+        {
+            _symbols.Add(symbol);
+        }
+
         if (node.Op is Graph.ExternalOp or "external")
         {
             foreach (string s in node.References)
@@ -125,7 +131,13 @@ public sealed class ShapeInference
             _body[node.Outputs[k]] = outputs[k].Type;
         }
 
-        return [.. outputs.Select(o => o.Type)];
+        var types = new TensorType[outputs.Count];
+        for (int k = 0; k < types.Length; k++)
+        {
+            types[k] = outputs[k].Type;
+        }
+
+        return types;
     }
 
     /// <summary>Binds a fragment parameter, typed by a prototype, in the root scope (fragment bodies built on their own).</summary>
@@ -161,7 +173,7 @@ public sealed class ShapeInference
         List<StaticTensor> values;
         try
         {
-            DatumType?[] quant = [.. node.Outputs.Select(QuantTypeOf)];
+            DatumType?[] quant = QuantTypesOf(node);
             StaticOperand result = node.Op == Graph.AliasOp ? Alias(node, scope, quant) : Invoke(node, scope, quant, where, path);
             if (node.Outputs.Count == 1)
             {
@@ -297,6 +309,24 @@ public sealed class ShapeInference
         return [.. fragment.Results.Select(r => inner.TryGet(r.Name, out StaticOperand? v)
             ? v
             : throw new InvalidGraphException(null, $"fragment '{fragment.Name}' does not assign its result '{r.Name}'"))];
+    }
+
+    // The graph.quant type of each output (null where none); most graphs quantize nothing, and then this allocates
+    // nothing for the usual single output.
+    private DatumType?[] QuantTypesOf(Node node)
+    {
+        if (Graph.Quantization.Count == 0 && node.Outputs.Count == 1)
+        {
+            return NoQuantization;
+        }
+
+        var types = new DatumType?[node.Outputs.Count];
+        for (int k = 0; k < types.Length; k++)
+        {
+            types[k] = QuantTypeOf(node.Outputs[k]);
+        }
+
+        return types;
     }
 
     private DatumType? QuantTypeOf(string identifier) =>

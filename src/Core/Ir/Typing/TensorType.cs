@@ -11,8 +11,30 @@ public sealed record TensorType(DatumType Type, IReadOnlyList<Dim> Shape)
     /// <summary>Number of axes.</summary>
     public int Rank => Shape.Count;
 
+    // The count and the shape list it was computed from: shape inference asks for it at every input of every node,
+    // and a record's `with` may give this instance another shape.
+    private (IReadOnlyList<Dim> Shape, Dim Count)? _elementCount;
+
     /// <summary>Number of elements (a symbolic product when the shape is).</summary>
-    public Dim ElementCount => Shape.Aggregate(Dim.Of(1), (p, d) => p * d);
+    public Dim ElementCount
+    {
+        get
+        {
+            if (_elementCount is ({ } shape, Dim cached) && ReferenceEquals(shape, Shape))
+            {
+                return cached;
+            }
+
+            Dim count = Dim.Of(1);
+            for (int i = 0; i < Shape.Count; i++)
+            {
+                count *= Shape[i];
+            }
+
+            _elementCount = (Shape, count);
+            return count;
+        }
+    }
 
     /// <summary>True when every dimension is a known integer.</summary>
     public bool IsConcrete => Shape.All(d => d.IsConstant);

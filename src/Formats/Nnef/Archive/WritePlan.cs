@@ -17,12 +17,15 @@ internal sealed record DatMember(string Path, TensorSource Source, DatHeader Hea
 /// </summary>
 internal sealed class WritePlan
 {
-    private WritePlan(Graph graph, List<DatMember> dats, string graphText, string? quantText)
+    private readonly TractVersion _target;
+    private string? _graphText;
+    private (string? Text, bool Done) _quantText;
+
+    private WritePlan(Graph graph, List<DatMember> dats, TractVersion target)
     {
         Graph = graph;
         Dats = dats;
-        GraphText = graphText;
-        QuantText = quantText;
+        _target = target;
     }
 
     /// <summary>The prepared copy of the graph.</summary>
@@ -31,11 +34,27 @@ internal sealed class WritePlan
     /// <summary><c>.dat</c> members in the order their variables appear.</summary>
     public List<DatMember> Dats { get; }
 
-    /// <summary><c>graph.nnef</c> text.</summary>
-    public string GraphText { get; }
+    /// <summary>
+    /// <c>graph.nnef</c> text, formatted on first use (from the prepared copy, which nothing changes after
+    /// <see cref="Create"/>): an archive writer asks for it once the producers of the <c>.dat</c> members have started,
+    /// so that they quantize while it is formatted.
+    /// </summary>
+    /// <exception cref="UnsupportedFeatureException">Something the target cannot represent.</exception>
+    public string GraphText => _graphText ??= Text.GraphTextWriter.Format(Graph, _target);
 
-    /// <summary><c>graph.quant</c> text, or null when no value is quantized.</summary>
-    public string? QuantText { get; }
+    /// <summary><c>graph.quant</c> text, or null when no value is quantized (formatted on first use too).</summary>
+    public string? QuantText
+    {
+        get
+        {
+            if (!_quantText.Done)
+            {
+                _quantText = (Graph.Quantization.Count == 0 ? null : Text.GraphQuantText.Format(QuantEntriesInGraphOrder(Graph), Text.GraphQuantText.QuantizeOutputs(Graph)), true);
+            }
+
+            return _quantText.Text;
+        }
+    }
 
     /// <summary>Prepares <paramref name="source"/> (which is not modified) for <paramref name="target"/>.</summary>
     public static WritePlan Create(Graph source, TractVersion target)
@@ -88,9 +107,7 @@ internal sealed class WritePlan
             dats.Add(new DatMember(label + ".dat", v.Source, header));
         }
 
-        string text = Text.GraphTextWriter.Format(graph, target);
-        string? quant = graph.Quantization.Count == 0 ? null : Text.GraphQuantText.Format(QuantEntriesInGraphOrder(graph), Text.GraphQuantText.QuantizeOutputs(graph));
-        return new WritePlan(graph, dats, text, quant);
+        return new WritePlan(graph, dats, target);
     }
 
     private static IEnumerable<KeyValuePair<string, QuantInfo>> QuantEntriesInGraphOrder(Graph graph)
@@ -116,6 +133,12 @@ internal sealed class WritePlan
     /// </summary>
     private static void ReplaceNonFiniteLiterals(Graph graph)
     {
+        // Graphs rarely hold such a literal: look first, and build the set of taken names only when one is there.
+        if (!graph.Nodes.Any(HasNonFinite))
+        {
+            return;
+        }
+
         var taken = new HashSet<string>(graph.Nodes.SelectMany(n => n.Outputs.Concat(n.References)), StringComparer.Ordinal);
         taken.UnionWith(graph.Variables.Values.Select(v => v.Label));
         var created = new Dictionary<long, string>();
@@ -160,13 +183,38 @@ internal sealed class WritePlan
                 node.Inputs[i] = Replace(node.Inputs[i]);
             }
 
-            foreach (string key in node.Attributes.Keys.ToList())
+            for (int i = 0; i < node.Attributes.Count; i++)
             {
-                node.Attributes[key] = Replace(node.Attributes[key]);
+                Arg value = node.Attributes.GetAt(i).Value;
+                if (HasNonFinite(value))
+                {
+                    node.Attributes.SetAt(i, Replace(value));
+                }
             }
         }
 
         graph.Nodes.InsertRange(0, newNodes);
+    }
+
+    private static bool HasNonFinite(Node node)
+    {
+        foreach (Arg a in node.Inputs)
+        {
+            if (HasNonFinite(a))
+            {
+                return true;
+            }
+        }
+
+        for (int i = 0; i < node.Attributes.Count; i++)
+        {
+            if (HasNonFinite(node.Attributes.GetAt(i).Value))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool HasNonFinite(Arg a) => a switch
