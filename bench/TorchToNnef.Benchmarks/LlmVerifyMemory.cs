@@ -69,7 +69,7 @@ internal static class LlmVerifyMemory
             int[] counts = [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - _counts[g])];
             double heap = GC.GetGCMemoryInfo().HeapSizeBytes / 1e6;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-30} | {Rss("VmHWM"),11:F0} | {allocated / 1e6,12:F0} | {counts[0],4} {counts[1],4} {counts[2],4} | {heap,10:F0} | {_clock.Elapsed.TotalSeconds,6:F1} | {(Cpu() - _cpu).TotalSeconds,5:F1}"));
+                $"{name,-30} | {Rss("VmHWM"),11:F0} | {allocated / 1e6,12:F3} | {counts[0],4} {counts[1],4} {counts[2],4} | {heap,10:F0} | {_clock.Elapsed.TotalSeconds,6:F1} | {(Cpu() - _cpu).TotalSeconds,5:F1}"));
             Start();
         }
 
