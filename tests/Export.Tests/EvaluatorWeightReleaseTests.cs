@@ -51,6 +51,46 @@ public class EvaluatorWeightReleaseTests
         Assert.Equal(2, peak);
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(10)]
+    public void ReleasedPanelsAreReusedSoRunsAllocateOnlyThePanelsAliveAtOnce(int layers)
+    {
+        Graph graph = LayeredGraph(new int[layers], layers);
+        float[] x = Enumerable.Range(0, 2 * Width).Select(i => ((i % 7) - 3) * 0.5f).ToArray();
+        float[] kept = Run(new GraphEvaluator(graph), x);
+        var releasing = new GraphEvaluator(graph, new EvaluationOptions { ReleaseWeightsAfterUse = true });
+        for (int r = 0; r < 3; r++)
+        {
+            // Panels laid in storage another weight released give the same bits.
+            Assert.Equal(kept, Run(releasing, x));
+        }
+
+        // Q4_0 weights alive at once: w0 (read again at the end) and the current even layer's. Their panels are all the
+        // storage the three runs allocated, whatever the number of layers: each later weight (and run) reuses it, and it
+        // is all free again after the last run.
+        long oneWeight = PanelBytes(Width, Width);
+        Assert.Equal((2 * oneWeight, 2 * oneWeight), releasing.PanelStorageBytes);
+    }
+
+    [Fact]
+    public void AReleasedWeightReadAgainFailsInsteadOfReadingAnotherWeightsPanels()
+    {
+        float[] values = Enumerable.Range(0, Width * Width).Select(k => ((k % 13) - 6) * 0.25f).ToArray();
+        var blocks = new BlockQuantData(Q40Quantizer.Quantize(Tensor.FromFloats(new Shape(Width, Width), values)).Bytes.ToArray());
+        Assert.True(blocks.PreparePanels(Width));
+        Assert.NotNull(blocks.ReleasePanels());
+        Assert.Throws<InvalidOperationException>(() => blocks.DequantizeF32(0, new float[Width]));
+        Assert.Throws<InvalidOperationException>(() => blocks.PreparePanels(Width));
+    }
+
+    // Codes (with 64 bytes of alignment slack) and scales of a Q4_0 matrix laid as panels of 16 rows.
+    private static long PanelBytes(int rows, int columns)
+    {
+        long records = (rows + 15) / 16 * (columns / 32);
+        return (records * 256) + 64 + (records * 16 * sizeof(ushort));
+    }
+
     [Fact]
     public void TheEvaluatorKeepsNoWeightBetweenRuns()
     {
@@ -96,11 +136,11 @@ public class EvaluatorWeightReleaseTests
 
     // x -> Layers linear layers (weight w_i declared right before its layer, as the LLM exporter writes them; Q4_0 for
     // even i, f32 for odd i), each scaled down; then a last linear reads w0 again (a tied weight, used at both ends).
-    private static Graph LayeredGraph(int[] opens)
+    private static Graph LayeredGraph(int[] opens, int layers = Layers)
     {
         var g = new GraphFixture().Input("x", DType.F32, 2, Width);
         string previous = "x";
-        for (int i = 0; i < Layers; i++)
+        for (int i = 0; i < layers; i++)
         {
             int layer = i;
             float[] values = Enumerable.Range(0, Width * Width).Select(k => (((k * (layer + 3)) % 11) - 5) * 0.125f).ToArray();

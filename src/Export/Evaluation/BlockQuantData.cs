@@ -17,6 +17,7 @@ public sealed class BlockQuantData
     private readonly object _gate = new();
     private byte[]? _blocks;
     private Q40Panels? _panels;
+    private bool _released;
 
     /// <summary>Wraps <see cref="DType.Q40"/> blocks (GGML nibble order, the one Q4_0 form in memory).</summary>
     /// <exception cref="ArgumentException">A partial block.</exception>
@@ -62,6 +63,7 @@ public sealed class BlockQuantData
 
         lock (_gate)
         {
+            ThrowIfReleased();
             if (_panels is not null)
             {
                 return _panels.Columns == columns;
@@ -116,10 +118,10 @@ public sealed class BlockQuantData
             throw new InvalidGraphException(null, $"Q4_0 range [{start}, {start + destination.Length}) is outside the {ElementCount} values");
         }
 
-        // The panels are published before the row layout is dropped, so one of the two is always there.
+        // The panels are published before the row layout is dropped, so one of the two is always there (until released).
         if (Volatile.Read(ref _blocks) is not byte[] blocks)
         {
-            Q40Panels panels = Panels!;
+            Q40Panels panels = Panels ?? throw Released();
             int done = 0;
             while (done < destination.Length)
             {
@@ -159,6 +161,36 @@ public sealed class BlockQuantData
 
         covering.AsSpan(start - first, destination.Length).CopyTo(destination);
     }
+
+    /// <summary>
+    /// Gives up the panels (for their storage to be reused, <see cref="Q40PanelStore"/>) once nothing reads this value any
+    /// more; any later read throws. Returns null when there are none (row layout only, or already released).
+    /// </summary>
+    internal Q40Panels? ReleasePanels()
+    {
+        lock (_gate)
+        {
+            Q40Panels? panels = _panels;
+            if (panels is not null)
+            {
+                _released = true;
+                Volatile.Write(ref _panels, null);
+            }
+
+            return panels;
+        }
+    }
+
+    private void ThrowIfReleased()
+    {
+        if (_released)
+        {
+            throw Released();
+        }
+    }
+
+    private static InvalidOperationException Released() =>
+        new("a Q4_0 weight was read after its run released it (its panel storage went to another weight)");
 
     private static ReadOnlySpan<byte> BlocksOf(byte[] blocks, int start, int count) =>
         blocks.AsSpan(start / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes, count / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes);

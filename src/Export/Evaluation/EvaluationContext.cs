@@ -17,7 +17,7 @@ internal sealed class EvaluationContext
     private readonly PreparedGraph _prepared;
     private int _depth;
 
-    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights, PreparedGraph prepared)
+    public EvaluationContext(Graph graph, EvaluationOptions options, Dictionary<string, long> symbols, Dictionary<string, TensorValue> inputs, TensorPool pool, WeightCache weights, PreparedGraph prepared, Kernels.Q40PanelStore? panels = null)
     {
         Graph = graph;
         Options = options;
@@ -25,7 +25,8 @@ internal sealed class EvaluationContext
         Inputs = inputs;
         Pool = pool;
         Weights = weights;
-        LiveWeights = options.ReleaseWeightsAfterUse ? new LiveWeights() : null;
+        // Released weights' panels are reused only when no observer may have kept a weight's value.
+        LiveWeights = options.ReleaseWeightsAfterUse ? new LiveWeights(options.ValueComputed is null ? panels : null) : null;
         _prepared = prepared;
         ParallelOptions = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism > 0 ? options.MaxDegreeOfParallelism : -1, CancellationToken = options.Cancellation };
     }

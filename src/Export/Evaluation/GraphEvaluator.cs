@@ -35,6 +35,9 @@ public sealed class GraphEvaluator
     private (int Opened, int Released, int Peak) _weightCounts;
     private TensorPool? _pool = new();
 
+    // Under ReleaseWeightsAfterUse: storage of the Q4_0 panels runs released, for the next weights of the same size.
+    private readonly Kernels.Q40PanelStore? _panels;
+
     // The graph scope's table, sized for every statement and reused by the next run (taken by one run at a time).
     private Dictionary<string, Operand>? _graphValues;
 
@@ -48,6 +51,7 @@ public sealed class GraphEvaluator
         Inputs = _externals.Select(DescribeInput).ToList();
         _release = LastUses(graph);
         _prepared = new PreparedGraph(graph, keepConstants: !_options.ReleaseWeightsAfterUse);
+        _panels = _options.ReleaseWeightsAfterUse ? new Kernels.Q40PanelStore() : null;
     }
 
     /// <summary>Graph inputs in feeding order (the order of their external statements, as tract's).</summary>
@@ -104,7 +108,7 @@ public sealed class GraphEvaluator
             // The previous run's outputs, when the caller let them go, become free storage for this one.
             pool.BeginRun();
             using TensorPool.Activation active = pool.Activate();
-            context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared);
+            context = new EvaluationContext(_graph, _options, symbols, fed, pool, _weights, _prepared, _panels);
             Dictionary<string, Operand> values = Interlocked.Exchange(ref _graphValues, null)
                 ?? new Dictionary<string, Operand>(_graph.Nodes.Count + Inputs.Count, StringComparer.Ordinal);
             var scope = new Scope(context, values);
@@ -158,6 +162,12 @@ public sealed class GraphEvaluator
             }
         }
     }
+
+    /// <summary>
+    /// Under <see cref="EvaluationOptions.ReleaseWeightsAfterUse"/>: bytes of Q4_0 panel storage allocated over all runs
+    /// so far (storage released by a weight and reused by another is counted once), and the part held free now.
+    /// </summary>
+    internal (long Allocated, long Free) PanelStorageBytes => _panels is null ? (0, 0) : (_panels.AllocatedBytes, _panels.FreeBytes);
 
     /// <summary>Bytes of reusable storage the evaluator keeps between runs.</summary>
     internal long PooledBytes => Volatile.Read(ref _pool)?.FreeBytes ?? 0;

@@ -1,3 +1,5 @@
+using TorchToNnef.Export.Evaluation.Kernels;
+
 namespace TorchToNnef.Export.Evaluation;
 
 /// <summary>
@@ -5,11 +7,17 @@ namespace TorchToNnef.Export.Evaluation;
 /// counted by the bindings of its storage (its array, or its Q4_0 blocks), the same references by which
 /// <see cref="TensorPool"/> counts intermediate values — views of a weight bind the same storage — and is released
 /// (no longer referenced by the run) when the last one goes. It makes the run's weight footprint observable: how
-/// many weights were alive at once, and how many were opened and released.
+/// many weights were alive at once, and how many were opened and released. With a <see cref="Q40PanelStore"/>, a
+/// released Q4_0 weight's panels go back to it, for the next weight of the same size to be laid in.
 /// </summary>
-internal sealed class LiveWeights
+/// <param name="panels">Where released panels go and new ones come from; null when a released weight may still be
+/// read (a <see cref="EvaluationOptions.ValueComputed"/> observer may keep any value).</param>
+internal sealed class LiveWeights(Q40PanelStore? panels)
 {
     private readonly Dictionary<object, int> _bindings = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The store panels of this run's weights come from, or null.</summary>
+    public Q40PanelStore? Panels => panels;
 
     /// <summary>Weights opened by the run and still bound.</summary>
     public int Live => _bindings.Count;
@@ -58,6 +66,10 @@ internal sealed class LiveWeights
 
         _bindings.Remove(storage);
         Released++;
+        if (panels is not null && storage is BlockQuantData blocks && blocks.ReleasePanels() is Q40Panels released)
+        {
+            panels.Return(released);
+        }
     }
 
     private static object? StorageOf(Operand? operand) => operand is TensorOperand t ? StorageOf(t.Value) : null;

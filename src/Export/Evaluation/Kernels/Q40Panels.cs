@@ -35,7 +35,7 @@ internal sealed class Q40Panels
     private readonly int _codesStart;
     private readonly ushort[] _scales;
 
-    private unsafe Q40Panels(int rows, int columns)
+    private unsafe Q40Panels(int rows, int columns, Q40PanelStore? store = null)
     {
         Rows = rows;
         Columns = columns;
@@ -47,11 +47,21 @@ internal sealed class Q40Panels
             throw new InvalidOperationException($"a Q4_0 matrix of [{rows}, {columns}] is larger than one array can hold");
         }
 
-        // Pinned and 64-byte aligned: a chunk is one cache line, loaded whole by the 512-bit kernels.
-        _codes = GC.AllocateUninitializedArray<byte>((int)(records * RecordBytes) + 64, pinned: true);
+        // Pinned and 64-byte aligned: a chunk is one cache line, loaded whole by the 512-bit kernels. Every byte is
+        // written by Fill, so storage of an earlier matrix of the same size (a store's) serves as well as a new array.
+        (_codes, _scales) = store?.Rent(records) ?? NewStorage(records);
         _codesStart = (int)((64 - ((nint)Unsafe.AsPointer(ref _codes[0]) & 63)) & 63);
-        _scales = new ushort[records * PanelRows];
     }
+
+    /// <summary>Arrays for <paramref name="records"/> (panel, block) records: pinned codes with room to align, and scales.</summary>
+    internal static (byte[] Codes, ushort[] Scales) NewStorage(long records) =>
+        (GC.AllocateUninitializedArray<byte>((int)(records * RecordBytes) + 64, pinned: true), new ushort[records * PanelRows]);
+
+    /// <summary>(panel, block) records held: the size class of the storage (<see cref="Q40PanelStore"/>).</summary>
+    internal long Records => (long)Panels * BlocksPerRow;
+
+    /// <summary>The storage, for <see cref="Q40PanelStore.Return"/> once nothing reads this matrix any more.</summary>
+    internal (byte[] Codes, ushort[] Scales) Storage => (_codes, _scales);
 
     /// <summary>Rows of the matrix (outputs of a product with it).</summary>
     public int Rows { get; }
@@ -90,10 +100,11 @@ internal sealed class Q40Panels
     /// Re-lays the row-major Q4_0 blocks held by <paramref name="data"/> (as <see cref="FromRowBlocks(ReadOnlySpan{byte}, int, int)"/>),
     /// reading them by offset a window of panels at a time: the source is never asked for one span over all of it, so a
     /// file-backed payload is neither mapped nor copied whole (its pages never enter the resident set) and the blocks
-    /// pass through a buffer of about <see cref="TensorData.DefaultWindowBytes"/>.
+    /// pass through a buffer of about <see cref="TensorData.DefaultWindowBytes"/>. With a <paramref name="store"/>, the
+    /// panels are laid in storage it hands out (that of a matrix of the same size released earlier) when it has some.
     /// </summary>
     /// <exception cref="ArgumentException">Columns not a multiple of 32, or too few blocks.</exception>
-    public static Q40Panels FromRowBlocks(TensorData data, int rows, int columns)
+    public static Q40Panels FromRowBlocks(TensorData data, int rows, int columns, Q40PanelStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         int nb = CheckShape(rows, columns);
@@ -103,7 +114,7 @@ internal sealed class Q40Panels
             throw new ArgumentException($"{data.ByteLength} bytes hold fewer than the {(long)rows * nb} blocks of [{rows}, {columns}].", nameof(data));
         }
 
-        var panels = new Q40Panels(rows, columns);
+        var panels = new Q40Panels(rows, columns, store);
         int panelsPerWindow = (int)Math.Clamp(TensorData.DefaultWindowBytes / (rowBytes * PanelRows), 1, panels.Panels);
         byte[] window = ArrayPool<byte>.Shared.Rent(checked((int)(panelsPerWindow * PanelRows * rowBytes)));
         try

@@ -40,7 +40,7 @@ internal static class Sources
         // Opened once per loaded graph and kept (the cache is the evaluator's, across runs), or, when the run releases
         // weights after use, opened by every run that reads it and counted until its last binding goes.
         LiveWeights? live = inv.Context.LiveWeights;
-        TensorValue value = live is not null ? Open(variable, label, declared) : inv.Context.Weights.GetOrOpen(variable, declared, () => Open(variable, label, declared));
+        TensorValue value = live is not null ? Open(variable, label, declared, live.Panels) : inv.Context.Weights.GetOrOpen(variable, declared, () => Open(variable, label, declared, null));
         if (inv.OutputQuant is DatumType q && q != value.Type)
         {
             if (q.SizeOf != value.Type.SizeOf)
@@ -55,7 +55,7 @@ internal static class Sources
         return Invocation.Constant(value);
     }
 
-    private static TensorValue Open(Variable variable, string label, long[] declared)
+    private static TensorValue Open(Variable variable, string label, long[] declared, Q40PanelStore? panels)
     {
         using Tensor tensor = variable.Source.Open();
         if (tensor.DType.IsBlockQuantized())
@@ -68,10 +68,11 @@ internal static class Sources
 
             // A matrix of whole-block rows (every linear and embedding weight) is re-laid as panels straight from the
             // file's bytes, read by offset a window at a time (no mapping of the payload, no copy of it whole): one
-            // copy, the layout products read; other shapes keep the row layout.
+            // copy, the layout products read, laid in the storage of a released weight of the same size when the run
+            // releases weights (Q40PanelStore); other shapes keep the row layout.
             int columns = logical.Length >= 2 ? logical[^1] : 0;
             BlockQuantData data = columns > 0 && columns % Q40Panels.BlockColumns == 0
-                ? new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Data, (int)(tensor.ElementCount / columns), columns))
+                ? new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Data, (int)(tensor.ElementCount / columns), columns, panels))
                 : new BlockQuantData(tensor.Bytes.ToArray());
             return TensorValue.FromBlockQuant(data, logical);
         }

@@ -76,6 +76,13 @@ public sealed record LlmExportOptions
     internal Action<Graph>? EditGraph { get; init; }
 
     /// <summary>
+    /// Measurement hook: called by the verification after each of its phases (<c>open</c>, then per mode
+    /// <c>&lt;mode&gt; reference</c> and <c>&lt;mode&gt; evaluator</c>), on the verifying thread, so a caller can read
+    /// the memory each phase needed (bench <c>llm-verify-memory</c>, the verification memory tests).
+    /// </summary>
+    internal Action<string>? VerificationPhaseDone { get; init; }
+
+    /// <summary>
     /// The verification's tolerance when <c>-tt</c> is not given: <c>approximate</c> for f32 exports, <c>very</c> for
     /// f16 exports. tract's f16 <c>approximate</c> (1e-3 + 5e-3·|x|) bounds the rounding of one f16 operation; the
     /// graph and the reference pass each round every matmul, norm and residual add to f16 (unit roundoff 2^-11), in

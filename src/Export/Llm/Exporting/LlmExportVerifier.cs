@@ -60,6 +60,7 @@ internal static class LlmExportVerifier
         // One evaluator for the four modes (its preparation of the statements serves all four); each run re-reads every
         // weight and drops it after its last use.
         var evaluator = new GraphEvaluator(graph, evaluation);
+        options.VerificationPhaseDone?.Invoke("open");
         var checks = new List<LlmModeCheck>(4);
         (string Mode, int Past, int New)[] modes = [("prompt", 0, n), ("prompt_with_past", n / 2, n - (n / 2)), ("text_generation", n - 1, 1), ("export", 2, 1)];
         foreach ((string mode, int past, int count) in modes)
@@ -71,8 +72,10 @@ internal static class LlmExportVerifier
                 : reference.Run(all.AsSpan(0, past), null, logitsToKeep: 1).Caches;
             long[] step = all[past..(past + count)];
             ForwardResult expected = reference.Run(step, cache, options.NumLogitsToKeep);
+            options.VerificationPhaseDone?.Invoke($"{mode} reference");
             List<NamedTensor> inputs = Inputs(step, cache, precision);
             IReadOnlyList<NamedTensor> got = evaluator.Run(inputs);
+            options.VerificationPhaseDone?.Invoke($"{mode} evaluator");
             Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
             List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights)))];
             checks.Add(new LlmModeCheck(mode, past, count, comparisons));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace TorchToNnef.Export.Llm.Reference;
@@ -25,7 +26,10 @@ internal static class ReferenceOps
             0,
             windows,
             parallel,
-            () => (Bytes: new byte[weight.WindowBytes], Row: new float[inF]),
+            // Buffers from the shared pool, not new ones: a loop's workers are replaced often (each takes its own), and a
+            // 1 MiB window per worker per product was a large-object allocation per few windows, garbage the collector
+            // reclaimed late (a 7B verification's reference passes allocated GBs of it).
+            () => (Bytes: ArrayPool<byte>.Shared.Rent(weight.WindowBytes), Row: ArrayPool<float>.Shared.Rent(inF)),
             (w, _, buffers) =>
             {
                 int first = w * perWindow;
@@ -38,7 +42,11 @@ internal static class ReferenceOps
                 });
                 return buffers;
             },
-            _ => { });
+            buffers =>
+            {
+                ArrayPool<byte>.Shared.Return(buffers.Bytes);
+                ArrayPool<float>.Shared.Return(buffers.Row);
+            });
 
         Round(y, half);
         if (bias is not null)

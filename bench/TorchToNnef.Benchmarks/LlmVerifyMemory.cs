@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchToNnef.Export.Llm;
+using TorchToNnef.Export.Llm.Exporting;
+using TorchToNnef.Quant.Registry;
+using TorchToNnef.Tensors;
+
+namespace TorchToNnef.Benchmarks;
+
+/// <summary>
+/// <c>llm-verify-memory --dir CKPT [--collect]</c>: what each phase of <c>t2n export-llm -dt f16 -f32-attn -c
+/// min_max_q4_0_all</c>'s verification costs in memory, in one process on a checkpoint from <c>gen-llm-checkpoint</c>:
+/// for the export (write), the verifier's set-up and, per mode, the reference pass and the evaluator run: peak RSS of
+/// the phase (VmHWM reset at its start, file-backed pages included), bytes allocated, garbage collections by generation,
+/// the GC heap after the phase and wall/CPU time. <c>--collect</c> runs a full blocking collection before each phase (so a
+/// phase's peak is its own, not the previous phase's garbage). Linux only for the RSS columns.
+/// </summary>
+internal static class LlmVerifyMemory
+{
+    public static void Run(string[] args)
+    {
+        string dir = Option(args, "--dir") ?? throw new ArgumentException("llm-verify-memory needs --dir CKPT (from gen-llm-checkpoint)");
+        bool collect = args.Contains("--collect");
+        string output = Path.Combine(Path.GetTempPath(), "t2n-llm-verify-memory-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        using LlmCheckpoint checkpoint = LlmCheckpoint.OpenDirectory(dir);
+        Console.WriteLine($"checkpoint {dir}: {checkpoint.Summary.ParameterCount:N0} weights; {Environment.ProcessorCount} cores; server GC {System.Runtime.GCSettings.IsServerGC}");
+        Console.WriteLine("phase                          | peak RSS MB | allocated MB | gen0 gen1 gen2 | GC heap MB | wall s | CPU s");
+        var phase = new Phase(collect);
+        var options = new LlmExportOptions
+        {
+            ExportDirectory = output,
+            ForceDType = DType.F16,
+            ForceF32Attention = true,
+            Compression = CompressionRegistry.Default.Get("min_max_q4_0_all"),
+            VerificationPhaseDone = name => phase.End(name == "open" ? "write + open" : name),
+        };
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            LlmExportResult result = LlmExporter.Export(checkpoint, options);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {clock.Elapsed.TotalSeconds:F1} s; process peak RSS {Rss("VmHWM"):F0} MB (since the last reset); checks passed: {result.Checks.All(c => c.Passed)}"));
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+    }
+
+    private sealed class Phase
+    {
+        private readonly bool _collect;
+        private long _allocated;
+        private int[] _counts = new int[3];
+        private Stopwatch _clock = new();
+        private TimeSpan _cpu;
+
+        public Phase(bool collect)
+        {
+            _collect = collect;
+            Start();
+        }
+
+        public void End(string name)
+        {
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
+            int[] counts = [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - _counts[g])];
+            double heap = GC.GetGCMemoryInfo().HeapSizeBytes / 1e6;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name,-30} | {Rss("VmHWM"),11:F0} | {allocated / 1e6,12:F3} | {counts[0],4} {counts[1],4} {counts[2],4} | {heap,10:F0} | {_clock.Elapsed.TotalSeconds,6:F1} | {(Cpu() - _cpu).TotalSeconds,5:F1}"));
+            Start();
+        }
+
+        private void Start()
+        {
+            if (_collect)
+            {
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            }
+
+            ResetPeakRss();
+            _allocated = GC.GetTotalAllocatedBytes(precise: true);
+            _counts = [.. Enumerable.Range(0, 3).Select(GC.CollectionCount)];
+            _cpu = Cpu();
+            _clock = Stopwatch.StartNew();
+        }
+    }
+
+    private static TimeSpan Cpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
+    // Linux: "5" in clear_refs resets the resident-set high-water mark (VmHWM).
+    private static void ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static double Rss(string field)
+    {
+        if (!File.Exists("/proc/self/status"))
+        {
+            return double.NaN;
+        }
+
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
