@@ -9,7 +9,7 @@ using TorchToNnef.TestSupport;
 namespace TorchToNnef.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release -- llm-reference [--dir DIR] [--keep] [--tokens N] [--size 1.1b|tiny]</c>: generates a
+/// <c>dotnet run -c Release -- llm-reference [--dir DIR] [--keep] [--tokens N] [--size 1.1b|7b|tiny]</c>: generates a
 /// synthetic f16 checkpoint with real shapes (default 1.1B, TinyLlama's: hidden 2048, 22 layers, MLP 5632, vocabulary
 /// 32000, 32 query / 4 KV heads; two shards and an index), times reading its files once (the <c>cat</c> baseline),
 /// then times the reference forward pass on an N-token prompt and on one token after it (f32 and f16), reporting
@@ -48,7 +48,7 @@ internal static class LlmReferenceRun
         }
     }
 
-    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
+    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|7b|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
     public static void GenerateOnly(string[] args)
     {
         string dir = Option(args, "--dir") ?? throw new ArgumentException("gen-llm-checkpoint needs --dir DIR");
@@ -61,7 +61,10 @@ internal static class LlmReferenceRun
         {
             "1.1b" => Config(hidden: 2048, layers: 22, intermediate: 5632, vocab: 32000, heads: 32, kvHeads: 4),
             "tiny" => Config(hidden: 256, layers: 4, intermediate: 512, vocab: 1000, heads: 8, kvHeads: 2),
-            _ => throw new ArgumentException($"Unknown --size {size} (1.1b, tiny)."),
+
+            // Llama-2-7B's shapes (13.5 GB of f16): checks that export and verification memory stay flat with size.
+            "7b" => Config(hidden: 4096, layers: 32, intermediate: 11008, vocab: 32000, heads: 32, kvHeads: 32),
+            _ => throw new ArgumentException($"Unknown --size {size} (1.1b, 7b, tiny)."),
         };
         Directory.CreateDirectory(dir);
         string configPath = Path.Combine(dir, "config.json");

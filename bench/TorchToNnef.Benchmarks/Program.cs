@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
-// 'gen-llm-checkpoint --dir DIR [--size 1.1b|tiny]' writes that checkpoint for bench/llm-export.sh;
+// 'gen-llm-checkpoint --dir DIR [--size 1.1b|7b|tiny]' writes that checkpoint for bench/llm-export.sh;
 // 'llm-export-parts --dir DIR [--runs N]' times export-llm's stages on it in one process (read, kernel, quantize, export);
 // 'onnx-load' times loading ONNX models and streaming their tensors, with peak RSS; 'onnx-models' exports each real
 // ONNX model (time, f32 and Q40 archive sizes) and times our evaluator against ONNX Runtime on it, one thread each;
