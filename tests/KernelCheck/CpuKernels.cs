@@ -32,6 +32,12 @@ public static class CpuKernels
 
     private static readonly Lazy<(HashSet<Q40KernelKind>? Kinds, string Source, Func<Q40KernelKind, string> Lacking)> Detected = new(Detect);
 
+    private static readonly Lazy<IReadOnlySet<string>?> FlagSet = new(() =>
+        CpuFlags(out _) is { } flags ? new HashSet<string>(flags, StringComparer.Ordinal) : null);
+
+    /// <summary>The CPU's feature flags from <c>/proc/cpuinfo</c>, or null when there is no such file.</summary>
+    public static IReadOnlySet<string>? Flags => FlagSet.Value;
+
     /// <summary>The kernels this machine must run, or null when neither the CPU flags nor the variable can tell.</summary>
     public static IReadOnlySet<Q40KernelKind>? Expected => Detected.Value.Kinds;
 

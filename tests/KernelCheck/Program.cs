@@ -4,14 +4,17 @@ using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.KernelCheck;
 using TorchToNnef.Quant.Kernels;
 
-// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512] | KernelCheck [seeds] --evaluator | KernelCheck --all-reciprocals [--only K]
+// Usage: KernelCheck [seeds] [--only scalar|v128|v256|v512] | KernelCheck [seeds] --evaluator | KernelCheck [seeds] --crc32
+//        | KernelCheck --all-reciprocals [--only K]
 // Output: a "widths" line and a "ran" line (the kernels checked) the parent test parses, then one line per failure;
 // exit code 1 on any failure, 2 when --only names a kernel this process cannot run. --evaluator checks the evaluator's
-// kernels at every width this process runs instead of the Q4_0 quantizer's, and reports them on an "evaluator ran" line.
+// kernels at every width this process runs instead of the Q4_0 quantizer's, and reports them on an "evaluator ran" line;
+// --crc32 checks the archive's CRC-32 paths against System.IO.Hashing and reports them on a "crc32 ran" line.
 int seeds = 3;
 Q40KernelKind? only = null;
 bool evaluator = false;
 bool allReciprocals = false;
+bool crc32 = false;
 for (int i = 0; i < args.Length; i++)
 {
     if (args[i] == "--only" && i + 1 < args.Length)
@@ -21,6 +24,10 @@ for (int i = 0; i < args.Length; i++)
     else if (args[i] == "--evaluator")
     {
         evaluator = true;
+    }
+    else if (args[i] == "--crc32")
+    {
+        crc32 = true;
     }
     else if (args[i] == "--all-reciprocals")
     {
@@ -39,6 +46,12 @@ if (evaluator)
 {
     List<string> evaluatorFailures = EvaluatorChecks.Run(seeds);
     return Report($"evaluator ran: active={KernelWidths.Active} widths={string.Join(",", KernelWidths.Supported)}", evaluatorFailures);
+}
+
+if (crc32)
+{
+    List<string> crcFailures = Crc32Checks.Run(seeds);
+    return Report($"crc32 ran: widest={Crc32Checks.Widest} paths={string.Join(",", Crc32Checks.Supported)}", crcFailures);
 }
 
 if (only is { } wanted && !Q40Kernels.IsSupported(wanted))

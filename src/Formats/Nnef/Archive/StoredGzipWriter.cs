@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
+using TorchToNnef.Formats.Checksums;
 using TorchToNnef.IO;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
@@ -12,7 +12,8 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// <c>pwritev</c>; small writes (tar headers, padding, texts) are framed in a staging buffer that goes out with the
 /// next large write. Through <see cref="System.IO.Compression.GZipStream"/> at level 0, each byte was copied twice in
 /// user space (into zlib's window while its CRC was computed, then into the file stream's buffer) and written 64 KiB at
-/// a time (bench/README.md, "Archive writer (w-io)"). The CRC-32 is <see cref="Crc32"/> (carry-less multiply).
+/// a time (bench/README.md, "Archive writer (w-io)"). The CRC-32 is <see cref="GzipCrc32"/> (carry-less multiply,
+/// 256 bits at a time in the AOT binary).
 /// <para>
 /// The output is a valid gzip member (header: no name, mtime 0, XFL 4, OS "unknown") that any gzip reader and
 /// <see cref="StoredGzipIndex"/> read; its blocks are up to 65,535 bytes, so an index stays small. Call
@@ -39,10 +40,10 @@ internal sealed class StoredGzipWriter : WriteOnlyStream
 
     private readonly FileStream _file;
     private readonly SafeFileHandle _handle;
-    private readonly Crc32 _crc = new();
     private readonly byte[] _stage = new byte[16 * (HeaderBytes + MaxBlock)];
     private readonly List<ReadOnlyMemory<byte>> _pieces = [];
     private byte[] _headers = new byte[HeaderBytes * 256];
+    private uint _crc;
     private long _offset;
     private long _length;
     private int _staged;
@@ -67,7 +68,7 @@ internal sealed class StoredGzipWriter : WriteOnlyStream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
-        _crc.Append(buffer);
+        _crc = GzipCrc32.Append(_crc, buffer);
         _length += buffer.Length;
         while (!buffer.IsEmpty)
         {
@@ -104,7 +105,7 @@ internal sealed class StoredGzipWriter : WriteOnlyStream
         }
 
         ObjectDisposedException.ThrowIf(_finished, this);
-        _crc.Append(buffer.AsSpan(offset, count));
+        _crc = GzipCrc32.Append(_crc, buffer.AsSpan(offset, count));
         _length += count;
         CloseBlock();
         while (count > 0)
@@ -156,7 +157,7 @@ internal sealed class StoredGzipWriter : WriteOnlyStream
 
         PutHeader(_stage.AsSpan(_staged, HeaderBytes), 0, final: true);
         _staged += HeaderBytes;
-        BinaryPrimitives.WriteUInt32LittleEndian(_stage.AsSpan(_staged), _crc.GetCurrentHashAsUInt32());
+        BinaryPrimitives.WriteUInt32LittleEndian(_stage.AsSpan(_staged), _crc);
         BinaryPrimitives.WriteUInt32LittleEndian(_stage.AsSpan(_staged + 4), unchecked((uint)_length));
         _staged += 8;
         FlushStage();
