@@ -24,4 +24,24 @@ internal static class NormalHalfScale
 
     /// <summary>The scale's f32 bits = (a &lt;&lt; 13) + this: the exponent rebiased by 127 - 15 - 3 = 109, and the sign bit.</summary>
     public const uint SingleOffset = 0xB680_0000;
+
+    /// <summary>
+    /// True when a group with this scale and reciprocal must be encoded by <see cref="Q40Reference"/>: a non-finite
+    /// scale, or an infinite reciprocal (see <see cref="IQ40Kernel.ScalesFromHalves"/>).
+    /// </summary>
+    /// <param name="scale">The group's f16 scale bits.</param>
+    /// <param name="reciprocal">Its reciprocal as computed by the kernels.</param>
+    public static bool NeedsReference(ushort scale, float reciprocal) => (scale & 0x7C00) == 0x7C00 || float.IsInfinity(reciprocal);
+
+    /// <summary>One group's exact scale and reciprocal from its f16 maximum (the vector kernels' tail groups).</summary>
+    /// <param name="max">The group's sign-cleared f16 maximum.</param>
+    /// <param name="scale">Receives the f16 scale bits.</param>
+    /// <param name="reciprocal">Receives the reciprocal.</param>
+    /// <returns><see cref="NeedsReference"/> of the result.</returns>
+    public static bool Exact(ushort max, out ushort scale, out float reciprocal)
+    {
+        scale = Q40Reference.ScaleF16(max);
+        reciprocal = Q40Reference.Reciprocal(scale);
+        return NeedsReference(scale, reciprocal);
+    }
 }

@@ -143,11 +143,7 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         bool any = special != Vector256<uint>.Zero;
         for (; g < n; g++)
         {
-            ushort sg = Q40Reference.ScaleF16((ushort)ReduceOne<U16Partial>(ref src, g));
-            float rg = Q40Reference.Reciprocal(sg);
-            any |= (sg & 0x7C00) == 0x7C00 || float.IsInfinity(rg);
-            Unsafe.Add(ref s, g) = sg;
-            Unsafe.Add(ref r, g) = rg;
+            any |= NormalHalfScale.Exact((ushort)ReduceOne<U16Partial>(ref src, g), out Unsafe.Add(ref s, g), out Unsafe.Add(ref r, g));
         }
 
         return any;

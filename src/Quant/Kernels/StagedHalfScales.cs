@@ -30,7 +30,7 @@ internal static class StagedHalfScales
             TKernel.Scales(a, s, r);
             for (int g = 0; g < n; g++)
             {
-                special |= (s[g] & 0x7C00) == 0x7C00 || float.IsInfinity(r[g]);
+                special |= NormalHalfScale.NeedsReference(s[g], r[g]);
             }
         }
 
