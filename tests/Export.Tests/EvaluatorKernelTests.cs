@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using TorchToNnef.Export.Evaluation.Kernels;
 using TorchToNnef.KernelCheck;
@@ -65,16 +64,8 @@ public partial class EvaluatorKernelTests
     private static bool Vector512Allowed() =>
         !CpuWidths.Expected("none").Contains("Vector512") || System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 
-    private static (int Exit, string Output) RunKernelCheck(string setting, string? forced)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "TorchToNnef.KernelCheck.dll");
-        Assert.True(File.Exists(dll), $"{dll} not built");
-        using Process p = Process.Start(CpuWidths.ChildProcess(dll, setting, forced, "1", "--evaluator"))!;
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "KernelCheck timed out");
-        return (p.ExitCode, stdout + stderr.Result);
-    }
+    private static (int Exit, string Output) RunKernelCheck(string setting, string? forced) =>
+        CpuWidths.RunChild(setting, forced, "1", "--evaluator");
 
     [GeneratedRegex(@"^evaluator ran: active=(\w+) widths=([A-Za-z0-9,]+)\s*$", RegexOptions.Multiline)]
     private static partial Regex RanLine();

@@ -98,4 +98,31 @@ public static class CpuWidths
 
         return psi;
     }
+
+    /// <summary>
+    /// Runs this KernelCheck build (next to the calling test assembly) in a child process made by
+    /// <see cref="ChildProcess"/> and returns its exit code and its standard output followed by its standard error.
+    /// </summary>
+    /// <param name="setting">As for <see cref="ChildProcess"/>.</param>
+    /// <param name="forced">As for <see cref="ChildProcess"/>.</param>
+    /// <param name="arguments">KernelCheck's command line.</param>
+    public static (int Exit, string Output) RunChild(string setting, string? forced, params string[] arguments)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "TorchToNnef.KernelCheck.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"{dll} not built", dll);
+        }
+
+        using Process p = Process.Start(ChildProcess(dll, setting, forced, arguments))!;
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"KernelCheck {string.Join(' ', arguments)} with {setting} did not finish in 5 minutes");
+        }
+
+        return (p.ExitCode, stdout + stderr.Result);
+    }
 }

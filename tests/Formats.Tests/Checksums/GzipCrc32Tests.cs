@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using TorchToNnef.Formats.Checksums;
 using TorchToNnef.KernelCheck;
@@ -95,16 +94,8 @@ public partial class GzipCrc32Tests
     public void CpuFlagsDecideTheExpectedPaths(string flags, bool x86, string setting, string expected) =>
         Assert.Equal(expected, string.Join(",", CpuCrc32Paths.FromFlags(flags.Split(' ').ToHashSet(), x86, setting)));
 
-    private static (int Exit, string Output) RunKernelCheck(string setting)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "TorchToNnef.KernelCheck.dll");
-        Assert.True(File.Exists(dll), $"{dll} not built");
-        using Process p = Process.Start(CpuWidths.ChildProcess(dll, setting, forced: null, "1", "--crc32"))!;
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "KernelCheck timed out");
-        return (p.ExitCode, stdout + stderr.Result);
-    }
+    private static (int Exit, string Output) RunKernelCheck(string setting) =>
+        CpuWidths.RunChild(setting, forced: null, "1", "--crc32");
 
     [GeneratedRegex(@"^crc32 ran: widest=(\w+) paths=([A-Za-z0-9,]+)\s*$", RegexOptions.Multiline)]
     private static partial Regex RanLine();
