@@ -100,9 +100,8 @@ internal static class Q40Driver<TKernel>
         bool nonFinite = false;
         for (int g = 0; g < s.Length; g++)
         {
-            bool scaleNonFinite = (s[g] & 0x7C00) == 0x7C00;
-            nonFinite |= scaleNonFinite;
-            if ((scaleNonFinite || float.IsInfinity(r[g])) && TKernel.Kind != Q40KernelKind.Scalar)
+            nonFinite |= (s[g] & 0x7C00) == 0x7C00;
+            if (NormalHalfScale.NeedsReference(s[g], r[g]) && TKernel.Kind != Q40KernelKind.Scalar)
             {
                 Q40Reference.EncodeF16(values.Slice(g * N, N), s[g], r[g], dst.Slice(g * B, B));
             }
