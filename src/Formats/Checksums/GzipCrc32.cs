@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -24,7 +23,7 @@ internal static class GzipCrc32
     /// Extends <paramref name="crc"/>, the CRC-32 of some bytes (0 for none), to the CRC-32 of those bytes followed by
     /// <paramref name="data"/>, as zlib's <c>crc32(crc, buf, len)</c> does.
     /// </summary>
-    public static uint Append(uint crc, ReadOnlySpan<byte> data) => ~Update(~crc, data);
+    public static uint Append(uint crc, ReadOnlySpan<byte> data) => ~Update(Widest, ~crc, data);
 
     /// <summary>CRC-32 of <paramref name="data"/>.</summary>
     public static uint Compute(ReadOnlySpan<byte> data) => Append(0, data);
@@ -40,15 +39,7 @@ internal static class GzipCrc32
             throw new PlatformNotSupportedException($"CRC-32 path {path} does not run in this process");
         }
 
-        uint state = ~crc;
-        return ~(path switch
-        {
-            GzipCrc32Path.Vector512 when data.Length >= GzipCrc32Folding.MinimumVector512 => GzipCrc32Folding.UpdateVector512(state, data),
-            GzipCrc32Path.Vector512 or GzipCrc32Path.Vector256 when data.Length >= GzipCrc32Folding.MinimumVector256 => GzipCrc32Folding.UpdateVector256(state, data),
-            GzipCrc32Path.Scalar => GzipCrc32Scalar.Update(state, data),
-            _ when data.Length >= GzipCrc32Folding.MinimumVector128 => GzipCrc32Folding.UpdateVector128(state, data),
-            _ => GzipCrc32Scalar.Update(state, data),
-        });
+        return ~Update(path, ~crc, data);
     }
 
     /// <summary>True when this process can run <paramref name="path"/>.</summary>
@@ -61,25 +52,14 @@ internal static class GzipCrc32
         _ => false,
     };
 
-    // The CRC register before the final XOR: the state the folding and the tables carry.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Update(uint state, ReadOnlySpan<byte> data)
+    // Advances the CRC register (before the final XOR: the state the folding and the tables carry) by `path`, which
+    // this process runs (and so every narrower one), stepping down to a narrower path for data too short for it.
+    private static uint Update(GzipCrc32Path path, uint state, ReadOnlySpan<byte> data) => path switch
     {
-        if (data.Length >= GzipCrc32Folding.MinimumVector512 && Pclmulqdq.V512.IsSupported && Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
-        {
-            return GzipCrc32Folding.UpdateVector512(state, data);
-        }
-
-        if (data.Length >= GzipCrc32Folding.MinimumVector256 && Pclmulqdq.V256.IsSupported && Avx2.IsSupported)
-        {
-            return GzipCrc32Folding.UpdateVector256(state, data);
-        }
-
-        if (data.Length >= GzipCrc32Folding.MinimumVector128 && Pclmulqdq.IsSupported)
-        {
-            return GzipCrc32Folding.UpdateVector128(state, data);
-        }
-
-        return GzipCrc32Scalar.Update(state, data);
-    }
+        GzipCrc32Path.Vector512 when data.Length >= GzipCrc32Folding.MinimumVector512 => GzipCrc32Folding.UpdateVector512(state, data),
+        GzipCrc32Path.Vector512 or GzipCrc32Path.Vector256 when data.Length >= GzipCrc32Folding.MinimumVector256 => GzipCrc32Folding.UpdateVector256(state, data),
+        GzipCrc32Path.Scalar => GzipCrc32Scalar.Update(state, data),
+        _ when data.Length >= GzipCrc32Folding.MinimumVector128 => GzipCrc32Folding.UpdateVector128(state, data),
+        _ => GzipCrc32Scalar.Update(state, data),
+    };
 }
