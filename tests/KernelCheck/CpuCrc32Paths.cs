@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TorchToNnef.Quant.Kernels;
 
 namespace TorchToNnef.KernelCheck;
 
@@ -37,13 +38,12 @@ public static class CpuCrc32Paths
         }
 
         bool wide = flags.Contains("vpclmulqdq");
-        if (wide && flags.Contains("avx2") && setting is "none" or CpuWidths.NoAvx512)
+        if (wide && CpuKernels.X86FlagsOf(Q40KernelKind.Vector256).All(flags.Contains) && setting is "none" or CpuWidths.NoAvx512)
         {
             paths.Add("Vector256");
         }
 
-        string[] avx512 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"];
-        if (wide && avx512.All(flags.Contains) && setting == "none")
+        if (wide && CpuKernels.X86FlagsOf(Q40KernelKind.Vector512).All(flags.Contains) && setting == "none")
         {
             paths.Add("Vector512");
         }

@@ -30,6 +30,9 @@ public static class CpuKernels
         [Q40KernelKind.Vector512] = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"],
     };
 
+    /// <summary>The x86 <c>/proc/cpuinfo</c> flags .NET needs for <paramref name="kind"/>'s vector width.</summary>
+    public static IReadOnlyList<string> X86FlagsOf(Q40KernelKind kind) => X86Flags[kind];
+
     private static readonly Lazy<(HashSet<Q40KernelKind>? Kinds, string Source, Func<Q40KernelKind, string> Lacking)> Detected = new(Detect);
 
     private static readonly Lazy<IReadOnlySet<string>?> FlagSet = new(() =>
