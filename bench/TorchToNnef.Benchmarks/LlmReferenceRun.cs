@@ -76,7 +76,7 @@ internal static class LlmReferenceRun
         DecoderArchitecture arch = DecoderArchitecture.Resolve(DecoderConfig.Read(configPath));
         var clock = Stopwatch.StartNew();
         long bytes = SyntheticCheckpoint.Write(dir, config, arch.Tensors.Select(t => (t.Name, t.Shape)).ToList(), DType.F16, shards: 2, seed: 7);
-        Console.WriteLine($"generated {size}: {bytes / 1e9:F2} GB f16 in 2 shards in {clock.Elapsed.TotalSeconds:F1} s; peak RSS {PeakRssMb():F0} MB");
+        Console.WriteLine($"generated {size}: {bytes / 1e9:F2} GB f16 in 2 shards in {clock.Elapsed.TotalSeconds:F1} s; peak RSS {ProcessStats.PeakMb():F0} MB");
     }
 
     private static void ReadBaseline(string dir)
@@ -99,34 +99,27 @@ internal static class LlmReferenceRun
 
     private static void Forward(string dir, int tokens, ReferencePrecision precision)
     {
-        ResetPeakRss();
+        ProcessStats.ResetPeak();
         var clock = Stopwatch.StartNew();
         using LlmCheckpoint checkpoint = LlmCheckpoint.OpenDirectory(dir);
         double open = clock.Elapsed.TotalSeconds;
         var reference = new DecoderReference(checkpoint, precision);
         long[] prompt = Enumerable.Range(0, tokens).Select(i => (long)((i * 7919) % checkpoint.Config.VocabSize)).ToArray();
-        TimeSpan cpu0 = CpuTime();
+        TimeSpan cpu0 = ProcessStats.CpuTime();
         clock.Restart();
         ForwardResult first = reference.Run(prompt);
         double promptSeconds = clock.Elapsed.TotalSeconds;
-        TimeSpan cpu1 = CpuTime();
+        TimeSpan cpu1 = ProcessStats.CpuTime();
         clock.Restart();
         ForwardResult step = reference.Run([42], first.Caches);
         double stepSeconds = clock.Elapsed.TotalSeconds;
-        double stepCpu = (CpuTime() - cpu1).TotalSeconds;
+        double stepCpu = (ProcessStats.CpuTime() - cpu1).TotalSeconds;
         bool finite = first.Logits.Concat(step.Logits).All(float.IsFinite);
         double weights = checkpoint.Summary.ParameterCount;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"reference {precision}: open+validate {open:F2} s; prompt S={tokens}: {promptSeconds:F2} s wall, {(cpu1 - cpu0).TotalSeconds:F2} s CPU; " +
             $"one token after it: {stepSeconds:F2} s wall, {stepCpu:F2} s CPU ({weights / 1e9:F2} G weights: {weights / stepSeconds / 1e9:F2} G/s wall, " +
-            $"{weights / stepCpu / 1e9:F2} G per CPU-second); peak RSS {PeakRssMb():F0} MB; logits finite: {finite}"));
-    }
-
-    // CPU time of the process: on a shared machine, wall time mostly measures the neighbours.
-    private static TimeSpan CpuTime()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
+            $"{weights / stepCpu / 1e9:F2} G per CPU-second); peak RSS {ProcessStats.PeakMb():F0} MB; logits finite: {finite}"));
     }
 
     private static string Config(int hidden, int layers, int intermediate, int vocab, int heads, int kvHeads) =>
@@ -141,33 +134,5 @@ internal static class LlmReferenceRun
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    // Linux: "5" in clear_refs resets the resident-set high-water mark (VmHWM).
-    private static void ResetPeakRss()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static double PeakRssMb()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-            }
-        }
-
-        return double.NaN;
     }
 }

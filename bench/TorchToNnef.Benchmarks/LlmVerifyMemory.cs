@@ -38,7 +38,7 @@ internal static class LlmVerifyMemory
         {
             var clock = Stopwatch.StartNew();
             LlmExportResult result = LlmExporter.Export(checkpoint, options);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {clock.Elapsed.TotalSeconds:F1} s; process peak RSS {Rss("VmHWM"):F0} MB (since the last reset); checks passed: {result.Checks.All(c => c.Passed)}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {clock.Elapsed.TotalSeconds:F1} s; process peak RSS {ProcessStats.PeakMb():F0} MB (since the last reset); checks passed: {result.Checks.All(c => c.Passed)}"));
         }
         finally
         {
@@ -69,7 +69,7 @@ internal static class LlmVerifyMemory
             int[] counts = [.. Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - _counts[g])];
             double heap = GC.GetGCMemoryInfo().HeapSizeBytes / 1e6;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-30} | {Rss("VmHWM"),11:F0} | {allocated / 1e6,12:F3} | {counts[0],4} {counts[1],4} {counts[2],4} | {heap,10:F0} | {_clock.Elapsed.TotalSeconds,6:F1} | {(Cpu() - _cpu).TotalSeconds,5:F1}"));
+                $"{name,-30} | {ProcessStats.PeakMb(),11:F0} | {allocated / 1e6,12:F3} | {counts[0],4} {counts[1],4} {counts[2],4} | {heap,10:F0} | {_clock.Elapsed.TotalSeconds,6:F1} | {(ProcessStats.CpuTime() - _cpu).TotalSeconds,5:F1}"));
             Start();
         }
 
@@ -80,51 +80,12 @@ internal static class LlmVerifyMemory
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             }
 
-            ResetPeakRss();
+            ProcessStats.ResetPeak();
             _allocated = GC.GetTotalAllocatedBytes(precise: true);
             _counts = [.. Enumerable.Range(0, 3).Select(GC.CollectionCount)];
-            _cpu = Cpu();
+            _cpu = ProcessStats.CpuTime();
             _clock = Stopwatch.StartNew();
         }
-    }
-
-    private static TimeSpan Cpu()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
-    }
-
-    // Linux: "5" in clear_refs resets the resident-set high-water mark (VmHWM).
-    private static void ResetPeakRss()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static double Rss(string field)
-    {
-        if (!File.Exists("/proc/self/status"))
-        {
-            return double.NaN;
-        }
-
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-            }
-        }
-
-        return double.NaN;
     }
 
     private static string? Option(string[] args, string name)

@@ -56,12 +56,12 @@ internal static class OnnxLoadRun
     private static void Measure(string path, long? expectedSum)
     {
         GC.Collect();
-        ResetPeakRss();
-        double before = RssMb();
+        ProcessStats.ResetPeak();
+        double before = ProcessStats.CurrentMb();
         var clock = Stopwatch.StartNew();
         using OnnxModel model = OnnxModel.Load(path);
         double loadMs = clock.Elapsed.TotalMilliseconds;
-        double afterLoad = PeakRssMb();
+        double afterLoad = ProcessStats.PeakMb();
 
         clock.Restart();
         List<OnnxTensor> tensors = [.. model.Graph.InitializerList, .. model.Graph.Nodes.Where(n => n.OpType == "Constant").Select(OnnxConstants.Value)];
@@ -89,7 +89,7 @@ internal static class OnnxLoadRun
         Console.WriteLine(
             $"{Path.GetFileName(path)}: file {model.FileLength / 1048576.0:F1} MiB + external {external / 1048576.0:F1} MiB, {model.Graph.Nodes.Count} nodes, " +
             $"{tensors.Count} tensors ({bytes / 1048576.0:F1} MiB); load {loadMs:F1} ms (peak RSS {afterLoad:F0} MB, {afterLoad - before:+0;-0} MB over the " +
-            $"{before:F0} MB before); streaming every tensor {readMs:F0} ms; peak RSS after both {PeakRssMb():F0} MB");
+            $"{before:F0} MB before); streaming every tensor {readMs:F0} ms; peak RSS after both {ProcessStats.PeakMb():F0} MB");
         if (expectedSum is { } e && e != sum)
         {
             throw new InvalidOperationException($"streamed bytes differ from those written (sampled sum {sum} vs {e})");
@@ -193,34 +193,5 @@ internal static class OnnxLoadRun
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    // Linux: "5" in clear_refs resets the resident-set high-water mark (VmHWM).
-    private static void ResetPeakRss()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static double PeakRssMb() => StatusMb("VmHWM:");
-
-    private static double RssMb() => StatusMb("VmRSS:");
-
-    private static double StatusMb(string key)
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(key, StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-            }
-        }
-
-        return double.NaN;
     }
 }
