@@ -31,9 +31,9 @@ internal static class LlmExportParts
 
     public static void Run(string[] args)
     {
-        string dir = Option(args, "--dir") ?? throw new ArgumentException("llm-export-parts needs --dir CKPT (from gen-llm-checkpoint)");
-        int runs = int.Parse(Option(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
-        string only = Option(args, "--only") ?? "";
+        string dir = BenchArgs.Option(args, "--dir") ?? throw new ArgumentException("llm-export-parts needs --dir CKPT (from gen-llm-checkpoint)");
+        int runs = int.Parse(BenchArgs.Option(args, "--runs") ?? "3", CultureInfo.InvariantCulture);
+        string only = BenchArgs.Option(args, "--only") ?? "";
         using LlmCheckpoint checkpoint = LlmCheckpoint.OpenDirectory(dir);
         long weights = checkpoint.Summary.ParameterCount;
         long bytes = checkpoint.Weights.Shards.Sum(s => new FileInfo(s.Path).Length);
@@ -142,10 +142,4 @@ internal static class LlmExportParts
     }
 
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

@@ -20,10 +20,10 @@ internal static class LlmReferenceRun
 {
     public static void Run(string[] args)
     {
-        string dir = Option(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "t2n-llm-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        string dir = BenchArgs.Option(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "t2n-llm-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         bool keep = args.Contains("--keep");
-        int tokens = int.Parse(Option(args, "--tokens") ?? "8", CultureInfo.InvariantCulture);
-        string size = Option(args, "--size") ?? "1.1b";
+        int tokens = int.Parse(BenchArgs.Option(args, "--tokens") ?? "8", CultureInfo.InvariantCulture);
+        string size = BenchArgs.Option(args, "--size") ?? "1.1b";
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
         {
             throw new IOException($"{dir} exists and is not empty; pass an empty or new --dir.");
@@ -51,8 +51,8 @@ internal static class LlmReferenceRun
     /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
     public static void GenerateOnly(string[] args)
     {
-        string dir = Option(args, "--dir") ?? throw new ArgumentException("gen-llm-checkpoint needs --dir DIR");
-        Generate(dir, Option(args, "--size") ?? "1.1b");
+        string dir = BenchArgs.Option(args, "--dir") ?? throw new ArgumentException("gen-llm-checkpoint needs --dir DIR");
+        Generate(dir, BenchArgs.Option(args, "--size") ?? "1.1b");
     }
 
     private static void Generate(string dir, string size)
@@ -129,10 +129,4 @@ internal static class LlmReferenceRun
              "max_position_embeddings": 2048, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "rope_scaling": null, "hidden_act": "silu",
              "tie_word_embeddings": false, "torch_dtype": "float16"}
             """);
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

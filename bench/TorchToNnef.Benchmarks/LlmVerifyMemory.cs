@@ -19,7 +19,7 @@ internal static class LlmVerifyMemory
 {
     public static void Run(string[] args)
     {
-        string dir = Option(args, "--dir") ?? throw new ArgumentException("llm-verify-memory needs --dir CKPT (from gen-llm-checkpoint)");
+        string dir = BenchArgs.Option(args, "--dir") ?? throw new ArgumentException("llm-verify-memory needs --dir CKPT (from gen-llm-checkpoint)");
         bool collect = args.Contains("--collect");
         string output = Path.Combine(Path.GetTempPath(), "t2n-llm-verify-memory-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         using LlmCheckpoint checkpoint = LlmCheckpoint.OpenDirectory(dir);
@@ -86,11 +86,5 @@ internal static class LlmVerifyMemory
             _cpu = ProcessStats.CpuTime();
             _clock = Stopwatch.StartNew();
         }
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

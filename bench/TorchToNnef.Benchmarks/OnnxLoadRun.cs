@@ -21,7 +21,7 @@ internal static class OnnxLoadRun
     public static void Run(string[] args)
     {
         var paths = args.Where(a => a.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList();
-        string? synthetic = Option(args, "--synthetic-mb");
+        string? synthetic = BenchArgs.Option(args, "--synthetic-mb");
         string? dir = null;
         long expectedSum = 0;
         if (synthetic is not null)
@@ -187,11 +187,5 @@ internal static class OnnxLoadRun
         }
         while (v != 0);
         return [.. bytes];
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }
