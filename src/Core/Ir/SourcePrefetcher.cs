@@ -47,24 +47,17 @@ internal sealed class SourcePrefetcher : IDisposable
     /// When given, each chunk's checksum is computed on the worker that filled it, and a consumer destination that is an
     /// <see cref="IChecksummedDestination"/> receives it with the chunk.
     /// </param>
-    /// <param name="aheadBytes">
-    /// Bytes that pipes may hold beyond <paramref name="chunksPerItem"/> chunks, all pipes together: a producer whose
-    /// pipe is full queues more while this lasts (what the consumer drains gives it back). For a consumer that starts
-    /// late: the producers then run ahead on a large tensor instead of stopping after a few chunks.
-    /// </param>
-    public SourcePrefetcher(IReadOnlyList<TensorSource> sources, int workers, int depth, int chunksPerItem = 4, CancellationToken cancellation = default, ChunkChecksum? checksum = null, long aheadBytes = 0)
+    public SourcePrefetcher(IReadOnlyList<TensorSource> sources, int workers, int depth, int chunksPerItem = 4, CancellationToken cancellation = default, ChunkChecksum? checksum = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(aheadBytes);
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunksPerItem, 1);
         _sources = [.. sources];
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         _pipes = new Pipe[_sources.Length];
-        AheadBudget? ahead = aheadBytes > 0 ? new AheadBudget(aheadBytes) : null;
         for (int i = 0; i < _pipes.Length; i++)
         {
-            _pipes[i] = new Pipe(chunksPerItem, _stop.Token, checksum, ahead);
+            _pipes[i] = new Pipe(chunksPerItem, _stop.Token, checksum);
         }
 
         _wake = _stop.Token.Register(static state => ((SourcePrefetcher)state!).WakeAll(), this);
@@ -191,49 +184,22 @@ internal sealed class SourcePrefetcher : IDisposable
         public override void WriteTo(Stream destination) => owner.Drain(index, destination);
     }
 
-    /// <summary>Bytes that all pipes together may queue beyond their capacity.</summary>
-    private sealed class AheadBudget(long bytes)
-    {
-        private long _free = bytes;
-
-        public bool TryTake(int n)
-        {
-            long free = Volatile.Read(ref _free);
-            while (free >= n)
-            {
-                long seen = Interlocked.CompareExchange(ref _free, free - n, free);
-                if (seen == free)
-                {
-                    return true;
-                }
-
-                free = seen;
-            }
-
-            return false;
-        }
-
-        public void Return(int n) => Interlocked.Add(ref _free, n);
-    }
-
     /// <summary>
     /// A bounded single-producer, single-consumer byte pipe of pooled chunks. The producer writes through
     /// <see cref="Writer"/> and waits while <c>capacity</c> full chunks are queued; the consumer drains in order.
     /// </summary>
     private sealed class Pipe
     {
-        private readonly Queue<(byte[] Buffer, int Length, uint Checksum, bool Ahead)> _chunks = new();
+        private readonly Queue<(byte[] Buffer, int Length, uint Checksum)> _chunks = new();
         private readonly object _gate = new();
         private readonly int _capacity;
         private readonly CancellationToken _stop;
         private readonly ChunkChecksum? _checksum;
-        private readonly AheadBudget? _ahead;
         private ExceptionDispatchInfo? _error;
         private bool _completed;
 
-        public Pipe(int capacity, CancellationToken stop, ChunkChecksum? checksum, AheadBudget? ahead)
+        public Pipe(int capacity, CancellationToken stop, ChunkChecksum? checksum)
         {
-            _ahead = ahead;
             _capacity = capacity;
             _stop = stop;
             _checksum = checksum;
@@ -275,7 +241,7 @@ internal sealed class SourcePrefetcher : IDisposable
             IChecksummedDestination? checksummed = _checksum is null ? null : destination as IChecksummedDestination;
             while (true)
             {
-                (byte[] Buffer, int Length, uint Checksum, bool Ahead) chunk;
+                (byte[] Buffer, int Length, uint Checksum) chunk;
                 lock (_gate)
                 {
                     while (_chunks.Count == 0 && !_completed)
@@ -291,11 +257,6 @@ internal sealed class SourcePrefetcher : IDisposable
                     }
 
                     chunk = _chunks.Dequeue();
-                    if (chunk.Ahead)
-                    {
-                        _ahead!.Return(chunk.Length);
-                    }
-
                     Monitor.PulseAll(_gate);
                 }
 
@@ -323,7 +284,7 @@ internal sealed class SourcePrefetcher : IDisposable
             Writer.ReturnCurrent();
             lock (_gate)
             {
-                while (_chunks.TryDequeue(out (byte[] Buffer, int Length, uint Checksum, bool Ahead) chunk))
+                while (_chunks.TryDequeue(out (byte[] Buffer, int Length, uint Checksum) chunk))
                 {
                     ArrayPool<byte>.Shared.Return(chunk.Buffer);
                 }
@@ -336,8 +297,7 @@ internal sealed class SourcePrefetcher : IDisposable
             uint checksum = _checksum?.Invoke(buffer.AsSpan(0, length)) ?? 0;
             lock (_gate)
             {
-                bool ahead = false;
-                while (_chunks.Count >= _capacity && !ahead)
+                while (_chunks.Count >= _capacity)
                 {
                     if (_stop.IsCancellationRequested)
                     {
@@ -345,16 +305,10 @@ internal sealed class SourcePrefetcher : IDisposable
                         _stop.ThrowIfCancellationRequested();
                     }
 
-                    // A full pipe queues beyond its capacity while the shared allowance lasts; else it waits for the
-                    // consumer, as a pipe does without one (so the pipe being drained always makes progress).
-                    ahead = _ahead?.TryTake(length) ?? false;
-                    if (!ahead)
-                    {
-                        Monitor.Wait(_gate);
-                    }
+                    Monitor.Wait(_gate);
                 }
 
-                _chunks.Enqueue((buffer, length, checksum, ahead));
+                _chunks.Enqueue((buffer, length, checksum));
                 Monitor.PulseAll(_gate);
             }
         }

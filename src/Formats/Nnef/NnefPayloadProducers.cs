@@ -9,8 +9,7 @@ namespace TorchToNnef.Formats.Nnef;
 /// is built: a caller that knows its large tensors early (an LLM exporter knows every weight from its weight plan)
 /// starts reading, converting and quantizing them while it builds, types and plans the graph on its own thread, then
 /// hands them to <see cref="NnefArchive.WriteArchive(Graph, FileStream, NnefWriteOptions?, NnefPayloadProducers?)"/>.
-/// Memory stays bounded whatever the model's size: as in the writer's own producers (a few MiB per thread), plus
-/// <see cref="AheadBytes"/> that they may produce ahead while the writer has not started.
+/// Memory stays bounded as in the writer's own producers (a few MiB per thread, whatever the model's size).
 /// <para>
 /// The sources must be given in the order the archive stores them: the writer checks, before writing anything, that
 /// they are exactly the sources of some of its <c>.dat</c> members, in member order (other members, e.g. small
@@ -21,13 +20,6 @@ namespace TorchToNnef.Formats.Nnef;
 /// </summary>
 public sealed class NnefPayloadProducers : IDisposable
 {
-    /// <summary>
-    /// Bytes the producers may hold beyond the writer's usual per-tensor queues (32 MiB): until the graph is built the
-    /// writer takes nothing, and a large first tensor (an embedding table: 37 MB of Q4_0 at 1.1B) would otherwise stop
-    /// its producer after 4 MiB, leaving the other cores idle while the graph is built.
-    /// </summary>
-    public const long AheadBytes = 32L << 20;
-
     private readonly TensorSource[] _sources;
     private readonly SourcePrefetcher? _prefetcher;
     private int _claimed;
@@ -71,7 +63,7 @@ public sealed class NnefPayloadProducers : IDisposable
 
         int threads = options.MaxDegreeOfParallelism;
         SourcePrefetcher? prefetcher = threads > 1 && list.Length > 1
-            ? new SourcePrefetcher(list, threads, NnefArchive.PrefetchDepth(threads), cancellation: cancellation, checksum: StoredGzip(options) ? GzipCrc32.Compute : null, aheadBytes: AheadBytes)
+            ? new SourcePrefetcher(list, threads, NnefArchive.PrefetchDepth(threads), cancellation: cancellation, checksum: StoredGzip(options) ? GzipCrc32.Compute : null)
             : null;
         return new NnefPayloadProducers(list, prefetcher);
     }

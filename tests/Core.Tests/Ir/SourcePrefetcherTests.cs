@@ -81,51 +81,6 @@ public class SourcePrefetcherTests
     }
 
     [Fact]
-    public void WithAnAllowanceProducersRunAheadOfALateConsumerAndNoFurther()
-    {
-        // Nothing is consumed: without an allowance the source stops after its pipe's 2 chunks, inside the write that
-        // fills the third (the source counts a 64 KiB piece once its write returns); with 5 MiB it queues 5 more, and
-        // then stops too (bounded). The bytes are unchanged.
-        int size = 40 * SourcePrefetcher.ChunkBytes;
-        foreach ((long ahead, int expectedChunks) in new[] { (0L, 3), (5L * SourcePrefetcher.ChunkBytes, 8) })
-        {
-            var source = new CountingSource(size);
-            using var prefetcher = new SourcePrefetcher([source], 1, 1, chunksPerItem: 2, aheadBytes: ahead);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            long expected = ((long)expectedChunks * SourcePrefetcher.ChunkBytes) - (1 << 16);
-            while (source.Written < expected && clock.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                Thread.Sleep(5);
-            }
-
-            Thread.Sleep(200); // room to run further, if it wrongly could
-            Assert.Equal(expected, source.Written);
-            using var got = new MemoryStream();
-            prefetcher[0].WriteTo(got);
-            Assert.Equal(size, got.Length);
-        }
-    }
-
-    [Fact]
-    public void ATightAllowanceStillDeliversEverySourceInOrder()
-    {
-        // Pipes of one chunk, an allowance of 1.5 chunks shared by three workers: whoever holds it, the source being
-        // consumed always progresses.
-        int[] sizes = [5 * SourcePrefetcher.ChunkBytes, 7, 3 * SourcePrefetcher.ChunkBytes, 4 * SourcePrefetcher.ChunkBytes, 0, 2 * SourcePrefetcher.ChunkBytes];
-        TensorSource[] sources = [.. sizes.Select((n, i) => (TensorSource)new PatternSource(n, seed: i))];
-        using var prefetcher = new SourcePrefetcher(sources, 3, 6, chunksPerItem: 1, aheadBytes: 3 * SourcePrefetcher.ChunkBytes / 2);
-        Thread.Sleep(50);
-        for (int i = 0; i < sources.Length; i++)
-        {
-            using var got = new MemoryStream();
-            prefetcher[i].WriteTo(got);
-            using var expected = new MemoryStream();
-            sources[i].WriteTo(expected);
-            Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.ToArray()), $"source {i}");
-        }
-    }
-
-    [Fact]
     public void SourcesMustBeConsumedInOrder()
     {
         TensorSource[] sources = [new PatternSource(10, 0), new PatternSource(10, 1)];
@@ -264,30 +219,6 @@ public class SourcePrefetcherTests
             Assert.Equal(checksum(buffer.AsSpan(offset, count)), sum);
             ChecksummedWrites++;
             Bytes.Write(buffer, offset, count);
-        }
-    }
-
-    /// <summary>n zero bytes written 64 KiB at a time; counts what was written (the producer's progress).</summary>
-    private sealed class CountingSource(int n) : TensorSource
-    {
-        private long _written;
-
-        public long Written => Interlocked.Read(ref _written);
-
-        public override DType DType => DType.U8;
-
-        public override Shape Shape => Shape.Of(n);
-
-        public override Tensor Open() => throw new NotSupportedException();
-
-        public override void WriteTo(Stream destination)
-        {
-            byte[] piece = new byte[1 << 16];
-            for (int left = n; left > 0; left -= piece.Length)
-            {
-                destination.Write(piece, 0, Math.Min(left, piece.Length));
-                Interlocked.Add(ref _written, Math.Min(left, piece.Length));
-            }
         }
     }
 }
