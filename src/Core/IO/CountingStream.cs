@@ -8,7 +8,7 @@ namespace TorchToNnef.IO;
 /// </summary>
 /// <param name="inner">The stream that receives the bytes; not disposed by this wrapper.</param>
 /// <param name="progress">Called with the running count, about every <see cref="ReportEveryBytes"/>.</param>
-internal sealed class CountingStream(Stream inner, Action<long>? progress = null) : WriteOnlyStream, IChecksummedDestination
+internal sealed class CountingStream(Stream inner, Action<long>? progress = null) : WriteOnlyStream
 {
     /// <summary>How often <c>progress</c> is called.</summary>
     public const long ReportEveryBytes = 1 << 20;
@@ -35,27 +35,6 @@ internal sealed class CountingStream(Stream inner, Action<long>? progress = null
     public override void Write(byte[] buffer, int offset, int count)
     {
         inner.Write(buffer, offset, count);
-        Counted(count);
-    }
-
-    /// <summary>Forwards the checksum when the inner stream takes it, else writes the bytes plainly.</summary>
-    public void Write(byte[] buffer, int offset, int count, uint checksum)
-    {
-        if (inner is IChecksummedDestination checksummed)
-        {
-            ValidateBufferArguments(buffer, offset, count);
-            checksummed.Write(buffer, offset, count, checksum);
-        }
-        else
-        {
-            inner.Write(buffer, offset, count);
-        }
-
-        Counted(count);
-    }
-
-    private void Counted(int count)
-    {
         Count += count;
         if (progress is not null && Count - _reported >= ReportEveryBytes)
         {

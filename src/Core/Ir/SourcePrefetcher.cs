@@ -43,11 +43,7 @@ internal sealed class SourcePrefetcher : IDisposable
     /// <param name="depth">Sources in flight at most (at least <paramref name="workers"/>).</param>
     /// <param name="chunksPerItem">Full chunks a pipe holds before its producer waits.</param>
     /// <param name="cancellation">Stops the workers and makes the consumer throw.</param>
-    /// <param name="checksum">
-    /// When given, each chunk's checksum is computed on the worker that filled it, and a consumer destination that is an
-    /// <see cref="IChecksummedDestination"/> receives it with the chunk.
-    /// </param>
-    public SourcePrefetcher(IReadOnlyList<TensorSource> sources, int workers, int depth, int chunksPerItem = 4, CancellationToken cancellation = default, ChunkChecksum? checksum = null)
+    public SourcePrefetcher(IReadOnlyList<TensorSource> sources, int workers, int depth, int chunksPerItem = 4, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
@@ -57,7 +53,7 @@ internal sealed class SourcePrefetcher : IDisposable
         _pipes = new Pipe[_sources.Length];
         for (int i = 0; i < _pipes.Length; i++)
         {
-            _pipes[i] = new Pipe(chunksPerItem, _stop.Token, checksum);
+            _pipes[i] = new Pipe(chunksPerItem, _stop.Token);
         }
 
         _wake = _stop.Token.Register(static state => ((SourcePrefetcher)state!).WakeAll(), this);
@@ -190,19 +186,17 @@ internal sealed class SourcePrefetcher : IDisposable
     /// </summary>
     private sealed class Pipe
     {
-        private readonly Queue<(byte[] Buffer, int Length, uint Checksum)> _chunks = new();
+        private readonly Queue<(byte[] Buffer, int Length)> _chunks = new();
         private readonly object _gate = new();
         private readonly int _capacity;
         private readonly CancellationToken _stop;
-        private readonly ChunkChecksum? _checksum;
         private ExceptionDispatchInfo? _error;
         private bool _completed;
 
-        public Pipe(int capacity, CancellationToken stop, ChunkChecksum? checksum)
+        public Pipe(int capacity, CancellationToken stop)
         {
             _capacity = capacity;
             _stop = stop;
-            _checksum = checksum;
             Writer = new PipeWriter(this);
         }
 
@@ -238,10 +232,9 @@ internal sealed class SourcePrefetcher : IDisposable
 
         public void DrainTo(Stream destination)
         {
-            IChecksummedDestination? checksummed = _checksum is null ? null : destination as IChecksummedDestination;
             while (true)
             {
-                (byte[] Buffer, int Length, uint Checksum) chunk;
+                (byte[] Buffer, int Length) chunk;
                 lock (_gate)
                 {
                     while (_chunks.Count == 0 && !_completed)
@@ -262,14 +255,7 @@ internal sealed class SourcePrefetcher : IDisposable
 
                 try
                 {
-                    if (checksummed is not null)
-                    {
-                        checksummed.Write(chunk.Buffer, 0, chunk.Length, chunk.Checksum);
-                    }
-                    else
-                    {
-                        destination.Write(chunk.Buffer, 0, chunk.Length);
-                    }
+                    destination.Write(chunk.Buffer, 0, chunk.Length);
                 }
                 finally
                 {
@@ -284,7 +270,7 @@ internal sealed class SourcePrefetcher : IDisposable
             Writer.ReturnCurrent();
             lock (_gate)
             {
-                while (_chunks.TryDequeue(out (byte[] Buffer, int Length, uint Checksum) chunk))
+                while (_chunks.TryDequeue(out (byte[] Buffer, int Length) chunk))
                 {
                     ArrayPool<byte>.Shared.Return(chunk.Buffer);
                 }
@@ -293,8 +279,6 @@ internal sealed class SourcePrefetcher : IDisposable
 
         private void Enqueue(byte[] buffer, int length)
         {
-            // Outside the lock, on the producer's thread, while the chunk is still in its cache.
-            uint checksum = _checksum?.Invoke(buffer.AsSpan(0, length)) ?? 0;
             lock (_gate)
             {
                 while (_chunks.Count >= _capacity)
@@ -308,7 +292,7 @@ internal sealed class SourcePrefetcher : IDisposable
                     Monitor.Wait(_gate);
                 }
 
-                _chunks.Enqueue((buffer, length, checksum));
+                _chunks.Enqueue((buffer, length));
                 Monitor.PulseAll(_gate);
             }
         }

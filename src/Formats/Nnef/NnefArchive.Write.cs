@@ -1,5 +1,4 @@
 using TorchToNnef.Errors;
-using TorchToNnef.Formats.Checksums;
 using TorchToNnef.Formats.Nnef.Archive;
 using TorchToNnef.IO;
 using TorchToNnef.Ir;
@@ -142,7 +141,7 @@ public static partial class NnefArchive
     private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation, NnefPayloadProducers? producers = null, int[]? slots = null)
     {
         using SourcePrefetcher? prefetched = producers is null && options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
-            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation, checksum: sink.TakesCrc32 ? GzipCrc32.Compute : null)
+            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation)
             : null;
         sink.WriteText("graph.nnef", plan.GraphText);
         if (plan.QuantText is not null)

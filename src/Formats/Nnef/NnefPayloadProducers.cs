@@ -1,4 +1,3 @@
-using TorchToNnef.Formats.Checksums;
 using TorchToNnef.Formats.Nnef.Archive;
 using TorchToNnef.Ir;
 
@@ -63,14 +62,10 @@ public sealed class NnefPayloadProducers : IDisposable
 
         int threads = options.MaxDegreeOfParallelism;
         SourcePrefetcher? prefetcher = threads > 1 && list.Length > 1
-            ? new SourcePrefetcher(list, threads, NnefArchive.PrefetchDepth(threads), cancellation: cancellation, checksum: StoredGzip(options) ? GzipCrc32.Compute : null)
+            ? new SourcePrefetcher(list, threads, NnefArchive.PrefetchDepth(threads), cancellation: cancellation)
             : null;
         return new NnefPayloadProducers(list, prefetcher);
     }
-
-    // The archive will be a gzip of stored blocks (what WriteArchive writes at level 0 unless asked for a plain tar):
-    // its writer takes each chunk's CRC-32, computed by the producer while the chunk is in its cache.
-    private static bool StoredGzip(NnefWriteOptions options) => options.CompressionLevel == 0 && options.Format != NnefArchiveFormat.Tar;
 
     /// <summary>Stops the workers (those still producing exit at their next write), waits for them and returns their buffers.</summary>
     public void Dispose() => _prefetcher?.Dispose();

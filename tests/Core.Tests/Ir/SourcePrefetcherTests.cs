@@ -1,5 +1,4 @@
 using System.Buffers;
-using TorchToNnef.IO;
 using TorchToNnef.Ir;
 using TorchToNnef.Tensors;
 
@@ -47,36 +46,6 @@ public class SourcePrefetcherTests
             sources[i].WriteTo(expected);
             Assert.Equal(sizes[i], got.Length);
             Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.ToArray()), $"source {i}");
-        }
-    }
-
-    [Fact]
-    public void ChunkChecksumsReachADestinationThatTakesThem()
-    {
-        // A checksum of the chunk's bytes and length (any function will do): the consumer recomputes it on what it gets.
-        static uint Sum(ReadOnlySpan<byte> chunk)
-        {
-            uint h = (uint)chunk.Length;
-            foreach (byte b in chunk)
-            {
-                h = (h * 31) + b;
-            }
-
-            return h;
-        }
-
-        int[] sizes = [0, 1, SourcePrefetcher.ChunkBytes, (3 * SourcePrefetcher.ChunkBytes) + 7];
-        TensorSource[] sources = [.. sizes.Select((n, i) => (TensorSource)new PatternSource(n, seed: i))];
-        using var prefetcher = new SourcePrefetcher(sources, 2, 2, chunksPerItem: 2, checksum: Sum);
-        for (int i = 0; i < sources.Length; i++)
-        {
-            var got = new ChecksumCheckingStream(Sum);
-            prefetcher[i].WriteTo(got);
-            using var expected = new MemoryStream();
-            sources[i].WriteTo(expected);
-            Assert.True(expected.ToArray().AsSpan().SequenceEqual(got.Bytes.ToArray()), $"source {i}");
-            Assert.Equal(0, got.PlainWrites);
-            Assert.Equal((sizes[i] + SourcePrefetcher.ChunkBytes - 1) / SourcePrefetcher.ChunkBytes, got.ChecksummedWrites);
         }
     }
 
@@ -197,28 +166,5 @@ public class SourcePrefetcherTests
         public override Tensor Open() => throw new NotSupportedException();
 
         public override void WriteTo(Stream destination) => throw new InvalidDataException("broken source");
-    }
-
-    /// <summary>Takes chunks with their checksum and checks each against the bytes; counts both kinds of writes.</summary>
-    private sealed class ChecksumCheckingStream(ChunkChecksum checksum) : WriteOnlyStream, IChecksummedDestination
-    {
-        public MemoryStream Bytes { get; } = new();
-
-        public int PlainWrites { get; private set; }
-
-        public int ChecksummedWrites { get; private set; }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            PlainWrites++;
-            Bytes.Write(buffer);
-        }
-
-        public void Write(byte[] buffer, int offset, int count, uint sum)
-        {
-            Assert.Equal(checksum(buffer.AsSpan(offset, count)), sum);
-            ChecksummedWrites++;
-            Bytes.Write(buffer, offset, count);
-        }
     }
 }

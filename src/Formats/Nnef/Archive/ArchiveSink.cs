@@ -40,12 +40,6 @@ internal abstract class ArchiveSink : IDisposable
         End();
     }
 
-    /// <summary>
-    /// True when member data written with its CRC-32 (<see cref="IChecksummedDestination"/>) is not read again for it (a
-    /// stored gzip): producers should then compute the CRC-32 of what they produce.
-    /// </summary>
-    public virtual bool TakesCrc32 => false;
-
     /// <summary>Finishes the container (tar trailer, gzip footer) and flushes to disk.</summary>
     public abstract void Complete();
 
@@ -126,9 +120,6 @@ internal sealed class TarSink : ArchiveSink
         _member = new TarMemberStream(_tar);
     }
 
-    /// <inheritdoc />
-    public override bool TakesCrc32 => _stored is not null;
-
     public override void Complete()
     {
         _tar.Finish();
@@ -159,14 +150,8 @@ internal sealed class TarSink : ArchiveSink
     protected override void End() => _tar.EndMember();
 
     /// <summary>The data of the current tar member.</summary>
-    private sealed class TarMemberStream(DeterministicTarWriter tar) : WriteOnlyStream, IChecksummedDestination
+    private sealed class TarMemberStream(DeterministicTarWriter tar) : WriteOnlyStream
     {
-        public void Write(byte[] buffer, int offset, int count, uint checksum)
-        {
-            ValidateBufferArguments(buffer, offset, count);
-            tar.Write(buffer, offset, count, checksum);
-        }
-
         public override void Write(ReadOnlySpan<byte> buffer) => tar.Write(buffer);
 
         public override void Write(byte[] buffer, int offset, int count)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using TorchToNnef.IO;
 
 namespace TorchToNnef.Formats.Nnef.Archive;
 
@@ -66,24 +65,6 @@ internal sealed class DeterministicTarWriter
     public void Write(byte[] data, int offset, int count)
     {
         _out.Write(data, offset, count);
-        _written += count;
-    }
-
-    /// <summary>
-    /// Writes member data with its checksum, passed on when the stream takes it (<see cref="IChecksummedDestination"/>,
-    /// a stored gzip), else written plainly.
-    /// </summary>
-    public void Write(byte[] data, int offset, int count, uint checksum)
-    {
-        if (_out is IChecksummedDestination checksummed)
-        {
-            checksummed.Write(data, offset, count, checksum);
-        }
-        else
-        {
-            _out.Write(data, offset, count);
-        }
-
         _written += count;
     }
 

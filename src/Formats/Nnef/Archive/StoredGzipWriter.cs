@@ -21,7 +21,7 @@ namespace TorchToNnef.Formats.Nnef.Archive;
 /// gzip data.
 /// </para>
 /// </summary>
-internal sealed class StoredGzipWriter : WriteOnlyStream, IChecksummedDestination
+internal sealed class StoredGzipWriter : WriteOnlyStream
 {
     /// <summary>Largest payload of a stored block (LEN is 16 bits).</summary>
     internal const int MaxBlock = 65535;
@@ -69,12 +69,6 @@ internal sealed class StoredGzipWriter : WriteOnlyStream, IChecksummedDestinatio
     {
         ObjectDisposedException.ThrowIf(_finished, this);
         _crc = GzipCrc32.Append(_crc, buffer);
-        WriteStaged(buffer);
-    }
-
-    // Copies a small write into the staging buffer, framed (the caller has extended the CRC).
-    private void WriteStaged(ReadOnlySpan<byte> buffer)
-    {
         _length += buffer.Length;
         while (!buffer.IsEmpty)
         {
@@ -112,34 +106,6 @@ internal sealed class StoredGzipWriter : WriteOnlyStream, IChecksummedDestinatio
 
         ObjectDisposedException.ThrowIf(_finished, this);
         _crc = GzipCrc32.Append(_crc, buffer.AsSpan(offset, count));
-        WriteFramed(buffer, offset, count);
-    }
-
-    /// <summary>
-    /// Writes bytes whose CRC-32 (<see cref="GzipCrc32.Compute"/>) the caller computed, typically on the thread that
-    /// produced them: the running CRC is combined with it (<see cref="GzipCrc32Combine"/>) instead of reading the bytes.
-    /// </summary>
-    public void Write(byte[] buffer, int offset, int count, uint checksum)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        ObjectDisposedException.ThrowIf(_finished, this);
-        _crc = GzipCrc32Combine.Combine(_crc, checksum, count);
-        if (count < DirectBytes)
-        {
-            WriteStaged(buffer.AsSpan(offset, count));
-        }
-        else
-        {
-            WriteFramed(buffer, offset, count);
-        }
-    }
-
-    /// <inheritdoc />
-    public override void Flush() => FlushStage();
-
-    // Frames a large array-backed write in place, from the caller's buffer (the caller has extended the CRC).
-    private void WriteFramed(byte[] buffer, int offset, int count)
-    {
         _length += count;
         CloseBlock();
         while (count > 0)
@@ -198,6 +164,9 @@ internal sealed class StoredGzipWriter : WriteOnlyStream, IChecksummedDestinatio
         _finished = true;
         _file.Position = _offset;
     }
+
+    /// <inheritdoc />
+    public override void Flush() => FlushStage();
 
     private static void PutHeader(Span<byte> header, int length, bool final)
     {
