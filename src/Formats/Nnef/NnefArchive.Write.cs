@@ -8,9 +8,11 @@ namespace TorchToNnef.Formats.Nnef;
 public static partial class NnefArchive
 {
     /// <summary>
-    /// Writes <paramref name="graph"/> as a tract-loadable archive: <c>graph.nnef</c>, <c>graph.quant</c> (when some
-    /// value is quantized), then one <c>.dat</c> per label in graph order, each streamed from its source so memory
-    /// stays bounded by one tensor. Labels are sanitized into safe relative paths (the written graph uses the
+    /// Writes <paramref name="graph"/> as a tract-loadable archive: one <c>.dat</c> per label in graph order, each
+    /// streamed from its source so memory stays bounded by one tensor, then <c>graph.nnef</c>, then <c>graph.quant</c>
+    /// (when some value is quantized) — the reference tool's order; tract collects every member before loading, so
+    /// the order does not matter to it, and a writer that starts the weights before the graph exists
+    /// (<see cref="NnefArchiveWriter"/>) can only put the graph last. Labels are sanitized into safe relative paths (the written graph uses the
     /// sanitized labels). The graph is validated before anything is written. The result is built next to the
     /// destination under a hidden temporary name and moved into place only when complete; on failure or cancellation
     /// nothing is left behind. The same graph gives byte-identical output. A one-output <see cref="OutputTransaction"/>:
@@ -85,39 +87,18 @@ public static partial class NnefArchive
     /// folder. The stream is disposed. The graph is validated before anything is written.
     /// </summary>
     /// <exception cref="ArgumentException"><see cref="NnefWriteOptions.Format"/> is <see cref="NnefArchiveFormat.Directory"/>.</exception>
-    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options = null) =>
-        WriteArchive(graph, destination, options, producers: null);
-
-    /// <summary>
-    /// <see cref="WriteArchive(Graph, FileStream, NnefWriteOptions?)"/> with payloads already being produced: the
-    /// members whose sources <paramref name="producers"/> were started with are taken from them, the others produced
-    /// here. The producers are checked against the archive's member order before anything is written (they stay the
-    /// caller's to dispose).
-    /// </summary>
-    /// <exception cref="ArgumentException">The producers' sources are not the payloads of members in member order, or <see cref="NnefWriteOptions.Format"/> is <see cref="NnefArchiveFormat.Directory"/>.</exception>
-    /// <exception cref="InvalidOperationException"><paramref name="producers"/> were already given to a writer.</exception>
-    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options, NnefPayloadProducers? producers)
+    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(destination);
         options ??= new NnefWriteOptions();
         using (destination)
         {
-            if (options.Format == NnefArchiveFormat.Directory)
-            {
-                throw new ArgumentException("A stream holds a tar or .tgz archive, not a directory.", nameof(options));
-            }
-
-            if (options.CompressionLevel is < 0 or > 9)
-            {
-                throw new ArgumentOutOfRangeException(nameof(options), options.CompressionLevel, "gzip compression level must be 0 to 9");
-            }
-
+            CheckArchiveOptions(options);
             GraphValidator.Validate(graph);
             WritePlan plan = WritePlan.Create(graph, TargetVersionOf(graph, options.TractVersion));
-            int[]? started = producers?.Claim(plan.Dats);
             using var sink = new TarSink(destination, options.Format != NnefArchiveFormat.Tar, options.CompressionLevel, options.FlushToDisk);
-            WriteMembers(plan, sink, options, CancellationToken.None, producers, started);
+            WriteMembers(plan, sink, options, CancellationToken.None);
         }
     }
 
@@ -135,35 +116,51 @@ public static partial class NnefArchive
     /// <summary>Sources in flight at most ahead of the writer with <paramref name="threads"/> producers (two per thread).</summary>
     internal static int PrefetchDepth(int threads) => 2 * threads;
 
-    // The texts, then the .dat members in order; with several threads their payloads are produced ahead of the writer,
-    // from before the texts are formatted (the prefetcher starts first), so no core idles while they are. Members
-    // whose payloads `producers` were started with (slots[i] >= 0) come from them: those began before the graph was built.
-    private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation, NnefPayloadProducers? producers = null, int[]? slots = null)
+    /// <summary>The checks of an archive (not directory) write's options.</summary>
+    internal static void CheckArchiveOptions(NnefWriteOptions options)
     {
-        using SourcePrefetcher? prefetched = producers is null && options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
-            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation)
-            : null;
+        if (options.Format == NnefArchiveFormat.Directory)
+        {
+            throw new ArgumentException("A stream holds a tar or .tgz archive, not a directory.", nameof(options));
+        }
+
+        if (options.CompressionLevel is < 0 or > 9)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.CompressionLevel, "gzip compression level must be 0 to 9");
+        }
+    }
+
+    /// <summary><c>graph.nnef</c>, then <c>graph.quant</c> when some value is quantized: the last members of an archive.</summary>
+    internal static void WriteTexts(WritePlan plan, ArchiveSink sink)
+    {
         sink.WriteText("graph.nnef", plan.GraphText);
         if (plan.QuantText is not null)
         {
             sink.WriteText("graph.quant", plan.QuantText);
         }
+    }
 
+    // The .dat members in order, then the texts. With several threads the payloads are produced ahead of the writer.
+    private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation)
+    {
+        using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
+            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation)
+            : null;
         var progress = new WriteProgress(options.Progress, plan.Dats);
         for (int i = 0; i < plan.Dats.Count; i++)
         {
             DatMember dat = plan.Dats[i];
-            TensorSource payload = slots is not null && slots[i] >= 0 ? producers!.Produced(slots[i]) : prefetched?[i] ?? dat.Source;
             progress.Begin(dat);
-            sink.WriteDat(dat, payload, progress.OnBytes);
+            sink.WriteDat(dat, prefetched?[i] ?? dat.Source, progress.OnBytes);
             progress.End();
         }
 
+        WriteTexts(plan, sink);
         sink.Complete();
     }
 
     /// <summary>Turns bytes written into <see cref="NnefWriteProgress"/> reports.</summary>
-    private sealed class WriteProgress(IProgress<NnefWriteProgress>? sink, List<DatMember> dats)
+    internal sealed class WriteProgress(IProgress<NnefWriteProgress>? sink, List<DatMember> dats)
     {
         private readonly long _total = dats.Sum(d => d.Header.DataSize);
         private DatMember? _current;

@@ -67,25 +67,23 @@ public static class LlmExporter
             MaxDegreeOfParallelism = quantizeOptions.MaxDegreeOfParallelism,
         };
 
-        // The weights are read, converted and quantized from here on, on the other cores, while this thread builds and
-        // types the graph and plans the archive (one core's work): the builder creates each weight's variable at its
-        // first use, in model order, which is the plan's order, so the archive stores them in the order started (the
-        // writer checks; the few small constants the builder makes are written by the writer itself).
+        // The weights are read, converted, quantized and stored in the archive from here on, on the other cores, while
+        // this thread builds and types the graph and plans the rest of the archive (one core's work); the graph's own
+        // small constants, graph.nnef and graph.quant come last (Finish checks that the started members are the
+        // graph's variables).
         string archive = LlmExportLayout.Archive(layout);
-        string root;
-        using (NnefPayloadProducers producers = NnefPayloadProducers.Start([.. plan.Weights.Select(w => w.Source)], write, target.Cancellation))
+        string root = target.CreateDirectory();
+        if (LlmExportLayout.TokenizerFolder(layout) is string tokenizerFolder)
+        {
+            target.CreateDirectoryIn(tokenizerFolder);
+        }
+
+        using (NnefArchiveWriter writer = NnefArchiveWriter.Start(target.CreateFileIn(archive), [.. plan.Weights.Select(w => KeyValuePair.Create(w.Label, w.Source))], write, target.Cancellation))
         {
             Graph graph = DecoderGraphBuilder.Build(checkpoint.Architecture, plan, precision, options.NumLogitsToKeep);
             LlmProperties.Apply(graph, checkpoint, precision, options, version);
             options.EditGraph?.Invoke(graph);
-
-            root = target.CreateDirectory();
-            if (LlmExportLayout.TokenizerFolder(layout) is string tokenizerFolder)
-            {
-                target.CreateDirectoryIn(tokenizerFolder);
-            }
-
-            NnefArchive.WriteArchive(graph, target.CreateFileIn(archive), write, producers);
+            writer.Finish(graph);
         }
 
         options.Log?.Invoke($"wrote {archive} ({new FileInfo(Path.Combine(root, archive)).Length:N0} bytes) in {clock.Elapsed.TotalSeconds:F1} s");

@@ -87,27 +87,32 @@ internal sealed class WritePlan
             }
 
             byLabel[label] = v.Source;
-            bool legacyQ40 = v.DType == DType.Q40 && !target.UsesGgmlQ40Order;
-            if (legacyQ40 && v.Shape.Rank != 2)
-            {
-                throw new UnsupportedFeatureException(null, label, $"tract {target} reads only rank-2 Q4_0 tensors; this one is {v.Shape}");
-            }
-
             bool quantizedStorage = graph.Quantization.ContainsKey(name) && v.DType is DType.U8 or DType.I8;
-            DatHeader header;
-            try
-            {
-                header = DatHeader.For(v.DType, v.Shape, quantizedStorage, legacyQ40Order: legacyQ40);
-            }
-            catch (UnsupportedFeatureException e)
-            {
-                throw new UnsupportedFeatureException(null, label, e.Message);
-            }
-
+            DatHeader header = HeaderFor(label, v.DType, v.Shape, quantizedStorage, target);
             dats.Add(new DatMember(label + ".dat", v.Source, header));
         }
 
         return new WritePlan(graph, dats, target);
+    }
+
+    /// <summary>The <c>.dat</c> header of a variable stored for <paramref name="target"/> (Q4_0 in the encoding it reads).</summary>
+    /// <exception cref="UnsupportedFeatureException">The target cannot store it (rank-3 Q4_0 for tract &lt;= 0.21.10, bf16, ...).</exception>
+    internal static DatHeader HeaderFor(string label, DType dtype, Shape shape, bool quantizedStorage, TractVersion target)
+    {
+        bool legacyQ40 = dtype == DType.Q40 && !target.UsesGgmlQ40Order;
+        if (legacyQ40 && shape.Rank != 2)
+        {
+            throw new UnsupportedFeatureException(null, label, $"tract {target} reads only rank-2 Q4_0 tensors; this one is {shape}");
+        }
+
+        try
+        {
+            return DatHeader.For(dtype, shape, quantizedStorage, legacyQ40Order: legacyQ40);
+        }
+        catch (UnsupportedFeatureException e)
+        {
+            throw new UnsupportedFeatureException(null, label, e.Message);
+        }
     }
 
     private static IEnumerable<KeyValuePair<string, QuantInfo>> QuantEntriesInGraphOrder(Graph graph)
