@@ -36,7 +36,7 @@ public sealed class NnefArchiveWriter : IDisposable
     private readonly TarSink _sink;
     private readonly CancellationTokenSource _stop;
     private readonly SourcePrefetcher? _prefetcher;
-    private readonly Thread _writer;
+    private readonly Thread? _writer;
     private ExceptionDispatchInfo? _writerError;
     private int _finished;
     private bool _disposed;
@@ -52,8 +52,12 @@ public sealed class NnefArchiveWriter : IDisposable
         _prefetcher = threads > 1 && started.Length > 1
             ? new SourcePrefetcher([.. started.Select(d => d.Source)], threads, NnefArchive.PrefetchDepth(threads), cancellation: _stop.Token)
             : null;
-        _writer = new Thread(WriteStarted) { IsBackground = true, Name = "NNEF archive writer" };
-        _writer.Start();
+        // With one thread (--threads 1) nothing runs beside the caller: Finish writes the started members itself.
+        if (threads > 1)
+        {
+            _writer = new Thread(WriteStarted) { IsBackground = true, Name = "t2n archive writer" };
+            _writer.Start();
+        }
     }
 
     /// <summary>Number of started members.</summary>
@@ -62,7 +66,8 @@ public sealed class NnefArchiveWriter : IDisposable
     /// <summary>
     /// Starts writing <paramref name="weights"/> into <paramref name="destination"/> (a new, empty file created by an
     /// output transaction; this writer disposes it), produced with <see cref="NnefWriteOptions.MaxDegreeOfParallelism"/>
-    /// of <paramref name="options"/> threads. The <c>.dat</c> headers are those of <see cref="NnefWriteOptions.TractVersion"/>
+    /// of <paramref name="options"/> threads and a writer thread (with one thread, none: <see cref="Finish"/> writes them
+    /// all on the caller's thread, as <see cref="NnefArchive.WriteArchive(Graph, FileStream, NnefWriteOptions?)"/> would). The <c>.dat</c> headers are those of <see cref="NnefWriteOptions.TractVersion"/>
     /// (else the latest release): pass the options the graph would be written with.
     /// </summary>
     /// <param name="destination">The archive file.</param>
@@ -138,7 +143,12 @@ public sealed class NnefArchiveWriter : IDisposable
             _ = plan.GraphText;
             _ = plan.QuantText;
 
-            _writer.Join();
+            if (_writer is null)
+            {
+                WriteStarted();
+            }
+
+            _writer?.Join();
             _writerError?.Throw();
             _stop.Token.ThrowIfCancellationRequested();
 
@@ -172,10 +182,12 @@ public sealed class NnefArchiveWriter : IDisposable
             return;
         }
 
+        // Cancelling wakes the writer thread (and the workers) wherever they wait; the prefetcher returns its buffers
+        // only once the writer thread, which may be draining one, has stopped.
         _disposed = true;
         _stop.Cancel();
+        _writer?.Join();
         _prefetcher?.Dispose();
-        _writer.Join();
         _sink.Dispose();
         _stop.Dispose();
     }
@@ -195,7 +207,7 @@ public sealed class NnefArchiveWriter : IDisposable
             DatMember s = _started[i];
             string? why = !byPath.TryGetValue(s.Path, out DatMember? planned) ? "the graph has no variable with this label"
                 : !ReferenceEquals(planned.Source, s.Source) ? "the graph's variable with this label holds another source"
-                : planned.Header != s.Header ? $"the graph stores it with another header ({planned.Header.DType}, not {s.Header.DType})"
+                : planned.Header != s.Header ? $"the graph stores it with another .dat header ({planned.Header.DType}, item type 0x{planned.Header.ItemType:X4}; started as {s.Header.DType}, 0x{s.Header.ItemType:X4})"
                 : null;
             if (why is not null)
             {
