@@ -41,8 +41,26 @@ public class LlmVerificationMemoryTests(ITestOutputHelper output)
         Assert.InRange(perLayer, 0, 2 * layerWeights);
     }
 
+    [Fact]
+    public void TheFourModesAllocateNoMoreForALargerVocabularyThanOneStreamedBlock()
+    {
+        const int SmallVocab = 256;
+        const int LargeVocab = 65536;
+        long small = VerificationAllocatedBytes(layers: 1, vocab: SmallVocab);
+        long large = VerificationAllocatedBytes(layers: 1, vocab: LargeVocab);
+
+        // The embedding and the output head are the vocabulary-sized matrices: 65536 x 512 is 18.8 MB of Q4_0 each.
+        // Laid whole as panels (as they were), either one alone grew the allocations by that, on top of the
+        // vocabulary-sized vectors (the logits of the evaluator and of the reference pass, in f32 and f16, a few per
+        // mode: about 9 MB here); read from the archive (rows for the gather, a block of rows at a time for the
+        // product), the growth is one streamed block of panels (4.2 MB) plus those vectors.
+        long matrix = (long)(LargeVocab - SmallVocab) * Hidden * 18 / 32;
+        output.WriteLine($"verification allocated {small:N0} B with a vocabulary of {SmallVocab}, {large:N0} B with {LargeVocab}: {large - small:N0} B more; one vocabulary matrix is {matrix:N0} B of Q4_0");
+        Assert.InRange(large - small, 0, matrix);
+    }
+
     // Bytes the process allocated between the verifier's set-up and the end of its last mode.
-    private static long VerificationAllocatedBytes(int layers)
+    private static long VerificationAllocatedBytes(int layers, int vocab = 256)
     {
         using var temp = new TempDir();
         JsonObject config = SyntheticModels.Config("llama");
@@ -52,7 +70,7 @@ public class LlmVerificationMemoryTests(ITestOutputHelper output)
         config["num_attention_heads"] = 8;
         config["num_key_value_heads"] = 2;
         config["head_dim"] = KvWidth / 2;
-        config["vocab_size"] = 256;
+        config["vocab_size"] = vocab;
         string checkpointDir = SyntheticModels.Write(Path.Combine(temp.Path, "ckpt"), config, DType.F16, seed: 3);
         using LlmCheckpoint checkpoint = LlmCheckpoint.OpenDirectory(checkpointDir);
         long start = 0;
