@@ -114,6 +114,34 @@ public class EvaluatorWeightReleaseTests
         Assert.Equal((block, block), streaming.PanelStorageBytes);
     }
 
+    [Theory]
+    [InlineData(true, false, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, false)]
+    [InlineData(false, false, true)]
+    public void AWeightInItsFileReadOtherwiseThanByWholeRowsIsLaidWholeWithTheSameBits(bool weightFirst, bool transposeWeight, bool transposeOther)
+    {
+        // matmul with a Q4_0 weight [96, 64] as the left operand, or as the right one read by columns: no product can
+        // take it a block of rows at a time, so it is laid whole (as before weights could stay in their files).
+        const int Rows = 96;
+        float[] values = Enumerable.Range(0, Rows * Width).Select(k => (((k * 7) % 13) - 6) * 0.125f).ToArray();
+        var shape = new Shape(Rows, Width);
+        // The summed length: the weight's columns, or its rows when it is read transposed as A or plain as B.
+        int k = weightFirst == transposeWeight ? Rows : Width;
+        int[] otherShape = weightFirst == transposeOther ? [3, k] : [k, 3];
+        var g = new GraphFixture().Input("x", DType.F32, otherShape[0], otherShape[1]);
+        g.Graph.AddVariable("w", "w", new Q40TensorSource(TensorSource.FromTensor(Tensor.FromFloats(shape, values)), "w"));
+        (string a, string b, bool ta, bool tb) = weightFirst ? ("w", "x", transposeWeight, transposeOther) : ("x", "w", transposeOther, transposeWeight);
+        g.Op("y", "matmul", R(a), R(b)).With("transposeA", Arg.Bool(ta)).With("transposeB", Arg.Bool(tb));
+        g.Output("y");
+        float[] x = Enumerable.Range(0, otherShape[0] * otherShape[1]).Select(i => ((i % 9) - 4) * 0.25f).ToArray();
+        NamedTensor[] input = [F32("x", x, otherShape)];
+        float[][] kept = Bits(new GraphEvaluator(g.Graph).Run(input));
+        var streaming = new GraphEvaluator(g.Graph, new EvaluationOptions { ReleaseWeightsAfterUse = true, StreamedWeightBlockBytes = 1 });
+        Assert.Equal(kept[0], Bits(streaming.Run(input))[0]);
+        Assert.Equal((PanelBytes(Rows, Width), PanelBytes(Rows, Width)), streaming.PanelStorageBytes);
+    }
+
     private static float[][] Bits(IReadOnlyList<NamedTensor> outputs) =>
         [.. outputs.Select(o => Cast.To(o.Value, DatumType.F32).Span<float>().ToArray())];
 
