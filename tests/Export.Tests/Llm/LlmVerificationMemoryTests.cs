@@ -54,8 +54,8 @@ public class LlmVerificationMemoryTests(ITestOutputHelper output)
         // The embedding and the output head are the vocabulary-sized matrices: 65536 x 512 is 18.8 MB of Q4_0 each.
         // Laid whole as panels (as they were), either one alone grew the allocations by that, on top of the
         // vocabulary-sized vectors (the logits of the evaluator and of the reference pass, in f32 and f16, a few per
-        // mode: about 9 MB here); read from the archive (rows for the gather, a block of rows at a time for the
-        // product), the growth is one streamed block of panels (4.2 MB) plus those vectors.
+        // mode: about 9 MB here; 28.7 MB in all); read from the archive (rows for the gather, a block of rows at a
+        // time for the product), the growth is one streamed block of panels (4.2 MB) plus those vectors (14.0 MB).
         long matrix = (long)(LargeVocab - SmallVocab) * Hidden * 18 / 32;
         output.WriteLine($"verification allocated {small:N0} B with a vocabulary of {SmallVocab}, {large:N0} B with {LargeVocab}: {large - small:N0} B more; one vocabulary matrix is {matrix:N0} B of Q4_0");
         Assert.InRange(large - small, 0, matrix);
