@@ -4,6 +4,8 @@
 #   first-kernel: wall time from the first sample (exec) to the first sample in a Q4_0 kernel (the first weight quantized)
 #   main-thread CPU before it, and how much of that was garbage collection (samples under GarbageCollectGeneration)
 #   all threads' CPU before it, and the main thread's CPU after the last kernel sample (the tail)
+#   first drain: when the writer (main thread) takes the producers' first chunk (the graph is built and planned), the
+#   main thread's and the other threads' CPU before it (what the producers did meanwhile), and the run's total CPU
 # CPU figures count samples of a thread that was running, so they hold up better than wall times on a loaded machine.
 #
 # Usage: bench/llm-serial-start.sh CKPT ROUNDS NAME BIN [NAME BIN ...]   (needs perf and python3; BIN an AOT t2n with
@@ -37,6 +39,13 @@ gc = sum(1 for s in pre if any('GarbageCollectGeneration' in f for f in s[2]))
 tail = sum(1 for s in samples if s[1] > last and s[0] == main)
 print(f"first-kernel {1000 * (first - t0):6.1f} ms wall; main-thread CPU before it {ms(main_pre):6.1f} ms (GC {ms(gc):5.1f} ms); "
       f"all threads {ms(len(pre)):6.1f} ms; main-thread CPU after the last kernel sample {ms(tail):4.1f} ms")
+# The writer (main thread) drains the producers' first chunk once the graph is built, typed and planned; producer CPU
+# before that is the work that overlapped the serial start.
+drains = [s[1] for s in samples if s[0] == main and any('DrainTo' in f for f in s[2])]
+if drains:
+    d = drains[0]
+    print(f"    first drain {1000 * (d - t0):6.1f} ms wall; main-thread CPU before it {ms(sum(1 for s in samples if s[0] == main and s[1] < d)):6.1f} ms; "
+          f"other threads' CPU before it {ms(sum(1 for s in samples if s[0] != main and s[1] < d)):6.1f} ms; all threads' CPU {ms(len(samples)):6.1f} ms")
 PY
 for r in $(seq "$rounds"); do
   for ((i = 0; i < ${#args[@]}; i += 2)); do

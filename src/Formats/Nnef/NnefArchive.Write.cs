@@ -85,7 +85,18 @@ public static partial class NnefArchive
     /// folder. The stream is disposed. The graph is validated before anything is written.
     /// </summary>
     /// <exception cref="ArgumentException"><see cref="NnefWriteOptions.Format"/> is <see cref="NnefArchiveFormat.Directory"/>.</exception>
-    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options = null)
+    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options = null) =>
+        WriteArchive(graph, destination, options, producers: null);
+
+    /// <summary>
+    /// <see cref="WriteArchive(Graph, FileStream, NnefWriteOptions?)"/> with payloads already being produced: the
+    /// members whose sources <paramref name="producers"/> were started with are taken from them, the others produced
+    /// here. The producers are checked against the archive's member order before anything is written (they stay the
+    /// caller's to dispose).
+    /// </summary>
+    /// <exception cref="ArgumentException">The producers' sources are not the payloads of members in member order, or <see cref="NnefWriteOptions.Format"/> is <see cref="NnefArchiveFormat.Directory"/>.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="producers"/> were already given to a writer.</exception>
+    public static void WriteArchive(Graph graph, FileStream destination, NnefWriteOptions? options, NnefPayloadProducers? producers)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(destination);
@@ -104,8 +115,9 @@ public static partial class NnefArchive
 
             GraphValidator.Validate(graph);
             WritePlan plan = WritePlan.Create(graph, TargetVersionOf(graph, options.TractVersion));
+            int[]? started = producers?.Claim(plan.Dats);
             using var sink = new TarSink(destination, options.Format != NnefArchiveFormat.Tar, options.CompressionLevel, options.FlushToDisk);
-            WriteMembers(plan, sink, options, CancellationToken.None);
+            WriteMembers(plan, sink, options, CancellationToken.None, producers, started);
         }
     }
 
@@ -120,12 +132,16 @@ public static partial class NnefArchive
             ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion v) ? v : TractVersion.Latest);
     }
 
+    /// <summary>Sources in flight at most ahead of the writer with <paramref name="threads"/> producers (two per thread).</summary>
+    internal static int PrefetchDepth(int threads) => 2 * threads;
+
     // The texts, then the .dat members in order; with several threads their payloads are produced ahead of the writer,
-    // from before the texts are formatted (the prefetcher starts first), so no core idles while they are.
-    private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation)
+    // from before the texts are formatted (the prefetcher starts first), so no core idles while they are. Members
+    // whose payloads `producers` were started with (slots[i] >= 0) come from them: those began before the graph was built.
+    private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation, NnefPayloadProducers? producers = null, int[]? slots = null)
     {
-        using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
-            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, 2 * options.MaxDegreeOfParallelism, cancellation: cancellation)
+        using SourcePrefetcher? prefetched = producers is null && options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
+            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation)
             : null;
         sink.WriteText("graph.nnef", plan.GraphText);
         if (plan.QuantText is not null)
@@ -137,8 +153,9 @@ public static partial class NnefArchive
         for (int i = 0; i < plan.Dats.Count; i++)
         {
             DatMember dat = plan.Dats[i];
+            TensorSource payload = slots is not null && slots[i] >= 0 ? producers!.Produced(slots[i]) : prefetched?[i] ?? dat.Source;
             progress.Begin(dat);
-            sink.WriteDat(dat, prefetched?[i] ?? dat.Source, progress.OnBytes);
+            sink.WriteDat(dat, payload, progress.OnBytes);
             progress.End();
         }
 

@@ -37,8 +37,10 @@ public sealed record NnefWriteOptions
     /// <summary>
     /// Threads that produce the tensors (quantize lazily compressed weights, convert, read) while the archive is
     /// written, several tensors at once, ahead of the writer through a bounded queue (a few MiB per thread, whatever
-    /// the model's size); the archive's bytes do not depend on it. 1 produces each tensor in turn on the calling
-    /// thread. Default: the number of cores.
+    /// the model's size); the archive's contents do not depend on it (in a level-0 <c>.tgz</c> the boundaries of the
+    /// stored deflate blocks follow the writes, 1 MiB chunks with several threads, so its gzip bytes can differ from a
+    /// one-thread write's while the tar inside is the same). 1 produces each tensor in turn on the calling thread.
+    /// Default: the number of cores.
     /// </summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 

@@ -40,8 +40,10 @@ public sealed class GridMseCalibration : Q40Calibration
     public override string Name => string.Create(CultureInfo.InvariantCulture, $"grid_mse_{GridSize}_{MaxShrink}");
 
     // The candidate scales depend only on the min-max scale: computed once per distinct scale (a sequential chain of
-    // f16 roundings) and shared by all groups and threads. Indexed by the scale's f16 bits.
-    private readonly float[]?[] _candidates = new float[]?[65536];
+    // f16 roundings) and shared by all groups and threads. Indexed by the scale's f16 bits; the table (512 KiB of
+    // references) is made on first use, not when the built-in registry is: every t2n start made two of them, ~3.5 ms
+    // of page faults and zeroing on the one busy core before the first weight (bench/README.md, "Weights before the graph").
+    private float[]?[]? _candidates;
 
     /// <inheritdoc />
     protected override void QuantizeCore(DType sourceDType, ReadOnlySpan<byte> source, Span<byte> blocks)
@@ -69,11 +71,12 @@ public sealed class GridMseCalibration : Q40Calibration
     /// <summary>The tutorial's candidate scales after <paramref name="s0"/> (cached per instance).</summary>
     internal float[] CandidatesFor(ushort s0)
     {
-        float[]? c = Volatile.Read(ref _candidates[s0]);
+        float[]?[] table = Volatile.Read(ref _candidates) ?? LazyInitializer.EnsureInitialized(ref _candidates, static () => new float[]?[65536]);
+        float[]? c = Volatile.Read(ref table[s0]);
         if (c is null)
         {
             c = Candidates(s0, GridSize, (float)MaxShrink);
-            Interlocked.CompareExchange(ref _candidates[s0], c, null);
+            Interlocked.CompareExchange(ref table[s0], c, null);
         }
 
         return c;

@@ -57,17 +57,6 @@ public static class LlmExporter
             options.Log?.Invoke($"warning: {w.Label} stays float: {w.Reason}");
         }
 
-        Graph graph = DecoderGraphBuilder.Build(checkpoint.Architecture, plan, precision, options.NumLogitsToKeep);
-        LlmProperties.Apply(graph, checkpoint, precision, options, version);
-        options.EditGraph?.Invoke(graph);
-
-        string root = target.CreateDirectory();
-        if (LlmExportLayout.TokenizerFolder(layout) is string tokenizerFolder)
-        {
-            target.CreateDirectoryIn(tokenizerFolder);
-        }
-
-        string archive = LlmExportLayout.Archive(layout);
         // The writer's producer threads follow --threads too (its default is every core), so --threads 1 is one thread.
         var write = new NnefWriteOptions
         {
@@ -77,7 +66,28 @@ public static class LlmExporter
             FlushToDisk = options.FlushToDisk,
             MaxDegreeOfParallelism = quantizeOptions.MaxDegreeOfParallelism,
         };
-        NnefArchive.WriteArchive(graph, target.CreateFileIn(archive), write);
+
+        // The weights are read, converted and quantized from here on, on the other cores, while this thread builds and
+        // types the graph and plans the archive (one core's work): the builder creates each weight's variable at its
+        // first use, in model order, which is the plan's order, so the archive stores them in the order started (the
+        // writer checks; the few small constants the builder makes are written by the writer itself).
+        string archive = LlmExportLayout.Archive(layout);
+        string root;
+        using (NnefPayloadProducers producers = NnefPayloadProducers.Start([.. plan.Weights.Select(w => w.Source)], write, target.Cancellation))
+        {
+            Graph graph = DecoderGraphBuilder.Build(checkpoint.Architecture, plan, precision, options.NumLogitsToKeep);
+            LlmProperties.Apply(graph, checkpoint, precision, options, version);
+            options.EditGraph?.Invoke(graph);
+
+            root = target.CreateDirectory();
+            if (LlmExportLayout.TokenizerFolder(layout) is string tokenizerFolder)
+            {
+                target.CreateDirectoryIn(tokenizerFolder);
+            }
+
+            NnefArchive.WriteArchive(graph, target.CreateFileIn(archive), write, producers);
+        }
+
         options.Log?.Invoke($"wrote {archive} ({new FileInfo(Path.Combine(root, archive)).Length:N0} bytes) in {clock.Elapsed.TotalSeconds:F1} s");
 
         using (FileStream modes = target.CreateFileIn(LlmExportLayout.ModesFile))
