@@ -9,7 +9,7 @@ using TorchToNnef.TestSupport;
 namespace TorchToNnef.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release -- llm-reference [--dir DIR] [--keep] [--tokens N] [--size 1.1b|7b|7b-2l|tiny]</c>: generates a
+/// <c>dotnet run -c Release -- llm-reference [--dir DIR] [--keep] [--tokens N] [--size 1.1b|7b|7b-2l|8b|8b-2l|tiny]</c>: generates a
 /// synthetic f16 checkpoint with real shapes (default 1.1B, TinyLlama's: hidden 2048, 22 layers, MLP 5632, vocabulary
 /// 32000, 32 query / 4 KV heads; two shards and an index), times reading its files once (the <c>cat</c> baseline),
 /// then times the reference forward pass on an N-token prompt and on one token after it (f32 and f16), reporting
@@ -48,7 +48,7 @@ internal static class LlmReferenceRun
         }
     }
 
-    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
+    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|8b|8b-2l|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
     public static void GenerateOnly(string[] args)
     {
         string dir = BenchArgs.Option(args, "--dir") ?? throw new ArgumentException("gen-llm-checkpoint needs --dir DIR");
@@ -68,7 +68,14 @@ internal static class LlmReferenceRun
             // 7B's widths with two layers (1.3 GB): whatever grows with the widths (embedding, output head, the largest
             // matrices) shows here in a minute, and whatever grows with the depth does not.
             "7b-2l" => Config(hidden: 4096, layers: 2, intermediate: 11008, vocab: 32000, heads: 32, kvHeads: 32),
-            _ => throw new ArgumentException($"Unknown --size {size} (1.1b, 7b, 7b-2l, tiny)."),
+
+            // Llama-3-8B's shapes (16 GB of f16): a 128k vocabulary (the output head alone is 1 GB of f16, 295 MB of Q4_0)
+            // and grouped-query attention; untied, as Llama-3-8B.
+            "8b" => Config(hidden: 4096, layers: 32, intermediate: 14336, vocab: 128256, heads: 32, kvHeads: 8),
+
+            // 8B's widths with two layers (2.6 GB): against 8b, what grows with the depth; against 7b-2l, with the vocabulary.
+            "8b-2l" => Config(hidden: 4096, layers: 2, intermediate: 14336, vocab: 128256, heads: 32, kvHeads: 8),
+            _ => throw new ArgumentException($"Unknown --size {size} (1.1b, 7b, 7b-2l, 8b, 8b-2l, tiny)."),
         };
         Directory.CreateDirectory(dir);
         string configPath = Path.Combine(dir, "config.json");

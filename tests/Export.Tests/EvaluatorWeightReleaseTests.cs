@@ -66,12 +66,84 @@ public class EvaluatorWeightReleaseTests
             Assert.Equal(kept, Run(releasing, x));
         }
 
-        // Q4_0 weights alive at once: w0 (read again at the end) and the current even layer's. Their panels are all the
-        // storage the three runs allocated, whatever the number of layers: each later weight (and run) reuses it, and it
-        // is all free again after the last run.
+        // The Q4_0 weights stay in their files and each product lays the panels of its weight (here one block: the
+        // whole 64 x 64 matrix) and gives them back when it is done, so one matrix's panels are all the storage the
+        // three runs allocated, whatever the number of layers (w0, read by two products, lays them twice), and it is
+        // all free again after the last run.
         long oneWeight = PanelBytes(Width, Width);
-        Assert.Equal((2 * oneWeight, 2 * oneWeight), releasing.PanelStorageBytes);
+        Assert.Equal((oneWeight, oneWeight), releasing.PanelStorageBytes);
     }
+
+    [Theory]
+    [InlineData(64, 1, "f32")]
+    [InlineData(1000, 1, "f32")]
+    [InlineData(1000, 3, "f32")]
+    [InlineData(1000, 1, "f16")]
+    [InlineData(1000, 3, "f16")]
+    public void AnEmbeddingAndAnOutputHeadAreReadFromTheirFilesWithoutLayingTheWholeMatrix(int vocab, int tokens, string dt)
+    {
+        // ids -> gather(embedding [vocab, Width], Q4_0) -> linear with the output head [vocab, Width] (Q4_0), as a decoder's
+        // two vocabulary-sized matrices; f32 or f16 (the f16 product rounds each decoded weight).
+        var g = new GraphFixture().Input("ids", DType.I64, tokens);
+        foreach ((string name, int seed) in new[] { ("embedding", 3), ("head", 5) })
+        {
+            float[] values = Enumerable.Range(0, vocab * Width).Select(k => (((k * seed) % 17) - 8) * 0.0625f + (k % 5) * 0.001f).ToArray();
+            var shape = new Shape(vocab, Width);
+            g.Graph.AddVariable(name, name, new Q40TensorSource(TensorSource.FromTensor(Tensor.FromFloats(shape, values)), name));
+        }
+
+        g.Op("x", "tract_core_gather", R("embedding"), R("ids")).With("axis", I(0)).With("datum_type", Arg.String(dt));
+        g.Op("logits", "linear", R("x"), R("head"));
+        g.Output("x", "logits");
+        long[] ids = Enumerable.Range(0, tokens).Select(t => (long)((t * 397) + 11) % vocab).ToArray();
+        NamedTensor[] input = [new("ids", TensorValue.Create(DatumType.I64, [tokens], ids))];
+        float[][] kept = Bits(new GraphEvaluator(g.Graph).Run(input));
+
+        // One panel of 16 rows per block: every product of the head takes vocab / 16 blocks.
+        var streaming = new GraphEvaluator(g.Graph, new EvaluationOptions { ReleaseWeightsAfterUse = true, StreamedWeightBlockBytes = 1 });
+        for (int r = 0; r < 2; r++)
+        {
+            float[][] got = Bits(streaming.Run(input));
+            Assert.Equal(kept[0], got[0]); // the gathered rows, read from the file
+            Assert.Equal(kept[1], got[1]); // the product, a block of rows at a time
+        }
+
+        // The gather laid no panels, the product one block of 16 rows at a time (the last, shorter block has the same
+        // storage size): the storage allocated is one block's, whatever the vocabulary (laid whole: vocab / 16 times it).
+        long block = PanelBytes(16, Width);
+        Assert.Equal((block, block), streaming.PanelStorageBytes);
+    }
+
+    [Theory]
+    [InlineData(true, false, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, false)]
+    [InlineData(false, false, true)]
+    public void AWeightInItsFileReadOtherwiseThanByWholeRowsIsLaidWholeWithTheSameBits(bool weightFirst, bool transposeWeight, bool transposeOther)
+    {
+        // matmul with a Q4_0 weight [96, 64] as the left operand, or as the right one read by columns: no product can
+        // take it a block of rows at a time, so it is laid whole (as before weights could stay in their files).
+        const int Rows = 96;
+        float[] values = Enumerable.Range(0, Rows * Width).Select(k => (((k * 7) % 13) - 6) * 0.125f).ToArray();
+        var shape = new Shape(Rows, Width);
+        // The summed length: the weight's columns, or its rows when it is read transposed as A or plain as B.
+        int k = weightFirst == transposeWeight ? Rows : Width;
+        int[] otherShape = weightFirst == transposeOther ? [3, k] : [k, 3];
+        var g = new GraphFixture().Input("x", DType.F32, otherShape[0], otherShape[1]);
+        g.Graph.AddVariable("w", "w", new Q40TensorSource(TensorSource.FromTensor(Tensor.FromFloats(shape, values)), "w"));
+        (string a, string b, bool ta, bool tb) = weightFirst ? ("w", "x", transposeWeight, transposeOther) : ("x", "w", transposeOther, transposeWeight);
+        g.Op("y", "matmul", R(a), R(b)).With("transposeA", Arg.Bool(ta)).With("transposeB", Arg.Bool(tb));
+        g.Output("y");
+        float[] x = Enumerable.Range(0, otherShape[0] * otherShape[1]).Select(i => ((i % 9) - 4) * 0.25f).ToArray();
+        NamedTensor[] input = [F32("x", x, otherShape)];
+        float[][] kept = Bits(new GraphEvaluator(g.Graph).Run(input));
+        var streaming = new GraphEvaluator(g.Graph, new EvaluationOptions { ReleaseWeightsAfterUse = true, StreamedWeightBlockBytes = 1 });
+        Assert.Equal(kept[0], Bits(streaming.Run(input))[0]);
+        Assert.Equal((PanelBytes(Rows, Width), PanelBytes(Rows, Width)), streaming.PanelStorageBytes);
+    }
+
+    private static float[][] Bits(IReadOnlyList<NamedTensor> outputs) =>
+        [.. outputs.Select(o => Cast.To(o.Value, DatumType.F32).Span<float>().ToArray())];
 
     [Fact]
     public void AReleasedWeightReadAgainFailsInsteadOfReadingAnotherWeightsPanels()

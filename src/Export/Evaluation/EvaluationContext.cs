@@ -81,7 +81,10 @@ internal sealed class EvaluationContext
                     prepared[i] = slot = _prepared[node];
                 }
 
+                // The operator's scratch from the run's pool (storage it took but did not bind) goes back to the pool.
+                int mark = Pool.Mark();
                 RunNode(node, slot, scope, path);
+                Pool.Sweep(mark);
             }
             catch (TorchToNnefException e) when (e.TensorName is null || !e.TensorName.StartsWith(Where(path, node), StringComparison.Ordinal))
             {

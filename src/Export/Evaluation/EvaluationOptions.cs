@@ -64,6 +64,13 @@ public sealed record EvaluationOptions
     /// </summary>
     public bool ReleaseWeightsAfterUse { get; init; }
 
+    /// <summary>
+    /// Under <see cref="ReleaseWeightsAfterUse"/>: bytes of Q4_0 panels a product lays at once when it reads a weight from
+    /// its file a block of rows at a time (whole panels of 16 rows, at least one). Tests set it small to make a small matrix take
+    /// several blocks.
+    /// </summary>
+    internal long StreamedWeightBlockBytes { get; init; } = Kernels.Contraction.StreamBlockBytes;
+
     /// <summary>Stops the evaluation between statements with an <see cref="OperationCanceledException"/>.</summary>
     public CancellationToken Cancellation { get; init; }
 }

@@ -23,6 +23,9 @@ internal sealed class TensorPool
     private readonly HashSet<(Type, int)> _asked = [];
     private readonly List<Array> _leased = [];
 
+    // Arrays handed out since the innermost open statement began (see Mark/Sweep), in order.
+    private readonly List<Array> _handedOut = [];
+
     /// <summary>Bytes of storage in the free lists.</summary>
     public long FreeBytes { get; private set; }
 
@@ -46,12 +49,44 @@ internal sealed class TensorPool
             var reused = (T[])stack.Pop();
             pool.FreeBytes -= (long)length * SizeOf(typeof(T));
             pool._bindings[reused] = 0;
+            pool._handedOut.Add(reused);
             return reused;
         }
 
         T[] fresh = GC.AllocateUninitializedArray<T>(length);
         pool._bindings[fresh] = 0;
+        pool._handedOut.Add(fresh);
         return fresh;
+    }
+
+    /// <summary>Where a statement begins: pass it to <see cref="Sweep"/> once the statement's results are bound.</summary>
+    public int Mark() => _handedOut.Count;
+
+    /// <summary>
+    /// Ends a statement begun at <paramref name="mark"/>: storage handed out since then that nothing binds (an operator's
+    /// scratch: f16 operands widened to f32, an f32 product before its rounding to f16, a value before its
+    /// <c>graph.quant</c> cast) returns to the free lists for the next statements. Without it every such array was
+    /// garbage, and in an f16 decoder that was most of what a run allocated — several MB per layer, large objects that
+    /// only a full collection reclaims, so a deep model's run left hundreds of MB of them behind.
+    /// A nested statement sweeps only what was handed out after its own mark, never what an enclosing operator still
+    /// holds unbound (its output before it returns).
+    /// </summary>
+    public void Sweep(int mark)
+    {
+        for (int i = mark; i < _handedOut.Count; i++)
+        {
+            Array a = _handedOut[i];
+
+            // Bound arrays are released by their last unbinding; forgotten ones (kept by an observer, folded constants)
+            // and ones already back in the free lists are no longer tracked.
+            if (_bindings.TryGetValue(a, out int n) && n == 0)
+            {
+                _bindings.Remove(a);
+                Free(a);
+            }
+        }
+
+        _handedOut.RemoveRange(mark, _handedOut.Count - mark);
     }
 
     /// <summary>Makes this pool the one <see cref="Allocate{T}"/> uses on this thread until the returned scope is disposed.</summary>
@@ -136,6 +171,7 @@ internal sealed class TensorPool
         }
 
         _bindings.Clear();
+        _handedOut.Clear();
         foreach ((Type, int) key in _free.Keys.ToList())
         {
             if (!_asked.Contains(key))

@@ -13,6 +13,13 @@ namespace TorchToNnef.Export.Evaluation.Kernels;
 /// </summary>
 internal sealed class Contraction
 {
+    /// <summary>
+    /// Bytes of Q4_0 panels laid at once when a product streams a weight from its file (<see cref="BlockQuantData.StreamsRows"/>):
+    /// large enough that each block's product keeps every core busy and its set-up costs nothing, small enough that the
+    /// largest matrix of a model (a 128k x 4096 output head: 295 MB laid whole) costs no more memory than a small one.
+    /// </summary>
+    internal const long StreamBlockBytes = 4L << 20;
+
     private readonly int[] _outPermutation;
     private readonly OperandLayout _a;
     private readonly OperandLayout _b;
@@ -120,14 +127,36 @@ internal sealed class Contraction
     /// Runs the contraction on operand views (<paramref name="a"/> and <paramref name="b"/> give each element's storage
     /// layout as a row-major tensor of the planned shapes); the result is in output axis order.
     /// </summary>
-    public float[] RunF32(OperandSource a, OperandSource b, KernelWidth width, int threads)
+    /// <param name="a">First operand.</param>
+    /// <param name="b">Second operand.</param>
+    /// <param name="width">Kernel width.</param>
+    /// <param name="threads">Worker threads.</param>
+    /// <param name="streamBlockBytes">Panels laid at once when B is a Q4_0 weight read from its file by blocks of rows.</param>
+    public float[] RunF32(OperandSource a, OperandSource b, KernelWidth width, int threads, long streamBlockBytes = StreamBlockBytes)
     {
         (MatrixOperand aOp, int[] aOffsets) = _a.View(a, M, K);
         (MatrixOperand bOp, int[] bOffsets) = _b.View(b, N, K);
+        if (aOp.Storage == OperandStorage.Q40)
+        {
+            aOp.Q40!.EnsureInMemory();
+        }
+
         if (bOp.Storage == OperandStorage.Q40 && bOp.PStride == 1 && bOp.XStride == K)
         {
+            if (bOp.Offset == 0 && bOffsets.All(o => o == 0) && bOp.Q40!.StreamsRows(K) && bOp.Q40.SourceRows == N)
+            {
+                // B is every row of a Q4_0 weight still in its file (a linear layer of a run that releases weights):
+                // a block of rows at a time is laid as panels and multiplied, so the weight is never held whole.
+                return Permute(RunStreamed(aOp, aOffsets, bOp, width, threads, streamBlockBytes));
+            }
+
             // B reads whole rows of a Q4_0 weight (a linear layer): re-lay it as panels once, kept with the weight.
-            bOp.Q40!.PreparePanels(K);
+            bOp.Q40!.EnsureInMemory();
+            bOp.Q40.PreparePanels(K);
+        }
+        else if (bOp.Storage == OperandStorage.Q40)
+        {
+            bOp.Q40!.EnsureInMemory();
         }
 
         float[] product = TensorPool.Allocate<float>(checked(Batch * M * N));
@@ -144,6 +173,52 @@ internal sealed class Contraction
             C = product,
         }, threads);
         return Permute(product);
+    }
+
+    // C = A · Bᵀ with B the rows of a Q4_0 matrix in its file, by blocks of rows (output columns): each block's panels
+    // are laid from the file, multiplied into C's columns [j0, j0 + n) and given back for the next block. Every element
+    // of C is the same chain of products as with the whole matrix laid (the kernels do not depend on the blocking), so
+    // the bits are the same; what changes is that about StreamBlockBytes of panels exist at once instead of the matrix.
+    private float[] RunStreamed(MatrixOperand aOp, int[] aOffsets, MatrixOperand bOp, KernelWidth width, int threads, long blockBytes)
+    {
+        BlockQuantData weight = bOp.Q40!;
+        float[] product = TensorPool.Allocate<float>(checked(Batch * M * N));
+        long rowBytes = (long)K / Q40Panels.BlockColumns * (Q40Panels.RecordBytes / Q40Panels.PanelRows + 2);
+        // Whole panels of 16 rows, at least one.
+        int rowsPerBlock = (int)Math.Min(N, Math.Max(Q40Panels.PanelRows, blockBytes / rowBytes / Q40Panels.PanelRows * Q40Panels.PanelRows));
+        int[] cOffsets = new int[Batch];
+        for (int j0 = 0; j0 < N; j0 += rowsPerBlock)
+        {
+            int n = Math.Min(rowsPerBlock, N - j0);
+            Q40Panels panels = weight.LayRows(j0, n);
+            try
+            {
+                for (int t = 0; t < Batch; t++)
+                {
+                    cOffsets[t] = (t * M * N) + j0;
+                }
+
+                Gemm.Run(width, new GemmProblem
+                {
+                    Batch = Batch,
+                    M = M,
+                    N = n,
+                    K = K,
+                    A = aOp,
+                    B = MatrixOperand.OfQ40(new BlockQuantData(panels), bOp.RoundToHalf, 0, K, 1),
+                    ABatchOffsets = aOffsets,
+                    C = product,
+                    Ldc = N,
+                    CBatchOffsets = cOffsets,
+                }, threads);
+            }
+            finally
+            {
+                weight.ReturnRows(panels);
+            }
+        }
+
+        return product;
     }
 
     /// <summary>Runs the contraction with a plain sequential sum in <typeparamref name="T"/> (integers exactly, f64).</summary>

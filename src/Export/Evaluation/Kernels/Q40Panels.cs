@@ -104,14 +104,22 @@ internal sealed class Q40Panels
     /// panels are laid in storage it hands out (that of a matrix of the same size released earlier) when it has some.
     /// </summary>
     /// <exception cref="ArgumentException">Columns not a multiple of 32, or too few blocks.</exception>
-    public static Q40Panels FromRowBlocks(TensorData data, int rows, int columns, Q40PanelStore? store = null)
+    public static Q40Panels FromRowBlocks(TensorData data, int rows, int columns, Q40PanelStore? store = null) =>
+        FromRowBlocks(data, 0, rows, columns, store);
+
+    /// <summary>
+    /// As <see cref="FromRowBlocks(TensorData, int, int, Q40PanelStore?)"/>, for the <paramref name="rows"/> rows whose
+    /// blocks start at byte <paramref name="byteOffset"/> of <paramref name="data"/> (a block of rows of a larger matrix).
+    /// </summary>
+    /// <exception cref="ArgumentException">Columns not a multiple of 32, or too few blocks.</exception>
+    public static Q40Panels FromRowBlocks(TensorData data, long byteOffset, int rows, int columns, Q40PanelStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         int nb = CheckShape(rows, columns);
         long rowBytes = (long)nb * 18;
-        if (data.ByteLength < rows * rowBytes)
+        if (byteOffset < 0 || data.ByteLength - byteOffset < rows * rowBytes)
         {
-            throw new ArgumentException($"{data.ByteLength} bytes hold fewer than the {(long)rows * nb} blocks of [{rows}, {columns}].", nameof(data));
+            throw new ArgumentException($"{data.ByteLength} bytes from {byteOffset} hold fewer than the {(long)rows * nb} blocks of [{rows}, {columns}].", nameof(data));
         }
 
         var panels = new Q40Panels(rows, columns, store);
@@ -125,7 +133,7 @@ internal sealed class Q40Panels
                 int firstRow = p * PanelRows;
                 int windowRows = Math.Min(count * PanelRows, rows - firstRow);
                 Span<byte> bytes = window.AsSpan(0, (int)(windowRows * rowBytes));
-                data.Read(firstRow * rowBytes, bytes);
+                data.Read(byteOffset + (firstRow * rowBytes), bytes);
                 panels.Fill(bytes, p, count);
             }
         }

@@ -126,7 +126,7 @@ internal static class MatMul
                 inv.State = (PlannedProduct[])[planned, .. kept.Take(KeptPlans - 1)];
             }
 
-            float[] r = planned.Plan.RunF32(Source(a, operating), Source(b, operating), KernelWidths.Active, Gemm.Threads(inv.Context.ParallelOptions));
+            float[] r = planned.Plan.RunF32(Source(a, operating), Source(b, operating), KernelWidths.Active, Gemm.Threads(inv.Context.ParallelOptions), inv.Context.Options.StreamedWeightBlockBytes);
             return inv.Result(Cast.To(TensorValue.Wrap(DatumType.F32, planned.Plan.OutShape, r), operating));
         }
 

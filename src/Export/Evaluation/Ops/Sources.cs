@@ -57,32 +57,55 @@ internal static class Sources
 
     private static TensorValue Open(Variable variable, string label, long[] declared, Q40PanelStore? panels)
     {
-        using Tensor tensor = variable.Source.Open();
-        if (tensor.DType.IsBlockQuantized())
+        Tensor tensor = variable.Source.Open();
+        bool keepOpen = false;
+        try
         {
-            int[] logical = TensorValue.ToIntShape(declared, label);
-            if (TensorValue.Volume(logical) != tensor.ElementCount)
+            if (tensor.DType.IsBlockQuantized())
             {
-                throw new InvalidGraphException(null, $"Q4_0 tensor '{label}' holds {tensor.ElementCount} values, the graph declares [{string.Join(", ", declared)}]");
+                int[] logical = TensorValue.ToIntShape(declared, label);
+                if (TensorValue.Volume(logical) != tensor.ElementCount)
+                {
+                    throw new InvalidGraphException(null, $"Q4_0 tensor '{label}' holds {tensor.ElementCount} values, the graph declares [{string.Join(", ", declared)}]");
+                }
+
+                // A matrix of whole-block rows (every linear and embedding weight). When the run releases weights (a
+                // store is given), it stays in its file: a gather reads the rows it needs, a product lays a block of
+                // rows at a time, so no weight is ever held whole, however large (a 128k-vocabulary output head is
+                // 295 MB of panels). Otherwise it is re-laid as panels straight from the file's bytes, read by offset a
+                // window at a time (no mapping of the payload, no copy of it whole), and kept. Other shapes keep the
+                // row layout.
+                int columns = logical.Length >= 2 ? logical[^1] : 0;
+                BlockQuantData data;
+                if (columns > 0 && columns % Q40Panels.BlockColumns == 0)
+                {
+                    keepOpen = panels is not null;
+                    data = keepOpen
+                        ? BlockQuantData.FromSource(tensor, columns, panels)
+                        : new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Data, (int)(tensor.ElementCount / columns), columns));
+                }
+                else
+                {
+                    data = new BlockQuantData(tensor.Bytes.ToArray());
+                }
+
+                return TensorValue.FromBlockQuant(data, logical);
             }
 
-            // A matrix of whole-block rows (every linear and embedding weight) is re-laid as panels straight from the
-            // file's bytes, read by offset a window at a time (no mapping of the payload, no copy of it whole): one
-            // copy, the layout products read, laid in the storage of a released weight of the same size when the run
-            // releases weights (Q40PanelStore); other shapes keep the row layout.
-            int columns = logical.Length >= 2 ? logical[^1] : 0;
-            BlockQuantData data = columns > 0 && columns % Q40Panels.BlockColumns == 0
-                ? new BlockQuantData(Q40Panels.FromRowBlocks(tensor.Data, (int)(tensor.ElementCount / columns), columns, panels))
-                : new BlockQuantData(tensor.Bytes.ToArray());
-            return TensorValue.FromBlockQuant(data, logical);
-        }
+            if (!tensor.Shape.Dims.SequenceEqual(declared))
+            {
+                throw new InvalidGraphException(null, $"wrong shape for tensor '{label}': the data file says {tensor.Shape}, the graph says [{string.Join(", ", declared)}]");
+            }
 
-        if (!tensor.Shape.Dims.SequenceEqual(declared))
+            return TensorValue.FromTensor(tensor, label);
+        }
+        finally
         {
-            throw new InvalidGraphException(null, $"wrong shape for tensor '{label}': the data file says {tensor.Shape}, the graph says [{string.Join(", ", declared)}]");
+            if (!keepOpen)
+            {
+                tensor.Dispose();
+            }
         }
-
-        return TensorValue.FromTensor(tensor, label);
     }
 
     private static TensorOperand ShapeOf(Invocation inv)

@@ -21,6 +21,7 @@ public sealed class DecoderReference
     private readonly float[] _inverseFrequencies;
     private readonly ParallelOptions _parallel;
     private readonly Dictionary<string, float[]> _vectors = new(StringComparer.Ordinal);
+    private readonly ActivationBuffers _buffers = new();
 
     /// <summary>Prepares a pass over <paramref name="checkpoint"/> (which must stay open while it is used).</summary>
     /// <param name="checkpoint">A validated checkpoint.</param>
@@ -111,41 +112,63 @@ public sealed class DecoderReference
     {
         DecoderConfig c = _arch.Config;
         int d = c.HeadDim;
-        float[] h = (float[])x.Clone();
-        ReferenceOps.RmsNorm(h, c.HiddenSize, Vector(layer.AttentionNorm), _arch.RmsNormEps, _half);
-        var outputs = new Dictionary<LinearWeights, float[]>();
-        foreach (LinearWeights linear in layer.QkvLinears)
+        var taken = new List<float[]>();
+        float[] Take(int length)
         {
-            outputs[linear] = Linear(linear, h, tokens);
+            float[] a = _buffers.Take(length);
+            taken.Add(a);
+            return a;
         }
 
-        float[] q = Slice(outputs, layer.Query, tokens);
-        float[] k = Slice(outputs, layer.Key, tokens);
-        float[] v = Slice(outputs, layer.Value, tokens);
-        if (layer.QueryNorm is not null && layer.KeyNorm is not null)
+        try
         {
-            ReferenceOps.RmsNorm(q, d, Vector(layer.QueryNorm), _arch.RmsNormEps, _half);
-            ReferenceOps.RmsNorm(k, d, Vector(layer.KeyNorm), _arch.RmsNormEps, _half);
+            float[] h = Take(x.Length);
+            x.CopyTo(h, 0);
+            ReferenceOps.RmsNorm(h, c.HiddenSize, Vector(layer.AttentionNorm), _arch.RmsNormEps, _half);
+            var outputs = new Dictionary<LinearWeights, float[]>();
+            foreach (LinearWeights linear in layer.QkvLinears)
+            {
+                outputs[linear] = Linear(linear, h, tokens, Take(tokens * linear.OutFeatures));
+            }
+
+            float[] q = Slice(outputs, layer.Query, tokens, Take);
+            float[] k = Slice(outputs, layer.Key, tokens, Take);
+            float[] v = Slice(outputs, layer.Value, tokens, Take);
+            if (layer.QueryNorm is not null && layer.KeyNorm is not null)
+            {
+                ReferenceOps.RmsNorm(q, d, Vector(layer.QueryNorm), _arch.RmsNormEps, _half);
+                ReferenceOps.RmsNorm(k, d, Vector(layer.KeyNorm), _arch.RmsNormEps, _half);
+            }
+
+            ReferenceOps.Rotate(q, tokens, c.NumAttentionHeads, d, start, _inverseFrequencies, _half);
+            ReferenceOps.Rotate(k, tokens, c.NumKeyValueHeads, d, start, _inverseFrequencies, _half);
+            KvCache cache = Append(past, k, v, tokens);
+            float[] attention = ReferenceAttention.Run(q, cache, tokens, c.NumAttentionHeads, start, layer.AttentionWindow, Precision, _parallel, Take(q.Length));
+            ReferenceOps.AddInPlace(x, Linear(layer.Output, attention, tokens, Take(x.Length)), _half);
+
+            x.CopyTo(h, 0);
+            ReferenceOps.RmsNorm(h, c.HiddenSize, Vector(layer.MlpNorm), _arch.RmsNormEps, _half);
+            outputs.Clear();
+            foreach (LinearWeights linear in layer.GateUpLinears)
+            {
+                outputs[linear] = Linear(linear, h, tokens, Take(tokens * linear.OutFeatures));
+            }
+
+            float[] gate = Slice(outputs, layer.Gate, tokens, Take);
+            ReferenceOps.GatedSilu(gate, Slice(outputs, layer.Up, tokens, Take), _half);
+            ReferenceOps.AddInPlace(x, Linear(layer.Down, gate, tokens, Take(x.Length)), _half);
+            return cache;
         }
-
-        ReferenceOps.Rotate(q, tokens, c.NumAttentionHeads, d, start, _inverseFrequencies, _half);
-        ReferenceOps.Rotate(k, tokens, c.NumKeyValueHeads, d, start, _inverseFrequencies, _half);
-        KvCache cache = Append(past, k, v, tokens);
-        float[] attention = ReferenceAttention.Run(q, cache, tokens, c.NumAttentionHeads, start, layer.AttentionWindow, Precision, _parallel);
-        ReferenceOps.AddInPlace(x, Linear(layer.Output, attention, tokens), _half);
-
-        h = (float[])x.Clone();
-        ReferenceOps.RmsNorm(h, c.HiddenSize, Vector(layer.MlpNorm), _arch.RmsNormEps, _half);
-        outputs.Clear();
-        foreach (LinearWeights linear in layer.GateUpLinears)
+        finally
         {
-            outputs[linear] = Linear(linear, h, tokens);
+            // A layer's activations go back for the next layer (the same sizes): without it each layer's were garbage,
+            // large objects at 7B widths (a six-token MLP activation is 264 KB) that only a full collection reclaims, so
+            // a deep model's pass left hundreds of MB of them behind.
+            foreach (float[] a in taken)
+            {
+                _buffers.Give(a);
+            }
         }
-
-        float[] gate = Slice(outputs, layer.Gate, tokens);
-        ReferenceOps.GatedSilu(gate, Slice(outputs, layer.Up, tokens), _half);
-        ReferenceOps.AddInPlace(x, Linear(layer.Down, gate, tokens), _half);
-        return cache;
     }
 
     // Concatenates past [kv, P, d] and this step's [S, kv·d] (token-major, as projected) into [kv, P+S, d].
@@ -221,13 +244,13 @@ public sealed class DecoderReference
         return length;
     }
 
-    private float[] Linear(LinearWeights linear, float[] x, int tokens)
+    private float[] Linear(LinearWeights linear, float[] x, int tokens, float[] y)
     {
         using MatrixLease weight = Matrix(linear.Weight);
-        return ReferenceOps.Linear(weight.Rows, linear.Bias is null ? null : Vector(linear.Bias), x, tokens, _half, _parallel);
+        return ReferenceOps.Linear(weight.Rows, linear.Bias is null ? null : Vector(linear.Bias), x, tokens, _half, _parallel, y);
     }
 
-    private static float[] Slice(Dictionary<LinearWeights, float[]> outputs, Projection p, int tokens)
+    private static float[] Slice(Dictionary<LinearWeights, float[]> outputs, Projection p, int tokens, Func<int, float[]> take)
     {
         float[] all = outputs[p.Linear];
         if (!p.IsFused)
@@ -236,7 +259,7 @@ public sealed class DecoderReference
         }
 
         int width = p.Linear.OutFeatures;
-        var part = new float[tokens * p.Size];
+        float[] part = take(tokens * p.Size);
         for (int t = 0; t < tokens; t++)
         {
             all.AsSpan((t * width) + p.Offset, p.Size).CopyTo(part.AsSpan(t * p.Size));

@@ -18,8 +18,17 @@ internal static class ReferenceAttention
     /// <param name="window">Sliding window, or null.</param>
     /// <param name="precision">Arithmetic.</param>
     /// <param name="parallel">Parallelism (over heads).</param>
-    public static float[] Run(float[] queries, KvCache cache, int tokens, int heads, int start, long? window, ReferencePrecision precision, ParallelOptions parallel)
+    public static float[] Run(float[] queries, KvCache cache, int tokens, int heads, int start, long? window, ReferencePrecision precision, ParallelOptions parallel) =>
+        Run(queries, cache, tokens, heads, start, window, precision, parallel, new float[tokens * heads * cache.HeadDim]);
+
+    /// <summary>As <see cref="Run(float[], KvCache, int, int, int, long?, ReferencePrecision, ParallelOptions)"/>, into <paramref name="output"/> (every value written), which it returns.</summary>
+    public static float[] Run(float[] queries, KvCache cache, int tokens, int heads, int start, long? window, ReferencePrecision precision, ParallelOptions parallel, float[] output)
     {
+        if (output.Length != tokens * heads * cache.HeadDim)
+        {
+            throw new ArgumentException($"Attention writes {tokens}x{heads * cache.HeadDim} outputs, got room for {output.Length} values.", nameof(output));
+        }
+
         int d = cache.HeadDim;
         int group = heads / cache.KvHeads;
         int total = cache.Length;
@@ -31,7 +40,6 @@ internal static class ReferenceAttention
             scale = HalfRounding.Round(scale);
         }
 
-        var output = new float[tokens * heads * d];
         Parallel.For(0, heads, parallel, h =>
         {
             int g = h / group;

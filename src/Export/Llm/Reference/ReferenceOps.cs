@@ -10,7 +10,11 @@ namespace TorchToNnef.Export.Llm.Reference;
 internal static class ReferenceOps
 {
     /// <summary><c>y[t, r] = x[t, :] · W[r, :] (+ b[r])</c> for every row of <paramref name="weight"/>, parallel over windows of rows.</summary>
-    public static float[] Linear(WeightRows weight, float[]? bias, float[] x, int tokens, bool half, ParallelOptions parallel)
+    public static float[] Linear(WeightRows weight, float[]? bias, float[] x, int tokens, bool half, ParallelOptions parallel) =>
+        Linear(weight, bias, x, tokens, half, parallel, new float[tokens * weight.Rows]);
+
+    /// <summary>As <see cref="Linear(WeightRows, float[], float[], int, bool, ParallelOptions)"/>, into <paramref name="y"/> (<c>tokens × rows</c> values), which it returns.</summary>
+    public static float[] Linear(WeightRows weight, float[]? bias, float[] x, int tokens, bool half, ParallelOptions parallel, float[] y)
     {
         int outF = weight.Rows;
         int inF = weight.Columns;
@@ -19,7 +23,11 @@ internal static class ReferenceOps
             throw new ArgumentException($"Linear expects {tokens}x{inF} inputs, got {x.Length} values.", nameof(x));
         }
 
-        var y = new float[tokens * outF];
+        if (y.Length != tokens * outF)
+        {
+            throw new ArgumentException($"Linear writes {tokens}x{outF} outputs, got room for {y.Length} values.", nameof(y));
+        }
+
         int perWindow = weight.RowsPerWindow;
         int windows = (outF + perWindow - 1) / perWindow;
         Parallel.For(
