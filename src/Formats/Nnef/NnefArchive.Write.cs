@@ -146,21 +146,31 @@ public static partial class NnefArchive
         using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
             ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation)
             : null;
-        var progress = new WriteProgress(options.Progress, plan.Dats);
-        for (int i = 0; i < plan.Dats.Count; i++)
-        {
-            DatMember dat = plan.Dats[i];
-            progress.Begin(dat);
-            sink.WriteDat(dat, prefetched?[i] ?? dat.Source, progress.OnBytes);
-            progress.End();
-        }
-
+        WriteDats(sink, plan.Dats, prefetched, options.Progress);
         WriteTexts(plan, sink);
         sink.Complete();
     }
 
+    /// <summary>
+    /// Writes <paramref name="dats"/> in order, each payload taken from <paramref name="prefetched"/> (produced ahead, in
+    /// the same order) when given, else from its source, with progress reports; <paramref name="stop"/> is checked
+    /// before each member.
+    /// </summary>
+    internal static void WriteDats(ArchiveSink sink, List<DatMember> dats, SourcePrefetcher? prefetched, IProgress<NnefWriteProgress>? reports, CancellationToken stop = default)
+    {
+        var progress = new WriteProgress(reports, dats);
+        for (int i = 0; i < dats.Count; i++)
+        {
+            stop.ThrowIfCancellationRequested();
+            DatMember dat = dats[i];
+            progress.Begin(dat);
+            sink.WriteDat(dat, prefetched?[i] ?? dat.Source, progress.OnBytes);
+            progress.End();
+        }
+    }
+
     /// <summary>Turns bytes written into <see cref="NnefWriteProgress"/> reports.</summary>
-    internal sealed class WriteProgress(IProgress<NnefWriteProgress>? sink, List<DatMember> dats)
+    private sealed class WriteProgress(IProgress<NnefWriteProgress>? sink, List<DatMember> dats)
     {
         private readonly long _total = dats.Sum(d => d.Header.DataSize);
         private DatMember? _current;

@@ -157,14 +157,7 @@ public sealed class NnefArchiveWriter : IDisposable
             using SourcePrefetcher? prefetched = threads > 1 && rest.Count > 0 && plan.Dats.Count > 1
                 ? new SourcePrefetcher([.. rest.Select(d => d.Source)], threads, NnefArchive.PrefetchDepth(threads), cancellation: _stop.Token)
                 : null;
-            var progress = new NnefArchive.WriteProgress(_options.Progress, rest);
-            for (int i = 0; i < rest.Count; i++)
-            {
-                progress.Begin(rest[i]);
-                _sink.WriteDat(rest[i], prefetched?[i] ?? rest[i].Source, progress.OnBytes);
-                progress.End();
-            }
-
+            NnefArchive.WriteDats(_sink, rest, prefetched, _options.Progress);
             NnefArchive.WriteTexts(plan, _sink);
             _sink.Complete();
         }
@@ -224,14 +217,7 @@ public sealed class NnefArchiveWriter : IDisposable
     {
         try
         {
-            var progress = new NnefArchive.WriteProgress(_options.Progress, [.. _started]);
-            for (int i = 0; i < _started.Length; i++)
-            {
-                _stop.Token.ThrowIfCancellationRequested();
-                progress.Begin(_started[i]);
-                _sink.WriteDat(_started[i], _prefetcher?[i] ?? _started[i].Source, progress.OnBytes);
-                progress.End();
-            }
+            NnefArchive.WriteDats(_sink, [.. _started], _prefetcher, _options.Progress, _stop.Token);
         }
         catch (Exception e)
         {
