@@ -9,7 +9,7 @@ namespace TorchToNnef.Export.Llm.Reference;
 /// </summary>
 internal static class ReferenceAttention
 {
-    /// <summary>Attention output <c>[tokens, heads · head_dim]</c>.</summary>
+    /// <summary>Attention output <c>[tokens, heads · head_dim]</c>, into <paramref name="output"/>.</summary>
     /// <param name="queries">Queries <c>[tokens, heads · head_dim]</c> (rotated).</param>
     /// <param name="cache">Keys and values of every position so far, this step's included.</param>
     /// <param name="tokens">Query tokens.</param>
@@ -18,10 +18,7 @@ internal static class ReferenceAttention
     /// <param name="window">Sliding window, or null.</param>
     /// <param name="precision">Arithmetic.</param>
     /// <param name="parallel">Parallelism (over heads).</param>
-    public static float[] Run(float[] queries, KvCache cache, int tokens, int heads, int start, long? window, ReferencePrecision precision, ParallelOptions parallel) =>
-        Run(queries, cache, tokens, heads, start, window, precision, parallel, new float[tokens * heads * cache.HeadDim]);
-
-    /// <summary>As <see cref="Run(float[], KvCache, int, int, int, long?, ReferencePrecision, ParallelOptions)"/>, into <paramref name="output"/> (every value written), which it returns.</summary>
+    /// <param name="output">Where the output goes (<c>tokens × heads · head_dim</c> values, every one written); returned.</param>
     public static float[] Run(float[] queries, KvCache cache, int tokens, int heads, int start, long? window, ReferencePrecision precision, ParallelOptions parallel, float[] output)
     {
         if (output.Length != tokens * heads * cache.HeadDim)
