@@ -141,22 +141,22 @@ internal sealed class Contraction
             aOp.Q40!.EnsureInMemory();
         }
 
-        if (bOp.Storage == OperandStorage.Q40 && bOp.PStride == 1 && bOp.XStride == K)
+        if (bOp.Storage == OperandStorage.Q40)
         {
-            if (bOp.Offset == 0 && bOffsets.All(o => o == 0) && bOp.Q40!.StreamsRows(K) && bOp.Q40.SourceRows == N)
+            bool wholeRows = bOp.PStride == 1 && bOp.XStride == K;
+            if (wholeRows && bOp.Offset == 0 && bOffsets.All(o => o == 0) && bOp.Q40!.StreamsRows(K) && bOp.Q40.SourceRows == N)
             {
                 // B is every row of a Q4_0 weight still in its file (a linear layer of a run that releases weights):
                 // a block of rows at a time is laid as panels and multiplied, so the weight is never held whole.
                 return Permute(RunStreamed(aOp, aOffsets, bOp, width, threads, streamBlockBytes));
             }
 
-            // B reads whole rows of a Q4_0 weight (a linear layer): re-lay it as panels once, kept with the weight.
             bOp.Q40!.EnsureInMemory();
-            bOp.Q40.PreparePanels(K);
-        }
-        else if (bOp.Storage == OperandStorage.Q40)
-        {
-            bOp.Q40!.EnsureInMemory();
+            if (wholeRows)
+            {
+                // B reads whole rows of a Q4_0 weight (a linear layer): re-lay it as panels once, kept with the weight.
+                bOp.Q40.PreparePanels(K);
+            }
         }
 
         float[] product = TensorPool.Allocate<float>(checked(Batch * M * N));
@@ -183,9 +183,8 @@ internal sealed class Contraction
     {
         BlockQuantData weight = bOp.Q40!;
         float[] product = TensorPool.Allocate<float>(checked(Batch * M * N));
-        long rowBytes = (long)K / Q40Panels.BlockColumns * (Q40Panels.RecordBytes / Q40Panels.PanelRows + 2);
         // Whole panels of 16 rows, at least one.
-        int rowsPerBlock = (int)Math.Min(N, Math.Max(Q40Panels.PanelRows, blockBytes / rowBytes / Q40Panels.PanelRows * Q40Panels.PanelRows));
+        int rowsPerBlock = (int)Math.Min(N, Math.Max(Q40Panels.PanelRows, blockBytes / Q40Panels.BytesPerRow(K) / Q40Panels.PanelRows * Q40Panels.PanelRows));
         int[] cOffsets = new int[Batch];
         for (int j0 = 0; j0 < N; j0 += rowsPerBlock)
         {

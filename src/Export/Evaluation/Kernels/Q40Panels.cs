@@ -76,7 +76,10 @@ internal sealed class Q40Panels
     public int Panels { get; }
 
     /// <summary>Bytes held (codes and scales, without the alignment slack): the size of the original blocks plus row padding.</summary>
-    public long ByteLength => (long)Panels * BlocksPerRow * (RecordBytes + (PanelRows * 2));
+    public long ByteLength => (long)Panels * PanelRows * BytesPerRow(Columns);
+
+    /// <summary>Bytes panels take per row of <paramref name="columns"/> values: each block's share of a 256-byte code record and its f16 scale.</summary>
+    public static long BytesPerRow(int columns) => (long)columns / BlockColumns * ((RecordBytes / PanelRows) + sizeof(ushort));
 
     /// <summary>
     /// Re-lays row-major Q4_0 blocks (GGML nibble order: byte j holds codes j and j + 16) of a <c>[rows, columns]</c>
