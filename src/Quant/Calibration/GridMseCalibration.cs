@@ -71,7 +71,7 @@ public sealed class GridMseCalibration : Q40Calibration
     /// <summary>The tutorial's candidate scales after <paramref name="s0"/> (cached per instance).</summary>
     internal float[] CandidatesFor(ushort s0)
     {
-        float[]?[] table = Volatile.Read(ref _candidates) ?? LazyInitializer.EnsureInitialized(ref _candidates, static () => new float[]?[65536]);
+        float[]?[] table = LazyInitializer.EnsureInitialized(ref _candidates, static () => new float[]?[65536]);
         float[]? c = Volatile.Read(ref table[s0]);
         if (c is null)
         {
