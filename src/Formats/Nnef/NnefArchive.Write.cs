@@ -113,8 +113,13 @@ public static partial class NnefArchive
             ?? (TractVersion.TryParse(graph.GetProperty("tract_target_version"), out TractVersion v) ? v : TractVersion.Latest);
     }
 
-    /// <summary>Sources in flight at most ahead of the writer with <paramref name="threads"/> producers (two per thread).</summary>
-    internal static int PrefetchDepth(int threads) => 2 * threads;
+    /// <summary>
+    /// The payloads of <paramref name="dats"/> produced ahead of the writer, in order, by <paramref name="threads"/>
+    /// workers with at most two sources per worker in flight; null (each payload produced by the writer as it writes it)
+    /// with one thread or when <paramref name="ahead"/> is false.
+    /// </summary>
+    internal static SourcePrefetcher? Prefetch(IEnumerable<DatMember> dats, int threads, bool ahead, CancellationToken cancellation) =>
+        threads > 1 && ahead ? new SourcePrefetcher([.. dats.Select(d => d.Source)], threads, 2 * threads, cancellation: cancellation) : null;
 
     /// <summary>The checks of an archive (not directory) write's options.</summary>
     internal static void CheckArchiveOptions(NnefWriteOptions options)
@@ -143,9 +148,7 @@ public static partial class NnefArchive
     // The .dat members in order, then the texts. With several threads the payloads are produced ahead of the writer.
     private static void WriteMembers(WritePlan plan, ArchiveSink sink, NnefWriteOptions options, CancellationToken cancellation)
     {
-        using SourcePrefetcher? prefetched = options.MaxDegreeOfParallelism > 1 && plan.Dats.Count > 1
-            ? new SourcePrefetcher([.. plan.Dats.Select(d => d.Source)], options.MaxDegreeOfParallelism, PrefetchDepth(options.MaxDegreeOfParallelism), cancellation: cancellation)
-            : null;
+        using SourcePrefetcher? prefetched = Prefetch(plan.Dats, options.MaxDegreeOfParallelism, ahead: plan.Dats.Count > 1, cancellation);
         WriteDats(sink, plan.Dats, prefetched, options.Progress);
         WriteTexts(plan, sink);
         sink.Complete();

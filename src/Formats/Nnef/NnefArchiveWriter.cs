@@ -49,9 +49,7 @@ public sealed class NnefArchiveWriter : IDisposable
         _sink = sink;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         int threads = options.MaxDegreeOfParallelism;
-        _prefetcher = threads > 1 && started.Length > 1
-            ? new SourcePrefetcher([.. started.Select(d => d.Source)], threads, NnefArchive.PrefetchDepth(threads), cancellation: _stop.Token)
-            : null;
+        _prefetcher = NnefArchive.Prefetch(started, threads, ahead: started.Length > 1, _stop.Token);
         // With one thread (--threads 1) nothing runs beside the caller: Finish writes the started members itself.
         if (threads > 1)
         {
@@ -153,10 +151,7 @@ public sealed class NnefArchiveWriter : IDisposable
             _stop.Token.ThrowIfCancellationRequested();
 
             // The members the graph adds, as NnefArchive.WriteArchive would produce them (the same stored-block boundaries).
-            int threads = _options.MaxDegreeOfParallelism;
-            using SourcePrefetcher? prefetched = threads > 1 && rest.Count > 0 && plan.Dats.Count > 1
-                ? new SourcePrefetcher([.. rest.Select(d => d.Source)], threads, NnefArchive.PrefetchDepth(threads), cancellation: _stop.Token)
-                : null;
+            using SourcePrefetcher? prefetched = NnefArchive.Prefetch(rest, _options.MaxDegreeOfParallelism, ahead: rest.Count > 0 && plan.Dats.Count > 1, _stop.Token);
             NnefArchive.WriteDats(_sink, rest, prefetched, _options.Progress);
             NnefArchive.WriteTexts(plan, _sink);
             _sink.Complete();
