@@ -11,7 +11,8 @@ namespace TorchToNnef.Ir;
 /// tensors i+1, i+2, ... are quantized, converted or read. Each source's <see cref="TensorSource.WriteTo"/> runs on a
 /// worker into a pipe of at most <c>chunksPerItem</c> chunks (it waits when the pipe is full), and at most
 /// <c>depth</c> sources are in flight (started and not yet consumed), so memory is bounded by
-/// <c>depth × chunksPerItem × chunk size</c> whatever the size of the model or of one tensor. The bytes the consumer
+/// <c>depth × (chunksPerItem + 1) + 1</c> chunks whatever the size of the model or of one tensor: the chunks of one
+/// <see cref="ChunkArena"/> (huge pages where the OS allows), made once for that bound. The bytes the consumer
 /// receives are exactly what each source writes, so the output does not depend on the number of workers.
 /// <para>
 /// The consumer takes <see cref="this[int]"/> in order and writes each once; a worker's exception is rethrown by the
@@ -26,6 +27,7 @@ internal sealed class SourcePrefetcher : IDisposable
 
     private readonly TensorSource[] _sources;
     private readonly Pipe[] _pipes;
+    private readonly ChunkArena _arena;
     // Sources that may still be started (at most depth in flight): a counter under a monitor, not a SemaphoreSlim,
     // whose Wait spins with sched_yield before blocking (1,500 such calls in one 1.1B export, bench/README.md
     // "Archive writer (w-io)"); a worker that must wait here blocks at once.
@@ -50,15 +52,19 @@ internal sealed class SourcePrefetcher : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(chunksPerItem, 1);
         _sources = [.. sources];
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        workers = Math.Max(1, Math.Min(workers, _sources.Length));
+        _freeSlots = Math.Max(depth, workers);
+
+        // Every source in flight holds at most chunksPerItem queued chunks and the one it fills, and the consumer
+        // the one it writes: the arena covers that bound, so the pipes never need the fallback pool.
+        _arena = new ChunkArena(Math.Max(1, Math.Min(_freeSlots, _sources.Length) * (chunksPerItem + 1) + 1), ChunkBytes);
         _pipes = new Pipe[_sources.Length];
         for (int i = 0; i < _pipes.Length; i++)
         {
-            _pipes[i] = new Pipe(chunksPerItem, _stop.Token);
+            _pipes[i] = new Pipe(chunksPerItem, _arena, _stop.Token);
         }
 
         _wake = _stop.Token.Register(static state => ((SourcePrefetcher)state!).WakeAll(), this);
-        workers = Math.Max(1, Math.Min(workers, _sources.Length));
-        _freeSlots = Math.Max(depth, workers);
         _workers = new Thread[_sources.Length == 0 ? 0 : workers];
         for (int w = 0; w < _workers.Length; w++)
         {
@@ -181,21 +187,23 @@ internal sealed class SourcePrefetcher : IDisposable
     }
 
     /// <summary>
-    /// A bounded single-producer, single-consumer byte pipe of pooled chunks. The producer writes through
+    /// A bounded single-producer, single-consumer byte pipe of chunks from the prefetcher's arena. The producer writes through
     /// <see cref="Writer"/> and waits while <c>capacity</c> full chunks are queued; the consumer drains in order.
     /// </summary>
     private sealed class Pipe
     {
-        private readonly Queue<(byte[] Buffer, int Length)> _chunks = new();
+        private readonly Queue<(ArraySegment<byte> Buffer, int Length)> _chunks = new();
         private readonly object _gate = new();
         private readonly int _capacity;
+        private readonly ChunkArena _arena;
         private readonly CancellationToken _stop;
         private ExceptionDispatchInfo? _error;
         private bool _completed;
 
-        public Pipe(int capacity, CancellationToken stop)
+        public Pipe(int capacity, ChunkArena arena, CancellationToken stop)
         {
             _capacity = capacity;
+            _arena = arena;
             _stop = stop;
             Writer = new PipeWriter(this);
         }
@@ -234,7 +242,7 @@ internal sealed class SourcePrefetcher : IDisposable
         {
             while (true)
             {
-                (byte[] Buffer, int Length) chunk;
+                (ArraySegment<byte> Buffer, int Length) chunk;
                 lock (_gate)
                 {
                     while (_chunks.Count == 0 && !_completed)
@@ -255,11 +263,11 @@ internal sealed class SourcePrefetcher : IDisposable
 
                 try
                 {
-                    destination.Write(chunk.Buffer, 0, chunk.Length);
+                    destination.Write(chunk.Buffer.Array!, chunk.Buffer.Offset, chunk.Length);
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                    _arena.Return(chunk.Buffer);
                 }
             }
         }
@@ -270,14 +278,14 @@ internal sealed class SourcePrefetcher : IDisposable
             Writer.ReturnCurrent();
             lock (_gate)
             {
-                while (_chunks.TryDequeue(out (byte[] Buffer, int Length) chunk))
+                while (_chunks.TryDequeue(out (ArraySegment<byte> Buffer, int Length) chunk))
                 {
-                    ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                    _arena.Return(chunk.Buffer);
                 }
             }
         }
 
-        private void Enqueue(byte[] buffer, int length)
+        private void Enqueue(ArraySegment<byte> buffer, int length)
         {
             lock (_gate)
             {
@@ -285,7 +293,7 @@ internal sealed class SourcePrefetcher : IDisposable
                 {
                     if (_stop.IsCancellationRequested)
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        _arena.Return(buffer);
                         _stop.ThrowIfCancellationRequested();
                     }
 
@@ -304,7 +312,7 @@ internal sealed class SourcePrefetcher : IDisposable
         /// </summary>
         public sealed class PipeWriter(Pipe pipe) : WriteOnlyStream, IBufferWriter<byte>
         {
-            private byte[]? _current;
+            private ArraySegment<byte> _current;
             private int _filled;
 
             public override void Write(ReadOnlySpan<byte> buffer)
@@ -312,7 +320,11 @@ internal sealed class SourcePrefetcher : IDisposable
                 pipe._stop.ThrowIfCancellationRequested();
                 while (!buffer.IsEmpty)
                 {
-                    _current ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
+                    if (_current.Array is null)
+                    {
+                        _current = pipe._arena.Rent(ChunkBytes);
+                    }
+
                     int n = Math.Min(buffer.Length, ChunkBytes - _filled);
                     buffer[..n].CopyTo(_current.AsSpan(_filled));
                     _filled += n;
@@ -333,12 +345,16 @@ internal sealed class SourcePrefetcher : IDisposable
                 ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
                 pipe._stop.ThrowIfCancellationRequested();
                 sizeHint = Math.Max(sizeHint, 1);
-                if (_current is not null && _current.Length - _filled < sizeHint)
+                if (_current.Array is not null && _current.Count - _filled < sizeHint)
                 {
                     FlushChunk();
                 }
 
-                _current ??= ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, sizeHint));
+                if (_current.Array is null)
+                {
+                    _current = pipe._arena.Rent(sizeHint);
+                }
+
                 return _current.AsMemory(_filled);
             }
 
@@ -353,7 +369,7 @@ internal sealed class SourcePrefetcher : IDisposable
                     return;
                 }
 
-                if (_current is null || count < 0 || count > _current.Length - _filled)
+                if (_current.Array is null || count < 0 || count > _current.Count - _filled)
                 {
                     throw new ArgumentOutOfRangeException(nameof(count), count, "more bytes than the buffer lent by GetMemory holds");
                 }
@@ -367,24 +383,24 @@ internal sealed class SourcePrefetcher : IDisposable
 
             internal void FlushChunk()
             {
-                if (_current is null || _filled == 0)
+                if (_current.Array is null || _filled == 0)
                 {
                     return;
                 }
 
-                byte[] full = _current;
+                ArraySegment<byte> full = _current;
                 int length = _filled;
-                _current = null;
+                _current = default;
                 _filled = 0;
                 pipe.Enqueue(full, length);
             }
 
             internal void ReturnCurrent()
             {
-                if (_current is not null)
+                if (_current.Array is not null)
                 {
-                    ArrayPool<byte>.Shared.Return(_current);
-                    _current = null;
+                    pipe._arena.Return(_current);
+                    _current = default;
                     _filled = 0;
                 }
             }
