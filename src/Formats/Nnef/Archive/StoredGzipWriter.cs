@@ -40,7 +40,10 @@ internal sealed class StoredGzipWriter : WriteOnlyStream
 
     private readonly FileStream _file;
     private readonly SafeFileHandle _handle;
-    private readonly byte[] _stage = new byte[16 * (HeaderBytes + MaxBlock)];
+    // Uninitialized: only bytes already framed into it are ever written out, and an archive of large tensors frames
+    // little (tar headers, padding, texts) besides the gzip header, so most of its pages are never touched (zeroing
+    // it cost ~200 page faults at the start of every export: bench/README.md, "Huge pages for the prefetch pipe").
+    private readonly byte[] _stage = GC.AllocateUninitializedArray<byte>(16 * (HeaderBytes + MaxBlock));
     private readonly List<ReadOnlyMemory<byte>> _pieces = [];
     private byte[] _headers = new byte[HeaderBytes * 256];
     private uint _crc;
