@@ -135,6 +135,7 @@ internal sealed class ExportLlmCommand : ICommand
                 ? $"verified against the reference forward pass ({string.Join(", ", r.Checks.Select(c => c.Mode))}) at '{Tolerance.NameOf(r.Tolerance)}' in {r.VerifyTime.TotalSeconds:F2} s"
                 : "not verified (-nv)");
             stdout.WriteLine($"total {clock.Elapsed.TotalSeconds:F2} s");
+            context.Detail($"{serialPhase.Collections} garbage collection(s) since the start");
             return ExitCodes.Success;
         }
         catch (LlmVerificationException e)
