@@ -4,8 +4,8 @@
 #
 # Each round: `cat <shards> > /dev/null` (warm), then every t2n in turn:
 #   export-llm -dt f16 -f32-attn -c min_max_q4_0_all -nv
-# Reports per round wall / CPU (user+sys) / peak RSS (GNU time, file-backed pages included) and the medians (CPU also
-# split into user and system time, each its own median over the rounds).
+# Reports per round wall / CPU (user+sys) / peak RSS (GNU time, file-backed pages included) / minor page faults and the
+# medians (CPU also split into user and system time, each its own median over the rounds).
 #
 # Usage: bench/llm-export-compare.sh CKPT RUNS NAME 'T2N COMMAND' [NAME 'T2N COMMAND' ...]
 #   CKPT: a checkpoint folder (dotnet $B gen-llm-checkpoint --dir CKPT --size 1.1b)
@@ -22,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 
 weights=0
 cat "$ckpt"/*.safetensors > /dev/null
-declare -A wall cpu usr sys rss
+declare -A wall cpu usr sys rss flt
 for r in $(seq "$runs"); do
   /usr/bin/time -f "%e" -o "$work/t" sh -c "cat '$ckpt'/*.safetensors > /dev/null"
   wall[cat]+="$(cat "$work/t") "
@@ -30,13 +30,13 @@ for r in $(seq "$runs"); do
   for i in "${!names[@]}"; do
     rm -rf "$work/out"
     read -r -a t2n <<< "${cmds[$i]}"
-    /usr/bin/time -f "%e %U %S %M" -o "$work/t" "${t2n[@]}" export-llm -d "$ckpt" -e "$work/out" \
+    /usr/bin/time -f "%e %U %S %M %R" -o "$work/t" "${t2n[@]}" export-llm -d "$ckpt" -e "$work/out" \
       -dt f16 -f32-attn -c min_max_q4_0_all -nv > "$work/stdout" 2> "$work/stderr" || { cat "$work/stderr" >&2; exit 1; }
     weights=$(grep -o 'exported [0-9,]* weights' "$work/stdout" | tr -dc '0-9')
-    read -r w u s m < "$work/t"
+    read -r w u s m f < "$work/t"
     c=$(echo "$u $s" | awk '{print $1 + $2}')
-    wall[${names[$i]}]+="$w "; cpu[${names[$i]}]+="$c "; usr[${names[$i]}]+="$u "; sys[${names[$i]}]+="$s "; rss[${names[$i]}]+="$m "
-    line+=" | ${names[$i]} $w s wall, $c s CPU ($u user + $s sys), $((m / 1024)) MB"
+    wall[${names[$i]}]+="$w "; cpu[${names[$i]}]+="$c "; usr[${names[$i]}]+="$u "; sys[${names[$i]}]+="$s "; rss[${names[$i]}]+="$m "; flt[${names[$i]}]+="$f "
+    line+=" | ${names[$i]} $w s wall, $c s CPU ($u user + $s sys), $((m / 1024)) MB, $f faults"
   done
   echo "$line"
 done
@@ -46,7 +46,7 @@ c=$(echo "${wall[cat]}" | median)
 echo "medians of $runs rounds ($weights weights): cat $c s"
 for n in "${names[@]}"; do
   w=$(echo "${wall[$n]}" | median); u=$(echo "${cpu[$n]}" | median); m=$(echo "${rss[$n]}" | tr ' ' '\n' | sort -g | tail -1)
-  us=$(echo "${usr[$n]}" | median); sy=$(echo "${sys[$n]}" | median)
-  awk -v n="$n" -v w="$w" -v c="$c" -v u="$u" -v us="$us" -v sy="$sy" -v m="$m" -v p="$weights" 'BEGIN {
-    printf "  %-12s wall %.2f s = %.2fx cat, %.2f G weights/s; CPU %.2f s (user %.2f, sys %.2f; %.2f G weights per CPU-second); max peak RSS %.0f MB\n", n, w, w / c, p / w / 1e9, u, us, sy, p / u / 1e9, m / 1024 }'
+  us=$(echo "${usr[$n]}" | median); sy=$(echo "${sys[$n]}" | median); f=$(echo "${flt[$n]}" | median)
+  awk -v n="$n" -v w="$w" -v c="$c" -v u="$u" -v us="$us" -v sy="$sy" -v m="$m" -v f="$f" -v p="$weights" 'BEGIN {
+    printf "  %-12s wall %.2f s = %.2fx cat, %.2f G weights/s; CPU %.2f s (user %.2f, sys %.2f; %.2f G weights per CPU-second); max peak RSS %.0f MB; %d minor faults\n", n, w, w / c, p / w / 1e9, u, us, sy, p / u / 1e9, m / 1024, f }'
 done
