@@ -181,7 +181,16 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
         Vector256<int> magnitude = Vector256.Create(unchecked((int)0x8FFF_FFFF));
         Vector256<float> indexOffset = Vector256.Create(HalfCodeSteps.IndexOffset);
         Vector256<byte> fifteen = Vector256.Create((byte)15);
-        Vector256<int> order = Vector256.Create(0, 4, 1, 5, 0, 4, 1, 5);
+
+        // vpmaddwd of 16 halves with 2^13 in the low (high) word of each dword: the even (odd) halves sign-extended and
+        // shifted into f32 position by one instruction from a 32-byte load, instead of vpmovsxwd and vpslld per 8 halves
+        // (the codes come out in even/odd order; the packing below puts them back).
+        Vector256<short> even = Vector256.Create(1 << 13).AsInt16();
+        Vector256<short> odd = Vector256.Create(1 << 29).AsInt16();
+
+        // After the packs each 128-bit lane holds, per 8 bytes, 4 even elements then 4 odd ones, j and j + 16 four
+        // bytes apart (see below); this gathers each lane's paired bytes back into element order.
+        Vector256<byte> interleave = Vector256.Create((byte)0, 8, 1, 9, 2, 10, 3, 11, 0, 8, 1, 9, 2, 10, 3, 11, 0, 8, 1, 9, 2, 10, 3, 11, 0, 8, 1, 9, 2, 10, 3, 11);
         for (; Unsafe.IsAddressLessThan(ref scale, ref end); scale = ref Unsafe.Add(ref scale, 1), r = ref Unsafe.Add(ref r, 1), group = ref Unsafe.Add(ref group, N), block = ref Unsafe.Add(ref block, B))
         {
             if ((BitConverter.SingleToInt32Bits(r) & 0x7FFF_FFFF) >= HalfCodeReciprocalLimitBits)
@@ -195,16 +204,24 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
 
             Vector256<float> r1 = Vector256.Create(r) * Vector256.Create(HalfBits.TwoPow112);
             Vector256<float> r4 = r1 * HalfCodeSteps.IndexScale;
-            Vector256<int> c0 = TableCodes(ref group, 0, r1, r4, indexOffset, offsets, magnitude);
-            Vector256<int> c1 = TableCodes(ref group, L, r1, r4, indexOffset, offsets, magnitude);
-            Vector256<int> c2 = TableCodes(ref group, 2 * L, r1, r4, indexOffset, offsets, magnitude);
-            Vector256<int> c3 = TableCodes(ref group, 3 * L, r1, r4, indexOffset, offsets, magnitude);
+            Vector256<short> low = Vector256.LoadUnsafe(ref group);
+            Vector256<short> high = Vector256.LoadUnsafe(ref group, 16);
 
-            // Codes lie in (-2^30, 2^30) and are not capped yet: the packs saturate negatives to 0, one byte min caps at 15.
-            Vector256<byte> codes = Vector256.Min(Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(c0, c1), Avx2.PackSignedSaturate(c2, c3)), fifteen);
-            Vector256<byte> pairs = codes | (Avx2.ShiftRightLogical128BitLane(codes, 8).AsUInt16() << 4).AsByte();
+            // Lanes (element numbers): lowEven 0 2 4 6 | 8 10 12 14, lowOdd 1 3 5 7 | 9 11 13 15, highEven and
+            // highOdd the same plus 16.
+            Vector256<int> lowEven = TableCodes(Avx2.MultiplyAddAdjacent(low, even), r1, r4, indexOffset, offsets, magnitude);
+            Vector256<int> lowOdd = TableCodes(Avx2.MultiplyAddAdjacent(low, odd), r1, r4, indexOffset, offsets, magnitude);
+            Vector256<int> highEven = TableCodes(Avx2.MultiplyAddAdjacent(high, even), r1, r4, indexOffset, offsets, magnitude);
+            Vector256<int> highOdd = TableCodes(Avx2.MultiplyAddAdjacent(high, odd), r1, r4, indexOffset, offsets, magnitude);
+
+            // Codes lie in (-2^30, 2^30) and are not capped yet: the packs saturate negatives to 0, one byte min caps at
+            // 15. Bytes per lane: 0 2 4 6 16 18 20 22 1 3 5 7 17 19 21 23 (lane 1: plus 8), so each j has j + 16 four
+            // bytes above it: a 64-bit shift right by 28 moves it there, a nibble up (codes <= 15 carry nothing into
+            // the next byte), and bytes 0-3 and 8-11 of each lane become the packed bytes j = 0 2 4 6 and 1 3 5 7.
+            Vector256<byte> codes = Vector256.Min(Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(lowEven, highEven), Avx2.PackSignedSaturate(lowOdd, highOdd)), fifteen);
+            Vector256<byte> pairs = Avx2.Shuffle(codes | (codes.AsUInt64() >> 28).AsByte(), interleave);
             Unsafe.WriteUnaligned(ref block, scale);
-            Avx2.PermuteVar8x32(pairs.AsInt32(), order).AsByte().GetLower().StoreUnsafe(ref Unsafe.Add(ref block, 2));
+            Avx2.Permute4x64(pairs.AsUInt64(), 0b10_00_10_00).AsByte().GetLower().StoreUnsafe(ref Unsafe.Add(ref block, 2));
         }
     }
 
@@ -212,13 +229,14 @@ internal readonly struct Q40Vector256Kernel : IQ40Kernel
     // cannot overflow, and r * 2^114 (the index argument's scale) stays finite. NaN and infinite r are above it.
     private const int HalfCodeReciprocalLimitBits = 0x4680_0000;
 
-    // Eight f16 codes by HalfCodeSteps: x arrives scaled by 2^-112 and r by 2^112 (their product is x*r exactly), the
-    // index argument is 4*x*r + 1.8125 (r4 = 4 * r1), the code round(x*r + c[index]) with one rounding (fused or not:
-    // x*r is exact either way) and the conversion's round-to-nearest-even.
+    // Eight f16 codes by HalfCodeSteps from halves sign-extended and shifted left by 13 (bits 28-30 copies of the sign,
+    // cleared by magnitude): x arrives scaled by 2^-112 and r by 2^112 (their product is x*r exactly), the index
+    // argument is 4*x*r + 1.8125 (r4 = 4 * r1), the code round(x*r + c[index]) with one rounding (fused or not: x*r is
+    // exact either way) and the conversion's round-to-nearest-even.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> TableCodes(ref short group, int offset, Vector256<float> r1, Vector256<float> r4, Vector256<float> indexOffset, Vector256<float> offsets, Vector256<int> magnitude)
+    private static Vector256<int> TableCodes(Vector256<int> shifted, Vector256<float> r1, Vector256<float> r4, Vector256<float> indexOffset, Vector256<float> offsets, Vector256<int> magnitude)
     {
-        Vector256<float> x = ((Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref group, (nuint)offset)) << 13) & magnitude).AsSingle();
+        Vector256<float> x = (shifted & magnitude).AsSingle();
         Vector256<float> s = MultiplyAdd(x, r4, indexOffset);
         Vector256<int> index = Avx2.Sign((s.AsUInt32() >> 23).AsInt32(), s.AsInt32());
         return Avx.ConvertToVector256Int32(MultiplyAdd(x, r1, Avx2.PermuteVar8x32(offsets, index)));
