@@ -56,7 +56,7 @@ internal sealed class SerialPhaseGc : IDisposable
         }
     }
 
-    // From a fresh object (the region's allocation point) over the budget and one more GC region (4 MiB) of margin.
+    // From a fresh object (the region's allocation point) over the budget and two more GC regions (4 MiB each) of margin.
     private static unsafe void AdviseYoungHeap()
     {
         byte[] probe = new byte[1];
