@@ -48,7 +48,7 @@ internal static class LlmReferenceRun
         }
     }
 
-    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|8b|8b-2l|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
+    /// <summary><c>gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|8b|8b-2l|7b-&lt;N&gt;l|8b-&lt;N&gt;l|tiny]</c>: only writes the synthetic checkpoint (kept).</summary>
     public static void GenerateOnly(string[] args)
     {
         string dir = BenchArgs.Option(args, "--dir") ?? throw new ArgumentException("gen-llm-checkpoint needs --dir DIR");
@@ -75,7 +75,11 @@ internal static class LlmReferenceRun
 
             // 8B's widths with two layers (2.6 GB): against 8b, what grows with the depth; against 7b-2l, with the vocabulary.
             "8b-2l" => Config(hidden: 4096, layers: 2, intermediate: 14336, vocab: 128256, heads: 32, kvHeads: 8),
-            _ => throw new ArgumentException($"Unknown --size {size} (1.1b, 7b, 7b-2l, 8b, 8b-2l, tiny)."),
+            // 7B's or 8B's widths with N layers (7b-8l, 8b-16l, ...): the steps between 2 and 32 layers, to tell what
+            // grows with the depth at full widths from the figures of a few layers, without writing the whole model.
+            _ when DepthVariant(size) is (string widths, int layers) =>
+                Config(hidden: 4096, layers: layers, intermediate: widths == "7b" ? 11008 : 14336, vocab: widths == "7b" ? 32000 : 128256, heads: 32, kvHeads: widths == "7b" ? 32 : 8),
+            _ => throw new ArgumentException($"Unknown --size {size} (1.1b, 7b, 7b-2l, 8b, 8b-2l, 7b-<N>l, 8b-<N>l, tiny)."),
         };
         Directory.CreateDirectory(dir);
         string configPath = Path.Combine(dir, "config.json");
@@ -84,6 +88,16 @@ internal static class LlmReferenceRun
         var clock = Stopwatch.StartNew();
         long bytes = SyntheticCheckpoint.Write(dir, config, arch.Tensors.Select(t => (t.Name, t.Shape)).ToList(), DType.F16, shards: 2, seed: 7);
         Console.WriteLine($"generated {size}: {bytes / 1e9:F2} GB f16 in 2 shards in {clock.Elapsed.TotalSeconds:F1} s; peak RSS {ProcessStats.PeakMb():F0} MB");
+    }
+
+    // "7b-8l" -> ("7b", 8); null when the size is not of that form.
+    private static (string Widths, int Layers)? DepthVariant(string size)
+    {
+        string[] parts = size.Split('-');
+        return parts.Length == 2 && parts[0] is "7b" or "8b" && parts[1].EndsWith('l')
+            && int.TryParse(parts[1].AsSpan(0, parts[1].Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int layers) && layers > 0
+            ? (parts[0], layers)
+            : null;
     }
 
     private static void ReadBaseline(string dir)

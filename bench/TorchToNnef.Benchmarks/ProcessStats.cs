@@ -31,7 +31,8 @@ internal static class ProcessStats
         return self.TotalProcessorTime;
     }
 
-    private static double StatusMb(string field)
+    /// <summary>A field of <c>/proc/self/status</c> given in kB (VmRSS, RssAnon, ...), in MB; NaN without <c>/proc</c>.</summary>
+    public static double StatusMb(string field)
     {
         if (!File.Exists("/proc/self/status"))
         {

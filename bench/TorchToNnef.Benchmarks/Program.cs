@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 
 // Pick suites with --filter, e.g. --filter '*EvaluatorBenchmarks*'. 'q40-quality' prints the calibration error report;
 // 'llm-reference' generates a synthetic 1.1B checkpoint and times the LLM reference forward pass on it;
-// 'gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|8b|8b-2l|tiny]' writes that checkpoint for bench/llm-export.sh;
+// 'gen-llm-checkpoint --dir DIR [--size 1.1b|7b|7b-2l|8b|8b-2l|7b-<N>l|8b-<N>l|tiny]' writes that checkpoint for bench/llm-export.sh;
 // 'llm-export-parts --dir DIR [--runs N]' times export-llm's stages on it in one process (read, kernel, quantize, export);
 // 'llm-verify-memory --dir DIR [--collect]' shows peak RSS, allocations and collections of each verification phase;
 // 'llm-eval-alloc --archive DIR [--tokens N]' attributes an evaluator run's allocations to operators and statements;

@@ -151,6 +151,8 @@ public sealed class NpzArchive : IDisposable
     /// <summary>
     /// Writes an archive atomically, entries in the given order, each deflated when <paramref name="compressed"/>
     /// (like <c>numpy.savez_compressed</c>) or stored (like <c>numpy.savez</c>). Same inputs, same bytes.
+    /// <paramref name="entries"/> is enumerated once, as the archive is written: each tensor is written whole before the
+    /// next one is asked for, so a caller may make each tensor when it is asked for and release it at the next.
     /// </summary>
     /// <exception cref="ArgumentException">A name is empty, repeated, or contains a path separator.</exception>
     /// <exception cref="UnsupportedFeatureException">A tensor numpy cannot represent (bf16, Q4_0).</exception>

@@ -67,23 +67,35 @@ internal static class LlmExportVerifier
         {
             cancellation.ThrowIfCancellationRequested();
             long[] all = mode == "export" ? [.. tokens.Take(3)] : tokens;
-            IReadOnlyList<KvCache> cache = past == 0
-                ? [.. Enumerable.Range(0, c.NumLayers).Select(_ => KvCache.Empty(c.NumKeyValueHeads, c.HeadDim))]
-                : reference.Run(all.AsSpan(0, past), null, logitsToKeep: 1).Caches;
-            long[] step = all[past..(past + count)];
-            ForwardResult expected = reference.Run(step, cache, options.NumLogitsToKeep);
-            options.VerificationPhaseDone?.Invoke($"{mode} reference");
-            List<NamedTensor> inputs = Inputs(step, cache, precision);
-            IReadOnlyList<NamedTensor> got = evaluator.Run(inputs);
-            options.VerificationPhaseDone?.Invoke($"{mode} evaluator");
-            Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
-            List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights)))];
-            checks.Add(new LlmModeCheck(mode, past, count, comparisons));
-            using FileStream npz = target.CreateFileIn(LlmExportLayout.TestBundle(mode));
-            IoBundle.WriteNpz(npz, inputs.Concat(got).Select(t => t.Value.Type == DatumType.F16 ? new NamedTensor(t.Name, Cast.To(t.Value, DatumType.F32)) : t));
+            checks.Add(VerifyMode(mode, all, past, count, c, precision, reference, evaluator, target, options));
         }
 
         return checks;
+    }
+
+    // One mode, in a method of its own so that nothing of it outlives it but its check: its inputs, the reference's and
+    // the evaluator's outputs and the bundle's copies hold every layer's cache (about 1 MB per layer at 7B widths), and
+    // kept by the caller's frame (the loop's temporaries) while the next mode ran, they made the verification's memory
+    // grow with the model's depth. Not inlined, for the same reason.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static LlmModeCheck VerifyMode(
+        string mode, long[] all, int past, int count, DecoderConfig c, LlmPrecision precision, DecoderReference reference, GraphEvaluator evaluator,
+        OutputTarget target, LlmExportOptions options)
+    {
+        IReadOnlyList<KvCache> cache = past == 0
+            ? [.. Enumerable.Range(0, c.NumLayers).Select(_ => KvCache.Empty(c.NumKeyValueHeads, c.HeadDim))]
+            : reference.Run(all.AsSpan(0, past), null, logitsToKeep: 1).Caches;
+        long[] step = all[past..(past + count)];
+        ForwardResult expected = reference.Run(step, cache, options.NumLogitsToKeep);
+        options.VerificationPhaseDone?.Invoke($"{mode} reference");
+        List<NamedTensor> inputs = Inputs(step, cache, precision);
+        IReadOnlyList<NamedTensor> got = evaluator.Run(inputs);
+        options.VerificationPhaseDone?.Invoke($"{mode} evaluator");
+        Dictionary<string, TensorValue> want = ReferenceBundles.ToOutputs(expected, precision.Reference).ToDictionary(o => o.Name, o => o.Value, StringComparer.Ordinal);
+        List<OutputComparison> comparisons = [.. got.Select(o => OutputComparison.Compare(o.Name, want[o.Name], o.Value, options.Tolerance ?? LlmExportOptions.DefaultTolerance(precision.Weights)))];
+        using FileStream npz = target.CreateFileIn(LlmExportLayout.TestBundle(mode));
+        IoBundle.WriteNpz(npz, inputs.Concat(got).Select(t => t.Value.Type == DatumType.F16 ? new NamedTensor(t.Name, Cast.To(t.Value, DatumType.F32)) : t));
+        return new LlmModeCheck(mode, past, count, comparisons);
     }
 
     private static List<NamedTensor> Inputs(long[] ids, IReadOnlyList<KvCache> past, LlmPrecision precision)
