@@ -63,22 +63,17 @@ internal static class LlmReferenceRun
             "tiny" => Config(hidden: 256, layers: 4, intermediate: 512, vocab: 1000, heads: 8, kvHeads: 2),
 
             // Llama-2-7B's shapes (13.5 GB of f16): checks that export and verification memory stay flat with size.
-            "7b" => Config(hidden: 4096, layers: 32, intermediate: 11008, vocab: 32000, heads: 32, kvHeads: 32),
-
-            // 7B's widths with two layers (1.3 GB): whatever grows with the widths (embedding, output head, the largest
-            // matrices) shows here in a minute, and whatever grows with the depth does not.
-            "7b-2l" => Config(hidden: 4096, layers: 2, intermediate: 11008, vocab: 32000, heads: 32, kvHeads: 32),
+            "7b" => SevenB(layers: 32),
 
             // Llama-3-8B's shapes (16 GB of f16): a 128k vocabulary (the output head alone is 1 GB of f16, 295 MB of Q4_0)
             // and grouped-query attention; untied, as Llama-3-8B.
-            "8b" => Config(hidden: 4096, layers: 32, intermediate: 14336, vocab: 128256, heads: 32, kvHeads: 8),
+            "8b" => EightB(layers: 32),
 
-            // 8B's widths with two layers (2.6 GB): against 8b, what grows with the depth; against 7b-2l, with the vocabulary.
-            "8b-2l" => Config(hidden: 4096, layers: 2, intermediate: 14336, vocab: 128256, heads: 32, kvHeads: 8),
-            // 7B's or 8B's widths with N layers (7b-8l, 8b-16l, ...): the steps between 2 and 32 layers, to tell what
-            // grows with the depth at full widths from the figures of a few layers, without writing the whole model.
-            _ when DepthVariant(size) is (string widths, int layers) =>
-                Config(hidden: 4096, layers: layers, intermediate: widths == "7b" ? 11008 : 14336, vocab: widths == "7b" ? 32000 : 128256, heads: 32, kvHeads: widths == "7b" ? 32 : 8),
+            // 7B's or 8B's widths with N layers (7b-2l, 8b-16l, ...). With two layers (1.3 and 2.6 GB) whatever grows with
+            // the widths (embedding, output head, the largest matrices) shows in a minute and whatever grows with the depth
+            // does not; 8b-2l against 7b-2l is the vocabulary; the steps between 2 and 32 layers tell what grows with the
+            // depth at full widths without writing the whole model.
+            _ when DepthVariant(size) is (string widths, int layers) => widths == "7b" ? SevenB(layers) : EightB(layers),
             _ => throw new ArgumentException($"Unknown --size {size} (1.1b, 7b, 7b-2l, 8b, 8b-2l, 7b-<N>l, 8b-<N>l, tiny)."),
         };
         Directory.CreateDirectory(dir);
@@ -89,6 +84,10 @@ internal static class LlmReferenceRun
         long bytes = SyntheticCheckpoint.Write(dir, config, arch.Tensors.Select(t => (t.Name, t.Shape)).ToList(), DType.F16, shards: 2, seed: 7);
         Console.WriteLine($"generated {size}: {bytes / 1e9:F2} GB f16 in 2 shards in {clock.Elapsed.TotalSeconds:F1} s; peak RSS {ProcessStats.PeakMb():F0} MB");
     }
+
+    private static string SevenB(int layers) => Config(hidden: 4096, layers: layers, intermediate: 11008, vocab: 32000, heads: 32, kvHeads: 32);
+
+    private static string EightB(int layers) => Config(hidden: 4096, layers: layers, intermediate: 14336, vocab: 128256, heads: 32, kvHeads: 8);
 
     // "7b-8l" -> ("7b", 8); null when the size is not of that form.
     private static (string Widths, int Layers)? DepthVariant(string size)
