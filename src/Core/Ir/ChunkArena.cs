@@ -41,9 +41,6 @@ internal sealed class ChunkArena
         }
     }
 
-    /// <summary>Size of each chunk.</summary>
-    public int ChunkBytes => _chunkBytes;
-
     /// <summary>
     /// A chunk of at least <paramref name="minimumBytes"/>: one of the arena's when it is large enough and one is free,
     /// else a pooled array.
