@@ -107,8 +107,7 @@ public sealed class BlockQuantData
             source = _source ?? throw new InvalidOperationException("the Q4_0 value is not in its file");
         }
 
-        long rowBytes = (long)_sourceColumns / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes;
-        return Q40Panels.FromRowBlocks(source.Data, firstRow * rowBytes, rows, _sourceColumns, _store);
+        return Q40Panels.FromRowBlocks(source.Data, firstRow * DType.Q40.ByteSize(_sourceColumns), rows, _sourceColumns, _store);
     }
 
     /// <summary>
@@ -198,7 +197,7 @@ public sealed class BlockQuantData
             byte[] read = ReadBlocks(source, start, destination.Length);
             try
             {
-                Q40Dequantizer.ToHalf(read.AsSpan(0, destination.Length / DTypeInfo.Q40BlockElements * DTypeInfo.Q40BlockBytes), destination);
+                Q40Dequantizer.ToHalf(read.AsSpan(0, (int)DType.Q40.ByteSize(destination.Length)), destination);
             }
             finally
             {
