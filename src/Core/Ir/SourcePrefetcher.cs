@@ -57,7 +57,7 @@ internal sealed class SourcePrefetcher : IDisposable
 
         // Every source in flight holds at most chunksPerItem queued chunks and the one it fills, and the consumer
         // the one it writes: the arena covers that bound, so the pipes never need the fallback pool.
-        _arena = new ChunkArena(Math.Max(1, Math.Min(_freeSlots, _sources.Length) * (chunksPerItem + 1) + 1), ChunkBytes);
+        _arena = new ChunkArena((Math.Min(_freeSlots, _sources.Length) * (chunksPerItem + 1)) + 1, ChunkBytes);
         _pipes = new Pipe[_sources.Length];
         for (int i = 0; i < _pipes.Length; i++)
         {
